@@ -1,0 +1,1 @@
+"""fw command line."""

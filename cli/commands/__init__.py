@@ -1,0 +1,1 @@
+"""One module per ``fw`` subcommand; each exposes ``command``."""

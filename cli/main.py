@@ -1,0 +1,87 @@
+"""The ``fw`` entry point.
+
+Commands live one per module in ``cli/commands/`` and are imported only when invoked, so
+``fw --help`` and ``fw local`` do not pay for boto3 unless they need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+from pathlib import Path
+
+import click
+
+from deployer.errors import FwError
+
+from . import commands as _commands_pkg
+
+__version__ = "0.1.0"
+
+
+class _LazyGroup(click.Group):
+    """A group whose commands are the modules of ``cli.commands`` (``new_project`` -> ``new-project``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = [m.name for m in pkgutil.iter_modules(_commands_pkg.__path__) if not m.name.startswith("_")]
+        return sorted(n.replace("_", "-") for n in names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.list_commands(ctx):
+            return None
+        module = importlib.import_module(f"cli.commands.{cmd_name.replace('-', '_')}")
+        return module.command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fw")
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The project directory (default: the current directory).",
+)
+@click.option("--debug/--no-debug", default=False, help="Show tracebacks and AWS call details.")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, debug: bool) -> None:
+    """fw: serverless web APIs on AWS Lambda and API Gateway."""
+    ctx.ensure_object(dict)
+    ctx.obj["project_dir"] = (project_dir or Path.cwd()).resolve()
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; expected failures print one line on stderr and exit non-zero."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="fw", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
+    except FwError as err:
+        if debug:
+            raise
+        click.echo(f"Error: {err}", err=True, color=_color_allowed())
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
+        if debug:
+            raise
+        click.echo(f"Error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        sys.exit(1)
+
+
+def _color_allowed() -> bool | None:
+    return False if os.environ.get("NO_COLOR") else None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""fw deployer: config, packaging, policy generation, planning and executing AWS calls."""

@@ -1,0 +1,559 @@
+"""The project's ``.fw/config.json``: validated eagerly, resolved per stage and per function.
+
+The file has three levels (top level, ``stages.<stage>``, and ``lambda_functions.<name>`` under
+either), plus CLI-flag overrides on top. A function's value is the most specific one set:
+override > stage's function > stage > top-level function > top level > default.
+``environment_variables`` and ``tags`` merge across those levels instead (more specific wins per key).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from deployer.errors import ConfigError
+
+__all__ = [
+    "API_HANDLER_NAME",
+    "CONFIG_FILE",
+    "RUNTIME_DEFAULT",
+    "FunctionConfig",
+    "StageConfig",
+    "load_config",
+    "write_default_config",
+]
+
+RUNTIME_DEFAULT: str = f"python{sys.version_info.major}.{sys.version_info.minor}"
+API_HANDLER_NAME = "api_handler"
+CONFIG_FILE = Path(".fw") / "config.json"
+
+_SOURCE_FILE = ".fw/config.json"
+_SOURCE_OVERRIDE = "command-line option"
+
+# Names that end up inside AWS resource names (function names, role names, log groups).
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+_ENV_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_RUNTIME_RE = re.compile(r"python3\.\d+")
+_LAYER_ARN_RE = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+")
+_ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+# API Gateway stage names: alphanumerics, hyphens and underscores, at most 128 characters.
+_API_STAGE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+# CloudWatch Logs' PutRetentionPolicy rejects any other number of days.
+_LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
+    731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Lambda refuses to create a function that sets any of these (the runtime owns them).
+_RESERVED_ENV_NAMES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})  # fmt: skip
+# Lambda caps the combined size of a function's environment variables at 4 KB.
+_ENV_TOTAL_BYTES = 4096
+
+
+@attrs.frozen
+class FunctionConfig:
+    """Fully resolved settings for one Lambda function in one stage."""
+
+    name: str
+    environment_variables: dict[str, str]
+    lambda_memory_size: int
+    lambda_timeout: int
+    autogen_policy: bool
+    iam_policy_file: str | None
+    manage_iam_role: bool
+    iam_role_arn: str | None
+    reserved_concurrency: int | None
+    layers: tuple[str, ...]
+    automatic_layer: bool
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    tags: dict[str, str]
+    xray: bool
+    log_retention_in_days: int | None
+    runtime: str
+    architecture: str
+
+
+@attrs.frozen
+class StageConfig:
+    """One stage of a project; ``function(name)`` resolves any function's settings on demand."""
+
+    project_dir: Path
+    app_name: str
+    stage: str
+    api_gateway_stage: str
+    api_gateway_endpoint_type: str
+    # The validated raw levels, kept so functions the file never names still resolve.
+    _top: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    _stage_values: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    _overrides: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+    def function(self, name: str | None = None) -> FunctionConfig:
+        """Resolve one function's settings; ``None`` means the REST API handler."""
+        return _resolve(
+            self.stage, name or API_HANDLER_NAME, self._top, self._stage_values, self._overrides
+        )
+
+    @property
+    def runtime(self) -> str:
+        return self.function().runtime
+
+    @property
+    def architecture(self) -> str:
+        return self.function().architecture
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        return self.function().environment_variables
+
+    @property
+    def autogen_policy(self) -> bool:
+        return self.function().autogen_policy
+
+    @property
+    def iam_policy_file(self) -> str | None:
+        return self.function().iam_policy_file
+
+    @property
+    def manage_iam_role(self) -> bool:
+        return self.function().manage_iam_role
+
+    @property
+    def iam_role_arn(self) -> str | None:
+        return self.function().iam_role_arn
+
+    @property
+    def automatic_layer(self) -> bool:
+        return self.function().automatic_layer
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.function().tags
+
+    @property
+    def xray(self) -> bool:
+        return self.function().xray
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return self.function().layers
+
+
+# --- value checks: each takes (source, path, value) and returns the normalized value ----------
+
+_Check = Callable[[str, str, Any], Any]
+
+
+def _bad(source: str, path: str, value: Any, what: str) -> ConfigError:
+    return ConfigError(f"{source}: invalid {path} {value!r}; it must be {what}")
+
+
+def _is_int(value: Any) -> bool:
+    # JSON true/false load as bool, which is a subclass of int: do not let them pass as numbers.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_range(low: int, high: int, *, optional: bool = False) -> _Check:
+    def check(source: str, path: str, value: Any) -> int | None:
+        if value is None and optional:
+            return None
+        if not _is_int(value) or not low <= value <= high:
+            raise _bad(source, path, value, f"an integer from {low} to {high}")
+        return value
+
+    return check
+
+
+def _check_bool(source: str, path: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(source, path, value, "true or false")
+    return value
+
+
+def _check_optional_str(source: str, path: str, value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _bad(source, path, value, "a non-empty string or null")
+    return value
+
+
+def _pattern(regex: re.Pattern[str], what: str, *, optional: bool = False) -> _Check:
+    def check(source: str, path: str, value: Any) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not regex.fullmatch(value):
+            raise _bad(source, path, value, what)
+        return value
+
+    return check
+
+
+def _choice(*choices: str) -> _Check:
+    def check(source: str, path: str, value: Any) -> str:
+        if value not in choices:
+            raise _bad(source, path, value, "one of " + ", ".join(repr(c) for c in choices))
+        return value
+
+    return check
+
+
+def _str_list(item: _Check | None = None) -> _Check:
+    def check(source: str, path: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise _bad(source, path, value, "a list of strings")
+        for index, entry in enumerate(value):
+            if not isinstance(entry, str) or not entry:
+                raise _bad(source, f"{path}[{index}]", entry, "a non-empty string")
+            if item is not None:
+                item(source, f"{path}[{index}]", entry)
+        return tuple(value)
+
+    return check
+
+
+def _check_env(source: str, path: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise _bad(source, path, value, "an object of string values")
+    for key, val in value.items():
+        if not _ENV_NAME_RE.fullmatch(key):
+            raise ConfigError(
+                f"{source}: {path} has an invalid variable name {key!r}; use letters, digits and"
+                " '_', starting with a letter"
+            )
+        if key in _RESERVED_ENV_NAMES:
+            raise ConfigError(
+                f"{source}: {path} sets {key!r}, which Lambda reserves for its runtime; rename it"
+            )
+        if not isinstance(val, str):
+            raise _bad(source, f"{path}.{key}", val, "a string (quote numbers and booleans)")
+    return dict(value)
+
+
+def _check_tags(source: str, path: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise _bad(source, path, value, "an object of string values")
+    for key, val in value.items():
+        # AWS reserves the "aws:" prefix and limits keys to 128 and values to 256 characters.
+        if not key or len(key) > 128 or key.lower().startswith("aws:"):
+            raise ConfigError(
+                f"{source}: {path} has an invalid tag key {key!r}; use 1 to 128 characters"
+                " not starting with 'aws:'"
+            )
+        if not isinstance(val, str) or len(val) > 256:
+            raise _bad(source, f"{path}.{key}", val, "a string of at most 256 characters")
+    return dict(value)
+
+
+def _check_log_retention(source: str, path: str, value: Any) -> int | None:
+    if value is not None and (not _is_int(value) or value not in _LOG_RETENTION_DAYS):
+        allowed = ", ".join(str(d) for d in _LOG_RETENTION_DAYS)
+        raise _bad(source, path, value, f"null or one of CloudWatch Logs' values {allowed}")
+    return value
+
+
+@attrs.frozen
+class _Key:
+    check: _Check
+    default: Any
+
+
+# Keys that may differ per function (and so may appear under lambda_functions.<name>).
+_FUNCTION_KEYS: dict[str, _Key] = {
+    "environment_variables": _Key(_check_env, {}),
+    "lambda_memory_size": _Key(_int_range(128, 10240), 128),
+    "lambda_timeout": _Key(_int_range(1, 900), 60),
+    "autogen_policy": _Key(_check_bool, True),
+    "iam_policy_file": _Key(_check_optional_str, None),
+    "manage_iam_role": _Key(_check_bool, True),
+    "iam_role_arn": _Key(
+        _pattern(
+            _ROLE_ARN_RE,
+            "an IAM role ARN (arn:aws:iam::<account>:role/<name>) or null",
+            optional=True,
+        ),
+        None,
+    ),
+    "reserved_concurrency": _Key(_int_range(0, 2**31 - 1, optional=True), None),
+    "layers": _Key(
+        _str_list(
+            _pattern(
+                _LAYER_ARN_RE,
+                "a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)",
+            )
+        ),
+        (),
+    ),
+    "automatic_layer": _Key(_check_bool, False),
+    "subnet_ids": _Key(_str_list(), ()),
+    "security_group_ids": _Key(_str_list(), ()),
+    "tags": _Key(_check_tags, {}),
+    "xray": _Key(_check_bool, False),
+    "log_retention_in_days": _Key(_check_log_retention, None),
+    "runtime": _Key(
+        _pattern(_RUNTIME_RE, "a Python 3 Lambda runtime such as 'python3.12'"), RUNTIME_DEFAULT
+    ),
+    "architecture": _Key(_choice("x86_64", "arm64"), "x86_64"),
+}
+_MERGED_KEYS = ("environment_variables", "tags")
+
+# Keys that describe the stage's REST API, so they cannot differ per function.
+_STAGE_ONLY_KEYS: dict[str, _Key] = {
+    "api_gateway_stage": _Key(
+        _pattern(_API_STAGE_RE, "1 to 128 letters, digits, '-' or '_'"), "api"
+    ),
+    "api_gateway_endpoint_type": _Key(_choice("EDGE", "REGIONAL", "PRIVATE"), "EDGE"),
+}
+_STAGE_KEYS = (*_FUNCTION_KEYS, *_STAGE_ONLY_KEYS, "lambda_functions")
+_TOP_KEYS = ("version", "app_name", "stages", *_STAGE_KEYS)
+
+
+# --- structure validation ------------------------------------------------------------------
+
+
+def _unknown_key(source: str, path: str, key: str, allowed: tuple[str, ...]) -> ConfigError:
+    where = f"{path}.{key}" if path else key
+    match = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean {match[0]!r}?" if match else "valid keys are " + ", ".join(allowed)
+    return ConfigError(f"{source}: unknown key {where!r}; {hint}")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _object(source: str, path: str, value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        if not path:
+            raise ConfigError(f"{source}: invalid top level {value!r}; it must be a JSON object")
+        raise _bad(source, path, value, "an object")
+    return value
+
+
+def _validate_keys(
+    source: str, path: str, data: Mapping[str, Any], allowed: tuple[str, ...]
+) -> dict[str, Any]:
+    """Check every known key's value and reject unknown keys; return normalized values."""
+    checked: dict[str, Any] = {}
+    for key, value in data.items():
+        spec = _FUNCTION_KEYS.get(key) or _STAGE_ONLY_KEYS.get(key)
+        if key not in allowed:
+            if key in _STAGE_ONLY_KEYS:
+                raise ConfigError(
+                    f"{source}: {_join(path, key)!r} applies to the whole stage, so it cannot be"
+                    " set per function; move it to the stage or the top level"
+                )
+            raise _unknown_key(source, path, key, allowed)
+        if spec is not None:
+            checked[key] = spec.check(source, _join(path, key), value)
+    return checked
+
+
+def _validate_level(path: str, data: Any) -> dict[str, Any]:
+    """Validate the top level or one stage: its own keys plus its lambda_functions entries."""
+    data = _object(_SOURCE_FILE, path, data)
+    level = _validate_keys(_SOURCE_FILE, path, data, _TOP_KEYS if not path else _STAGE_KEYS)
+    functions_path = _join(path, "lambda_functions")
+    functions = _object(_SOURCE_FILE, functions_path, data.get("lambda_functions", {}))
+    level["lambda_functions"] = {}
+    for name, entry in functions.items():
+        entry_path = f"{functions_path}.{name}"
+        if not _NAME_RE.fullmatch(name):
+            raise ConfigError(
+                f"{_SOURCE_FILE}: function name {name!r} in {functions_path} may only contain"
+                " letters, digits, '-' and '_'"
+            )
+        entry = _object(_SOURCE_FILE, entry_path, entry)
+        level["lambda_functions"][name] = _validate_keys(
+            _SOURCE_FILE, entry_path, entry, tuple(_FUNCTION_KEYS)
+        )
+    return level
+
+
+def _validate_file(data: Any) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
+    """Validate the whole file; return (app_name, top level, {stage: stage level})."""
+    data = _object(_SOURCE_FILE, "", data)
+    top = _validate_level("", data)
+    if data.get("version", "1.0") != "1.0":
+        raise _bad(_SOURCE_FILE, "version", data["version"], "'1.0'")
+    if "app_name" not in data:
+        raise ConfigError(f'{_SOURCE_FILE}: \'app_name\' is missing; add "app_name": "<name>"')
+    app_name = _pattern(_NAME_RE, "letters, digits, '-' and '_' (it is part of AWS names)")(
+        _SOURCE_FILE, "app_name", data["app_name"]
+    )
+    stages: dict[str, dict[str, Any]] = {}
+    for stage, value in _object(_SOURCE_FILE, "stages", data.get("stages", {})).items():
+        if not _NAME_RE.fullmatch(stage):
+            raise ConfigError(
+                f"{_SOURCE_FILE}: stage name {stage!r} in stages may only contain letters,"
+                " digits, '-' and '_' (it is part of AWS names)"
+            )
+        stages[stage] = _validate_level(f"stages.{stage}", value)
+    return app_name, top, stages
+
+
+def _validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    # A None value means the CLI flag was not given, so it overrides nothing.
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return _validate_keys(_SOURCE_OVERRIDE, "", given, (*_FUNCTION_KEYS, *_STAGE_ONLY_KEYS))
+
+
+# --- resolution ----------------------------------------------------------------------------
+
+
+def _levels(
+    name: str, top: Mapping[str, Any], stage: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The levels that apply to function ``name``, least specific first."""
+    return [
+        top,
+        top.get("lambda_functions", {}).get(name, {}),
+        stage,
+        stage.get("lambda_functions", {}).get(name, {}),
+        overrides,
+    ]
+
+
+def _resolve(
+    stage_name: str,
+    name: str,
+    top: Mapping[str, Any],
+    stage: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+) -> FunctionConfig:
+    levels = _levels(name, top, stage, overrides)
+    values: dict[str, Any] = {}
+    for key, spec in _FUNCTION_KEYS.items():
+        if key in _MERGED_KEYS:
+            merged: dict[str, str] = {}
+            for level in levels:
+                merged.update(level.get(key, {}))
+            values[key] = merged
+        else:
+            values[key] = spec.default
+            for level in levels:
+                if key in level:
+                    values[key] = level[key]
+    config = FunctionConfig(name=name, **values)
+    _check_function(stage_name, config)
+    return config
+
+
+def _check_function(stage: str, config: FunctionConfig) -> None:
+    """Rules that span keys, checked on the resolved values (they may come from different levels)."""
+    where = f"{_SOURCE_FILE}: function {config.name!r} in stage {stage!r}"
+    if not config.manage_iam_role and not config.iam_role_arn:
+        raise ConfigError(
+            f"{where} has manage_iam_role false but no iam_role_arn; set iam_role_arn to the"
+            " role to use, or set manage_iam_role to true"
+        )
+    if bool(config.subnet_ids) != bool(config.security_group_ids):
+        raise ConfigError(
+            f"{where} sets only one of subnet_ids and security_group_ids; a function in a VPC"
+            " needs both, so set both or neither"
+        )
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in config.environment_variables.items())
+    if size > _ENV_TOTAL_BYTES:
+        raise ConfigError(
+            f"{where} has {size} bytes of environment_variables, over Lambda's 4 KB limit;"
+            " move large values to SSM Parameter Store or S3"
+        )
+
+
+def _stage_value(key: str, *levels: Mapping[str, Any]) -> Any:
+    value = _STAGE_ONLY_KEYS[key].default
+    for level in levels:
+        value = level.get(key, value)
+    return value
+
+
+# --- public entry points -------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys silently; a config typo should not vanish.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ConfigError(f"{_SOURCE_FILE}: key {key!r} appears twice in one object; keep one")
+        result[key] = value
+    return result
+
+
+def _read(project_dir: Path) -> Any:
+    path = project_dir / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no .fw/config.json in {str(project_dir)!r}: run 'fw new-project' or create it"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {str(path)!r}: {err}; check the file") from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f"{_SOURCE_FILE} is not valid JSON at line {err.lineno}:{err.colno}: {err.msg}"
+        ) from None
+
+
+def load_config(
+    project_dir: Path, stage: str = "dev", *, overrides: Mapping[str, Any] | None = None
+) -> StageConfig:
+    """Read and validate the whole config file, then return ``stage``'s view of it.
+
+    Every stage and every ``lambda_functions`` entry is checked, so a typo anywhere is
+    reported even when deploying another stage. ``overrides`` are CLI-flag values (the
+    per-function keys, plus the stage-only keys) that win over the file for every function;
+    a ``None`` value means the flag was not given.
+    """
+    project_dir = Path(project_dir)
+    if not isinstance(stage, str) or not _NAME_RE.fullmatch(stage):
+        raise ConfigError(f"invalid stage name {stage!r}: use only letters, digits, '-' and '_'")
+    app_name, top, stages = _validate_file(_read(project_dir))
+    checked_overrides = _validate_overrides(overrides or {})
+    stage_level = stages.get(stage, {"lambda_functions": {}})
+    # Resolve every named function of every stage now, so cross-key rules fail before any deploy.
+    for level_stage, level in {**stages, stage: stage_level}.items():
+        names = {API_HANDLER_NAME, *top["lambda_functions"], *level["lambda_functions"]}
+        extra = checked_overrides if level_stage == stage else {}
+        for name in sorted(names):
+            _resolve(level_stage, name, top, level, extra)
+    config = StageConfig(
+        project_dir=project_dir,
+        app_name=app_name,
+        stage=stage,
+        api_gateway_stage=_stage_value("api_gateway_stage", top, stage_level, checked_overrides),
+        api_gateway_endpoint_type=_stage_value(
+            "api_gateway_endpoint_type", top, stage_level, checked_overrides
+        ),
+        top=top,
+        stage_values=stage_level,
+        overrides=checked_overrides,
+    )
+    return config
+
+
+def write_default_config(project_dir: Path, app_name: str) -> Path:
+    """Write a minimal ``.fw/config.json`` for a new project (overwriting any) and return its path."""
+    _pattern(_NAME_RE, "letters, digits, '-' and '_' (it is part of AWS names)")(
+        "project name", "app_name", app_name
+    )
+    path = Path(project_dir) / CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"version": "1.0", "app_name": app_name, "stages": {"dev": {"api_gateway_stage": "api"}}}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path

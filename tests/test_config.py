@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deployer.config import (
     RUNTIME_DEFAULT,
@@ -387,6 +389,19 @@ def test_bad_override(tmp_path: Path, overrides: dict[str, Any], message: str) -
     with pytest.raises(ConfigError) as err:
         load(tmp_path, {}, **overrides)
     assert message in str(err.value)
+
+
+# The file is the same for every example, so sharing tmp_path across examples is safe.
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(memory=st.integers(min_value=-(2**40), max_value=2**40) | st.integers(0, 11000))
+def test_memory_accepted_exactly_in_lambda_range(tmp_path: Path, memory: int) -> None:
+    write(tmp_path, {"app_name": "app"})
+    if 128 <= memory <= 10240:
+        config = load_config(tmp_path, overrides={"lambda_memory_size": memory})
+        assert config.function().lambda_memory_size == memory
+    else:
+        with pytest.raises(ConfigError, match=f"invalid lambda_memory_size {memory}; "):
+            load_config(tmp_path, overrides={"lambda_memory_size": memory})
 
 
 # --- reading and writing the file ------------------------------------------------------------

@@ -1,0 +1,248 @@
+"""The deployment package: one deterministic zip per stage, built the same way for package and deploy.
+
+The function zip holds ``app.py``, the project's ``lib/`` package, the contents of ``vendor/`` at
+the zip root, the ``microframework`` runtime and the requirements built for Lambda (see
+``deployer.dependencies``). With ``automatic_layer`` the requirements go into a separate layer zip
+instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
+``code_sha256`` with the ``CodeSha256`` Lambda reports and skip an upload that changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import os
+import stat
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from deployer.dependencies import install_dependencies
+from deployer.errors import PackagingError
+
+__all__ = [
+    "FUNCTION_ZIP_NAME",
+    "LAYER_ZIP_NAME",
+    "MAX_UNZIPPED_BYTES",
+    "MAX_ZIPPED_BYTES",
+    "Artifact",
+    "PackageResult",
+    "build_package",
+    "check_limits",
+    "collect_function_files",
+    "runtime_files",
+    "tree_files",
+    "write_zip",
+]
+
+# Lambda quotas: a zip sent inline with CreateFunction/UpdateFunctionCode/PublishLayerVersion is
+# capped at 50 MB (bigger ones must come from S3), and the function plus all its layers may
+# unpack to at most 250 MB, however they were uploaded.
+MAX_ZIPPED_BYTES = 50 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+
+FUNCTION_ZIP_NAME = "deployment.zip"
+LAYER_ZIP_NAME = "layer-deployment.zip"
+# Lambda adds /opt/python (where a layer's python/ lands) to sys.path; files elsewhere in a
+# layer are not importable.
+LAYER_PREFIX = "python/"
+
+# The earliest time a zip header can hold; any fixed value works, this one is conventional.
+_ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+_COMPRESS_LEVEL = 6
+_UNIX = 3  # "made by" system in the zip header; it is what makes the mode bits meaningful
+_FILE_MODE = 0o644
+# Executables (vendored binaries) keep an execute bit, or Lambda cannot run them.
+_EXEC_MODE = 0o755
+_SKIP_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".venv", "venv", ".fw", ".tox"})
+_SKIP_FILES = frozenset({".DS_Store"})
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+@attrs.frozen
+class Artifact:
+    """A zip written to disk, with the hashes the deployer compares against Lambda's."""
+
+    path: Path
+    sha256_hex: str
+    code_sha256: str  # base64(sha256 digest), comparable with Lambda's CodeSha256
+    size: int  # zipped bytes
+    unzipped_size: int
+
+
+@attrs.frozen
+class PackageResult:
+    """The zips of one stage; ``layer_zip`` is set when ``automatic_layer`` found dependencies."""
+
+    function_zip: Artifact
+    layer_zip: Artifact | None
+    needs_s3_upload: bool  # a zip is bigger than Lambda takes inline
+
+
+def build_package(
+    project_dir: Path,
+    out_dir: Path,
+    *,
+    runtime: str,
+    architecture: str = "x86_64",
+    automatic_layer: bool = False,
+    max_zipped: int = MAX_ZIPPED_BYTES,
+    max_unzipped: int = MAX_UNZIPPED_BYTES,
+) -> PackageResult:
+    """Write ``out_dir/deployment.zip`` (and ``out_dir/layer-deployment.zip`` with a layer).
+
+    Raises PackagingError for a missing ``app.py``, requirements with no Lambda-compatible wheel,
+    or a package that unpacks to more than ``max_unzipped`` bytes; nothing is written then.
+    """
+    project_dir = Path(project_dir)
+    out_dir = Path(out_dir)
+    if not (project_dir / "app.py").is_file():
+        raise PackagingError(
+            f"No app.py in {str(project_dir)!r}: run the command from the project directory "
+            "or pass --project-dir."
+        )
+    deps_dir = install_dependencies(project_dir, runtime=runtime, architecture=architecture)
+    deps = tree_files(deps_dir) if deps_dir else {}
+    function_files = collect_function_files(project_dir)
+    layer_files: dict[str, Path] = {}
+    if automatic_layer:
+        layer_files = {LAYER_PREFIX + name: path for name, path in deps.items()}
+    else:
+        # The project's own files win over a dependency that ships the same path.
+        function_files = {**deps, **function_files}
+
+    sizes = {name: path.stat().st_size for name, path in {**function_files, **layer_files}.items()}
+    _check_unzipped(sizes, max_unzipped)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    function_zip = write_zip(function_files, out_dir / FUNCTION_ZIP_NAME)
+    layer_zip = None
+    stale_layer = out_dir / LAYER_ZIP_NAME
+    if layer_files:
+        layer_zip = write_zip(layer_files, stale_layer)
+    elif stale_layer.exists():
+        # A layer zip left from an earlier build would look like part of this package.
+        stale_layer.unlink()
+    artifacts = [a for a in (function_zip, layer_zip) if a is not None]
+    return PackageResult(
+        function_zip=function_zip,
+        layer_zip=layer_zip,
+        needs_s3_upload=any(a.size > max_zipped for a in artifacts),
+    )
+
+
+def check_limits(
+    result: PackageResult, *, can_use_s3: bool, max_zipped: int = MAX_ZIPPED_BYTES
+) -> None:
+    """Raise PackagingError if a zip is too big to upload inline and S3 is not available."""
+    if can_use_s3:
+        return
+    for artifact in (result.function_zip, result.layer_zip):
+        if artifact is not None and artifact.size > max_zipped:
+            raise PackagingError(
+                f"{artifact.path.name} is {_human(artifact.size)}, over Lambda's "
+                f"{_human(max_zipped)} limit for direct upload: deploy through an S3 bucket, "
+                "or trim requirements.txt and vendor/ (automatic_layer: true moves the "
+                "requirements into their own zip)."
+            )
+
+
+def collect_function_files(project_dir: Path) -> dict[str, Path]:
+    """Map zip names to files for the project's own code: app.py, lib/, vendor/, the runtime."""
+    files = runtime_files()
+    # vendor/ goes to the zip root as is; it may deliberately shadow the runtime.
+    files.update(tree_files(project_dir / "vendor"))
+    files.update(tree_files(project_dir / "lib", prefix="lib/"))
+    files["app.py"] = project_dir / "app.py"
+    return files
+
+
+def runtime_files() -> dict[str, Path]:
+    """The installed ``microframework`` package's ``*.py`` and ``py.typed``, under microframework/."""
+    # find_spec locates the package without importing it: packaging needs its files, not its code.
+    spec = importlib.util.find_spec("microframework")
+    if spec is None or not spec.origin:
+        raise PackagingError(
+            "The microframework runtime is not installed next to fw: reinstall fw "
+            "(pip install fw) so it can be copied into the deployment package."
+        )
+    root = Path(spec.origin).parent
+    return {
+        name: path
+        for name, path in tree_files(root, prefix="microframework/").items()
+        if name.endswith(".py") or name.endswith("/py.typed")
+    }
+
+
+def tree_files(root: Path, prefix: str = "") -> dict[str, Path]:
+    """Map ``prefix + relative path`` to each file under ``root``, skipping junk and virtualenvs."""
+    files: dict[str, Path] = {}
+    if not root.is_dir():
+        return files
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [
+            d for d in dirnames if d not in _SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
+        ]
+        rel = here.relative_to(root).as_posix()
+        base = prefix if rel == "." else f"{prefix}{rel}/"
+        for filename in filenames:
+            if filename in _SKIP_FILES or filename.endswith(_SKIP_SUFFIXES):
+                continue
+            path = here / filename
+            if path.is_file():  # skips broken symlinks, sockets and the like
+                files[base + filename] = path
+    return files
+
+
+def write_zip(files: Mapping[str, Path], path: Path) -> Artifact:
+    """Write a deterministic zip: sorted names, fixed timestamps, modes and compression level."""
+    tmp = path.with_name(path.name + ".tmp")
+    unzipped = 0
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(files):
+            source = files[name]
+            data = source.read_bytes()
+            unzipped += len(data)
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
+            info.create_system = _UNIX
+            executable = source.stat().st_mode & stat.S_IXUSR
+            info.external_attr = (stat.S_IFREG | (_EXEC_MODE if executable else _FILE_MODE)) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data, compresslevel=_COMPRESS_LEVEL)
+    os.replace(tmp, path)
+    digest = hashlib.sha256(path.read_bytes()).digest()
+    return Artifact(
+        path=path,
+        sha256_hex=digest.hex(),
+        code_sha256=base64.b64encode(digest).decode("ascii"),
+        size=path.stat().st_size,
+        unzipped_size=unzipped,
+    )
+
+
+def _check_unzipped(sizes: Mapping[str, int], max_unzipped: int) -> None:
+    total = sum(sizes.values())
+    if total <= max_unzipped:
+        return
+    by_top: dict[str, int] = {}
+    for name, size in sizes.items():
+        top = name.removeprefix(LAYER_PREFIX).split("/", 1)[0]
+        by_top[top] = by_top.get(top, 0) + size
+    largest = sorted(by_top.items(), key=lambda item: (-item[1], item[0]))[:5]
+    listing = ", ".join(f"{top} ({_human(size)})" for top, size in largest)
+    raise PackagingError(
+        f"The package unzips to {_human(total)}, over Lambda's {_human(max_unzipped)} limit for "
+        f"a function and its layers; largest: {listing}. Drop or slim these dependencies."
+    )
+
+
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -49,7 +49,7 @@ def make_wheel(
 
 # A PEP 517 backend shipped inside the sdist (backend-path), with no build requirements, so
 # pip's isolated build environment needs nothing from an index.
-_BACKEND = '''
+_BACKEND = """
 import sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
@@ -60,7 +60,7 @@ def get_requires_for_build_wheel(config_settings=None):
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     return make_wheel(Path(wheel_directory), {name!r}, {version!r}, {tag!r}).name
-'''
+"""
 
 
 def make_sdist(

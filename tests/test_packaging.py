@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from _dists import make_wheel, write_requirements
+
+from deployer.errors import PackagingError
+from deployer.packaging import (
+    LAYER_ZIP_NAME,
+    PackageResult,
+    build_package,
+    check_limits,
+)
+
+
+def _project(root: Path) -> Path:
+    """A project with code, a vendored module, and everything that must stay out of the zip."""
+    files = {
+        "app.py": "from microframework import App\napp = App('demo')\n",
+        "lib/__init__.py": "",
+        "lib/util.py": "X = 1\n",
+        "lib/data/names.json": "[]\n",
+        "lib/__pycache__/util.cpython-312.pyc": "junk",
+        "lib/.DS_Store": "junk",
+        "vendor/vendored_mod.py": "Y = 2\n",
+        "vendor/vendpkg/__init__.py": "",
+        "vendor/vendpkg/__pycache__/x.pyc": "junk",
+        "tests/test_app.py": "def test(): pass\n",
+        ".fw/config.json": "{}\n",
+        ".git/HEAD": "ref: refs/heads/main\n",
+        ".venv/pyvenv.cfg": "home = /usr\n",
+        "lib/env/pyvenv.cfg": "home = /usr\n",
+        "lib/env/lib/site.py": "",
+        "README.md": "# demo\n",
+        ".DS_Store": "junk",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _build(project: Path, **kwargs) -> PackageResult:
+    kwargs.setdefault("runtime", "python3.12")
+    return build_package(project, project / ".fw" / "out", **kwargs)
+
+
+def _names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def test_zip_holds_app_lib_vendor_and_runtime_only(tmp_path: Path) -> None:
+    result = _build(_project(tmp_path))
+    names = _names(result.function_zip.path)
+    project_names = [n for n in names if not n.startswith("microframework/")]
+    assert project_names == [
+        "app.py",
+        "lib/__init__.py",
+        "lib/data/names.json",
+        "lib/util.py",
+        "vendored_mod.py",
+        "vendpkg/__init__.py",
+    ]
+    assert names == sorted(names)
+    assert result.function_zip.path == tmp_path / ".fw" / "out" / "deployment.zip"
+
+
+def test_runtime_is_copied_as_sources_only(tmp_path: Path) -> None:
+    names = _names(_build(_project(tmp_path)).function_zip.path)
+    runtime = [n for n in names if n.startswith("microframework/")]
+    assert "microframework/__init__.py" in runtime
+    assert "microframework/py.typed" in runtime
+    assert all(n.endswith((".py", "/py.typed")) for n in runtime)
+
+
+def test_same_inputs_give_byte_identical_zips(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first = _build(project)
+    first_bytes = first.function_zip.path.read_bytes()
+    for path in project.rglob("*"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    second = _build(project)
+    assert second.function_zip.path.read_bytes() == first_bytes
+    assert second == first
+
+
+def test_hashes_match_lambdas_code_sha256_form(tmp_path: Path) -> None:
+    artifact = _build(_project(tmp_path)).function_zip
+    digest = hashlib.sha256(artifact.path.read_bytes()).digest()
+    assert artifact.sha256_hex == digest.hex()
+    assert artifact.code_sha256 == base64.b64encode(digest).decode()
+    assert artifact.size == artifact.path.stat().st_size
+
+
+def test_entries_have_fixed_timestamps_and_modes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    tool = project / "vendor" / "tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o775)
+    (project / "lib" / "util.py").chmod(0o600)
+    with zipfile.ZipFile(_build(project).function_zip.path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+    assert {info.date_time for info in infos.values()} == {(1980, 1, 1, 0, 0, 0)}
+    assert infos["lib/util.py"].external_attr >> 16 == 0o100644
+    assert infos["tool"].external_attr >> 16 == 0o100755
+    unzipped = _build(project).function_zip.unzipped_size
+    assert sum(info.file_size for info in infos.values()) == unzipped
+
+
+def test_changing_app_changes_the_hash(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    first = _build(project).function_zip.sha256_hex
+    (project / "app.py").write_text("app = None\n")
+    assert _build(project).function_zip.sha256_hex != first
+
+
+def test_missing_app_py_is_a_packaging_error(tmp_path: Path) -> None:
+    with pytest.raises(PackagingError, match="No app.py in"):
+        _build(tmp_path)
+    assert not (tmp_path / ".fw" / "out").exists()
+
+
+def test_requirements_are_installed_at_the_zip_root(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    result = _build(project)
+    names = _names(result.function_zip.path)
+    assert {"purepkg/__init__.py", "purepkg-1.0.dist-info/METADATA"} <= set(names)
+    assert not any(n.startswith("wheels/") or "__pycache__" in n for n in names)
+    assert result.layer_zip is None
+
+
+def test_app_change_rezips_without_running_pip_again(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    first = _build(project)
+    # pip cannot find purepkg any more, so the next build succeeds only from the cache.
+    shutil.rmtree(project / "wheels")
+    (project / "app.py").write_text("app = 'changed'\n")
+    second = _build(project)
+    assert second.function_zip.sha256_hex != first.function_zip.sha256_hex
+    assert "purepkg/__init__.py" in _names(second.function_zip.path)
+    assert len(list((project / ".fw" / "cache" / "deps").iterdir())) == 1
+
+
+def test_automatic_layer_moves_requirements_to_python_dir(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    result = _build(project, automatic_layer=True)
+    assert result.layer_zip is not None
+    assert result.layer_zip.path.name == LAYER_ZIP_NAME
+    layer = _names(result.layer_zip.path)
+    assert "python/purepkg/__init__.py" in layer
+    assert all(n.startswith("python/") for n in layer)
+    function = _names(result.function_zip.path)
+    assert not any(n.startswith("purepkg") for n in function)
+    assert "vendpkg/__init__.py" in function  # vendor/ stays with the function
+    again = _build(project, automatic_layer=True)
+    assert again.layer_zip == result.layer_zip
+
+
+def test_no_layer_without_requirements_and_no_stale_layer(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    layered = _build(project, automatic_layer=True)
+    assert layered.layer_zip is not None
+    assert _build(project).layer_zip is None
+    assert not layered.layer_zip.path.exists()
+    (project / "requirements.txt").unlink()
+    assert _build(project, automatic_layer=True).layer_zip is None
+
+
+def test_zip_over_the_direct_upload_limit_needs_s3(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    small = _build(project)
+    assert small.needs_s3_upload is False
+    check_limits(small, can_use_s3=False)
+    limit = small.function_zip.size - 1
+    big = _build(project, max_zipped=limit)
+    assert big.needs_s3_upload is True
+    check_limits(big, can_use_s3=True, max_zipped=limit)
+    with pytest.raises(PackagingError, match="deployment.zip is .* limit for direct upload: .*S3"):
+        check_limits(big, can_use_s3=False, max_zipped=limit)
+
+
+def test_unzipped_limit_lists_the_largest_packages(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    (project / "vendor" / "bigpkg").mkdir()
+    (project / "vendor" / "bigpkg" / "blob.bin").write_bytes(b"x" * 300_000)
+    with pytest.raises(PackagingError) as info:
+        _build(project, automatic_layer=True, max_unzipped=200_000)
+    message = str(info.value)
+    assert "over Lambda's 195.3 KB limit" in message
+    assert "largest: bigpkg (293.0 KB), microframework (" in message
+    assert message.count("(") == 5 and "\n" not in message
+    assert not (project / ".fw" / "out" / "deployment.zip").exists()

@@ -58,6 +58,9 @@ _PURE_TAGS = ("py3-none-any", "py2.py3-none-any")
 # Each round of the install/build loop fixes one requirement that had no wheel; a real
 # requirements file never needs this many.
 _MAX_ROUNDS = 50
+# Trees kept in the cache: enough for a few stages with different runtimes or architectures.
+_KEEP_TREES = 4
+_KEY_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def python_version(runtime: str) -> str:
@@ -120,6 +123,8 @@ def install_dependencies(project_dir: Path, *, runtime: str, architecture: str) 
     cache_root = project_dir / CACHE_DIR
     target = cache_root / cache_key(text, runtime, architecture)
     if target.is_dir():
+        # The mtime records last use, for _prune; it is never compared with anything else.
+        os.utime(target)
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
     # Build next to the final place and rename, so an interrupted or failed build never leaves
@@ -135,7 +140,16 @@ def install_dependencies(project_dir: Path, *, runtime: str, architecture: str) 
             # Another fw process finished the same build first; its tree is as good as ours.
             if not target.is_dir():
                 raise
+    _prune(cache_root, keep=target)
     return target
+
+
+def _prune(cache_root: Path, keep: Path) -> None:
+    """Delete all but the most recently used trees (several stages may use different ones)."""
+    trees = [p for p in cache_root.iterdir() if p.is_dir() and _KEY_RE.fullmatch(p.name)]
+    trees.sort(key=lambda p: (p != keep, -p.stat().st_mtime_ns, p.name))
+    for stale in trees[_KEEP_TREES:]:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _install(

@@ -57,7 +57,10 @@ _UNIX = 3  # "made by" system in the zip header; it is what makes the mode bits 
 _FILE_MODE = 0o644
 # Executables (vendored binaries) keep an execute bit, or Lambda cannot run them.
 _EXEC_MODE = 0o755
+# Left out of the project's own trees (lib/, vendor/); installed packages lose only bytecode,
+# since a dependency may well ship a subpackage called "venv".
 _SKIP_DIRS = frozenset({"__pycache__", ".git", ".hg", ".svn", ".venv", "venv", ".fw", ".tox"})
+_BYTECODE_DIRS = frozenset({"__pycache__"})
 _SKIP_FILES = frozenset({".DS_Store"})
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -105,7 +108,7 @@ def build_package(
             "or pass --project-dir."
         )
     deps_dir = install_dependencies(project_dir, runtime=runtime, architecture=architecture)
-    deps = tree_files(deps_dir) if deps_dir else {}
+    deps = tree_files(deps_dir, project_tree=False) if deps_dir else {}
     function_files = collect_function_files(project_dir)
     layer_files: dict[str, Path] = {}
     if automatic_layer:
@@ -172,20 +175,26 @@ def runtime_files() -> dict[str, Path]:
     root = Path(spec.origin).parent
     return {
         name: path
-        for name, path in tree_files(root, prefix="microframework/").items()
+        for name, path in tree_files(root, "microframework/", project_tree=False).items()
         if name.endswith(".py") or name.endswith("/py.typed")
     }
 
 
-def tree_files(root: Path, prefix: str = "") -> dict[str, Path]:
-    """Map ``prefix + relative path`` to each file under ``root``, skipping junk and virtualenvs."""
+def tree_files(root: Path, prefix: str = "", *, project_tree: bool = True) -> dict[str, Path]:
+    """Map ``prefix + relative path`` to each file under ``root``, skipping bytecode and junk.
+
+    A project tree also loses VCS directories and virtualenvs (any directory with a pyvenv.cfg).
+    """
     files: dict[str, Path] = {}
     if not root.is_dir():
         return files
+    skip = _SKIP_DIRS if project_tree else _BYTECODE_DIRS
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = [
-            d for d in dirnames if d not in _SKIP_DIRS and not (here / d / "pyvenv.cfg").exists()
+            d
+            for d in dirnames
+            if d not in skip and not (project_tree and (here / d / "pyvenv.cfg").exists())
         ]
         rel = here.relative_to(root).as_posix()
         base = prefix if rel == "." else f"{prefix}{rel}/"

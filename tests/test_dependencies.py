@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,18 @@ def test_changed_requirements_build_a_new_tree(tmp_path: Path) -> None:
     second = _install(tmp_path)
     assert first != second and second is not None
     assert "purepkg-2.0.dist-info/METADATA" in _names(second)
+
+
+def test_old_trees_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
+    cache = tmp_path / CACHE_DIR
+    for age in range(5):
+        old = cache / f"{age:032x}"
+        old.mkdir(parents=True)
+        os.utime(old, (1_000_000 + age, 1_000_000 + age))
+    make_wheel(tmp_path / "wheels", "purepkg")
+    write_requirements(tmp_path, "purepkg")
+    tree = _install(tmp_path)
+    assert tree is not None
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [tree.name, f"{4:032x}", f"{3:032x}", f"{2:032x}"]
+    )

@@ -1,0 +1,72 @@
+"""Import a project's ``app.py`` to read what it declares (routes, handlers, authorizers).
+
+The deployer, ``fw package`` and ``fw local`` all need the app object; importing it the same way
+everywhere means they all see the same app.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import FwError
+
+
+class AppLoadError(FwError):
+    """``app.py`` is missing, fails to import, or defines no ``app``."""
+
+
+def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: str = "app") -> Any:
+    """Import ``<project_dir>/app.py`` fresh and return its ``app`` object.
+
+    The project directory and its ``vendor/`` go first on ``sys.path`` (as in the Lambda zip) so
+    that ``lib`` and vendored packages resolve; any previously imported ``app``/``lib`` modules are
+    dropped so a reload sees the files as they are now.
+    """
+    project_dir = Path(project_dir).resolve()
+    app_path = project_dir / app_filename
+    if not app_path.is_file():
+        raise AppLoadError(
+            f"no {app_filename} in {project_dir}: run 'fw new-project' or pass --project-dir"
+        )
+    for path in (project_dir / "vendor", project_dir):
+        if path.is_dir() and str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    for name in list(sys.modules):
+        if name == module_name or name == "lib" or name.startswith("lib."):
+            module = sys.modules[name]
+            if getattr(module, "__file__", None) and str(project_dir) in str(module.__file__):
+                del sys.modules[name]
+    spec = importlib.util.spec_from_file_location(module_name, app_path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:
+        del sys.modules[module_name]
+        raise AppLoadError(f"{app_filename}:{err.lineno}: syntax error: {err.msg}") from err
+    except Exception as err:
+        del sys.modules[module_name]
+        line = _user_line(err, app_path)
+        raise AppLoadError(
+            f"{app_filename}{line}: importing the app failed: {type(err).__name__}: {err}"
+        ) from err
+    app = getattr(module, "app", None)
+    if app is None:
+        raise AppLoadError(
+            f"{app_filename} defines no 'app' object: add app = App({project_dir.name!r})"
+        )
+    return app
+
+
+def _user_line(err: BaseException, app_path: Path) -> str:
+    tb = err.__traceback__
+    line = ""
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == app_path:
+            line = f":{tb.tb_lineno}"
+        tb = tb.tb_next
+    return line

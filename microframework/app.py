@@ -1,0 +1,553 @@
+"""The application object: registration of everything the app declares, and REST dispatch.
+
+In Lambda, API Gateway has already matched the route, so dispatch is two dict lookups on
+``requestContext.resourcePath`` and ``httpMethod``: the app's size never costs a request anything.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from .cors import CORSConfig
+from .errors import FrameworkError, UnhandledError, ViewError
+from .request import Request, find_header
+from .response import Response, error_response, matches_content_type
+from .scaffold import Scaffold, _check_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from .authorizers import Authorizer, BuiltinAuthConfig
+    from .scaffold import Blueprint
+    from .sources import EventSourceConfig, LambdaFunctionConfig
+
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_DEFAULT_BINARY_TYPES = (
+    "application/octet-stream",
+    "application/x-tar",
+    "application/zip",
+    "audio/basic",
+    "audio/ogg",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/wav",
+    "audio/webm",
+    "image/png",
+    "image/jpg",
+    "image/jpeg",
+    "image/gif",
+    "video/ogg",
+    "video/mpeg",
+    "video/webm",
+)
+
+
+class APIGateway:
+    """API-wide settings: which content types are binary, and the default CORS of every route."""
+
+    def __init__(self) -> None:
+        self.binary_types: list[str] = list(_DEFAULT_BINARY_TYPES)
+        self.cors: bool | CORSConfig = False
+
+    @property
+    def default_binary_types(self) -> list[str]:
+        return list(_DEFAULT_BINARY_TYPES)
+
+
+def parse_path_params(path: str) -> list[str]:
+    """The parameter names of a path template, in order (``{proxy+}`` gives ``proxy``).
+
+    Raises ValueError for a template API Gateway would reject.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise ValueError(f"route path must start with '/', got {path!r}")
+    names: list[str] = []
+    segments = path.split("/")[1:]
+    for index, segment in enumerate(segments):
+        if "{" not in segment and "}" not in segment:
+            if segment == "" and index != len(segments) - 1:
+                raise ValueError(f"route path {path!r} has an empty segment")
+            continue
+        if not (segment.startswith("{") and segment.endswith("}")) or segment.count("{") != 1:
+            raise ValueError(
+                f"route path {path!r}: a parameter must be a whole segment like '{{name}}', got {segment!r}"
+            )
+        name = segment[1:-1]
+        if name.endswith("+"):
+            if index != len(segments) - 1:
+                raise ValueError(
+                    f"route path {path!r}: a greedy parameter {segment!r} must be the last segment"
+                )
+            name = name[:-1]
+        if not name.isidentifier():
+            raise ValueError(f"route path {path!r}: parameter {segment!r} is not a valid name")
+        if name in names:
+            raise ValueError(f"route path {path!r} names parameter {name!r} twice")
+        names.append(name)
+    return names
+
+
+def _function_params(func: Callable[..., Any]) -> tuple[set[str], set[str], bool]:
+    """(all keyword-passable names, required ones, takes **kwargs) without importing inspect."""
+    code = getattr(func, "__code__", None)
+    if code is None:  # a callable object or a builtin: trust it
+        return set(), set(), True
+    positional = code.co_varnames[: code.co_argcount]
+    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    if getattr(func, "__self__", None) is not None:
+        positional = positional[1:]
+    defaults = func.__defaults__ or ()
+    required = set(positional[: len(positional) - len(defaults)])
+    kwdefaults = func.__kwdefaults__ or {}
+    required |= {n for n in kwonly if n not in kwdefaults}
+    takes_kwargs = bool(code.co_flags & 0x08)
+    return set(positional) | set(kwonly), required, takes_kwargs
+
+
+class RouteEntry:
+    """One method of one route, with everything the dispatcher checks precomputed."""
+
+    def __init__(
+        self,
+        view_function: Callable[..., Any],
+        view_name: str,
+        path: str,
+        method: str,
+        api_key_required: bool | None = None,
+        content_types: list[str] | None = None,
+        cors: bool | CORSConfig | None = False,
+        authorizer: Authorizer | None = None,
+        view_args: list[str] | None = None,
+    ) -> None:
+        self.view_function = view_function
+        self.view_name = view_name
+        self.path = self.uri_pattern = path
+        self.method = method
+        self.api_key_required = api_key_required
+        self.content_types = list(content_types or [])
+        self.cors: CORSConfig | None = CORSConfig() if cors is True else (cors or None)
+        self.authorizer = authorizer
+        self.view_args = parse_path_params(path) if view_args is None else view_args
+        self._content_types = frozenset(t.lower() for t in self.content_types)
+        self._cors_headers = None if self.cors is None else self.cors.get_access_control_headers()
+
+    def accepts(self, content_type: str | None) -> bool:
+        if not self._content_types or content_type is None:
+            # No Content-Type counts as application/json, which the default list accepts.
+            return not self._content_types or matches_content_type(
+                "application/json", self._content_types
+            )
+        return matches_content_type(content_type, self._content_types)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RouteEntry) and self.__dict__ == other.__dict__
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<RouteEntry {self.method} {self.path} -> {self.view_name}>"
+
+
+class App(Scaffold):
+    """The app: ``app = App("name")``; Lambda calls ``app(event, context)`` for HTTP requests."""
+
+    def __init__(self, app_name: str, debug: bool = False, configure_logs: bool = True) -> None:
+        self.app_name = app_name
+        self.api = APIGateway()
+        self.routes: dict[str, dict[str, RouteEntry]] = {}
+        self.event_sources: list[EventSourceConfig] = []
+        self.pure_lambda_functions: list[LambdaFunctionConfig] = []
+        self.builtin_auth_handlers: list[BuiltinAuthConfig] = []
+        self.handlers: dict[str, Any] = {}  # name -> EventHandler/BuiltinAuthorizer, for local runs
+        self.middleware_handlers: list[tuple[Callable[..., Any], str]] = []
+        self.blueprints: list[Blueprint] = []
+        self._middleware_version = 0
+        self._http_chain: Callable[[Request], Response] | None = None
+        self._http_chain_version = -1
+        self._debug = debug
+        self.configure_logs = configure_logs
+        self._log: Any = None
+        self._route_table: Any = None
+        self._param_names: dict[tuple[str, ...], str] = {}
+        self._request_var: ContextVar[Request | None] = ContextVar(
+            f"{app_name}.request", default=None
+        )
+        self._context_var: ContextVar[Any] = ContextVar(f"{app_name}.context", default=None)
+
+    # -- per-request state ------------------------------------------------------------------
+    @property
+    def current_request(self) -> Request | None:
+        """The request being handled in this thread/task (a ContextVar, never shared)."""
+        return self._request_var.get()
+
+    @current_request.setter
+    def current_request(self, request: Request | None) -> None:
+        self._request_var.set(request)
+
+    @property
+    def lambda_context(self) -> Any:
+        return self._context_var.get()
+
+    @lambda_context.setter
+    def lambda_context(self, context: Any) -> None:
+        self._context_var.set(context)
+
+    @property
+    def debug(self) -> bool:
+        return self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._debug = value
+        if self._log is not None and self.configure_logs:
+            self._log.setLevel(10 if value else 40)
+
+    @property
+    def log(self) -> Any:
+        """The app's ``logging.Logger`` (configured on first use: logging costs cold-start time)."""
+        if self._log is None:
+            import logging
+
+            log = logging.getLogger(self.app_name)
+            if self.configure_logs:
+                if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
+                    handler = logging.StreamHandler()
+                    handler.setFormatter(
+                        logging.Formatter("%(name)s - %(levelname)s - %(message)s")
+                    )
+                    log.addHandler(handler)
+                    log.propagate = False
+                log.setLevel(logging.DEBUG if self._debug else logging.ERROR)
+            self._log = log
+        return self._log
+
+    # -- registration -----------------------------------------------------------------------
+    def register_blueprint(
+        self, blueprint: Blueprint, name_prefix: str | None = None, url_prefix: str | None = None
+    ) -> None:
+        """Attach a blueprint's handlers, prefixing their names and URLs."""
+        if url_prefix is not None and not url_prefix.startswith("/"):
+            raise ValueError(f"url_prefix must start with '/', got {url_prefix!r}")
+        blueprint.register(self, name_prefix=name_prefix, url_prefix=url_prefix)
+        self.blueprints.append(blueprint)
+
+    def _register(
+        self,
+        kind: str,
+        name: str,
+        target: Any,
+        options: dict[str, Any],
+        module: str = "app",
+        url_prefix: str | None = None,
+    ) -> None:
+        if kind == "route":
+            self._register_route(name, target, options, url_prefix)
+            return
+        if kind == "middleware":
+            self.middleware_handlers.append((target, options["event_type"]))
+            self._middleware_version += 1
+            return
+        _check_name(name, "handler")
+        previous = self.handlers.get(name)
+        if previous is not None:
+            raise ValueError(
+                f"duplicate handler name {name!r}: {_describe(previous)} and {_describe(target)}; "
+                "pass name=... to one of them"
+            )
+        handler_string = f"{module}.{target.__name__}"
+        self.handlers[name] = target
+        if kind == "authorizer":
+            target.config.name = name
+            target.config.handler_string = handler_string
+            self.builtin_auth_handlers.append(target.config)
+            return
+        target.owner = self
+        from . import sources
+
+        record_class = {
+            "schedule": sources.ScheduledEventConfig,
+            "on_cw_event": sources.CloudWatchEventConfig,
+            "on_s3_event": sources.S3EventConfig,
+            "on_sns_message": sources.SNSEventConfig,
+            "on_sqs_message": sources.SQSEventConfig,
+            "on_kinesis_record": sources.KinesisEventConfig,
+            "on_dynamodb_record": sources.DynamoDBEventConfig,
+            "lambda_function": sources.LambdaFunctionConfig,
+        }[kind]
+        record = record_class(name=name, handler_string=handler_string, **options)
+        if kind == "lambda_function":
+            self.pure_lambda_functions.append(record)
+        else:
+            self.event_sources.append(record)
+
+    def _register_route(
+        self, name: str, view: Callable[..., Any], options: dict[str, Any], url_prefix: str | None
+    ) -> None:
+        path = options["path"]
+        if url_prefix:
+            path = url_prefix.rstrip("/") + ("/" + path.strip("/") if path.strip("/") else "")
+            path = path or "/"
+        where = f"route {path!r} (view {name!r})"
+        try:
+            params = parse_path_params(path)
+        except ValueError as err:
+            raise ValueError(f"{err} in view {name!r}") from None
+        self._check_sibling_params(path, name)
+        content_types = options["content_types"]
+        if not isinstance(content_types, list) or not all(
+            isinstance(c, str) for c in content_types
+        ):
+            raise ValueError(
+                f"{where}: content_types must be a list of strings, got {content_types!r}"
+            )
+        accepted, required, takes_kwargs = _function_params(view)
+        greedy = path.rstrip("/").endswith("+}")
+        if not takes_kwargs:
+            missing = [p for p in params if p not in accepted and not (greedy and p == params[-1])]
+            if missing:
+                raise ValueError(f"{where}: the view does not take the path parameter(s) {missing}")
+        unfilled = sorted(required - set(params))
+        if unfilled:
+            raise ValueError(
+                f"{where}: the view requires argument(s) {unfilled} that the path does not provide"
+            )
+        # A greedy {proxy+} is passed only to views that ask for it, as Chalice apps expect.
+        view_args = [
+            p for p in params if not (greedy and p == params[-1]) or p in accepted or takes_kwargs
+        ]
+        cors = options["cors"]
+        if cors is None:
+            cors = self.api.cors
+        methods = options["methods"]
+        if not methods:
+            raise ValueError(f"{where}: methods must name at least one HTTP method")
+        by_method = self.routes.setdefault(path, {})
+        for method in methods:
+            upper = method.upper() if isinstance(method, str) else method
+            if upper not in _HTTP_METHODS:
+                raise ValueError(
+                    f"{where}: unknown HTTP method {method!r}; use one of {sorted(_HTTP_METHODS)}"
+                )
+            if upper in by_method:
+                raise ValueError(
+                    f"duplicate route: {upper} {path} is handled by both view "
+                    f"{by_method[upper].view_name!r} and view {name!r}"
+                )
+            entry = RouteEntry(
+                view,
+                name,
+                path,
+                upper,
+                api_key_required=options["api_key_required"],
+                content_types=content_types,
+                cors=cors,
+                authorizer=options["authorizer"],
+                view_args=view_args,
+            )
+            for other in by_method.values():
+                if other.cors != entry.cors:
+                    # One OPTIONS preflight answers for every method of a path.
+                    raise ValueError(
+                        f"route {path!r}: view {name!r} has a CORS config different from view "
+                        f"{other.view_name!r} on the same path; all methods of a path share one"
+                    )
+            by_method[upper] = entry
+        self._route_table = None
+
+    def _check_sibling_params(self, path: str, name: str) -> None:
+        # API Gateway has one resource per position: /a/{id} and /a/{key}/b cannot coexist.
+        prefix: list[str] = []
+        for segment in path.strip("/").split("/"):
+            if segment.startswith("{"):
+                key = tuple(prefix)
+                param = segment[1:-1]
+                known = self._param_names.setdefault(key, param)
+                if known != param:
+                    raise ValueError(
+                        f"route {path!r} (view {name!r}): parameter {{{param}}} conflicts with "
+                        f"{{{known}}} at the same position of another route; API Gateway needs one name"
+                    )
+                prefix.append("{}")
+            else:
+                prefix.append(segment)
+
+    def _middleware_for(self, event_type: str) -> list[Callable[..., Any]]:
+        return [
+            func for func, kind in self.middleware_handlers if kind == event_type or kind == "all"
+        ]
+
+    @property
+    def route_table(self) -> Any:
+        """The compiled :class:`~microframework.routing.RouteTable` (local server, test client)."""
+        if self._route_table is None:
+            from .routing import RouteTable
+
+            self._route_table = RouteTable(self.routes)
+        return self._route_table
+
+    # -- the REST handler --------------------------------------------------------------------
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request = Request(event, context)
+        request_token = self._request_var.set(request)
+        context_token = self._context_var.set(context)
+        try:
+            if self.middleware_handlers:
+                response = self._middleware_chain()(request)
+            else:
+                try:
+                    response = self._dispatch(event, request)
+                except Exception:
+                    response = self._unhandled_error_response()
+            result = response.to_dict(self.api.binary_types)
+        finally:
+            self._request_var.reset(request_token)
+            self._context_var.reset(context_token)
+        if request._v2:
+            return _to_v2_result(result)
+        return result
+
+    def _middleware_chain(self) -> Callable[[Request], Response]:
+        if self._http_chain is None or self._http_chain_version != self._middleware_version:
+            from .handlers import chain
+
+            def outermost(
+                request: Request, get_response: Callable[[Request], Response]
+            ) -> Response:
+                try:
+                    return get_response(request)
+                except Exception:
+                    return self._unhandled_error_response()
+
+            def innermost(request: Request) -> Response:
+                return self._dispatch(request.to_original_event(), request)
+
+            self._http_chain = chain([outermost, *self._middleware_for("http")], innermost)
+            self._http_chain_version = self._middleware_version
+        return self._http_chain
+
+    def _dispatch(self, event: dict[str, Any], request: Request) -> Response:
+        context = event.get("requestContext") or {}
+        path = context.get("resourcePath")
+        params = event.get("pathParameters")
+        if path is not None:
+            method = context.get("httpMethod")
+        elif request._v2:
+            method = context["http"]["method"]
+            path = event.get("routeKey", "$default").split(" ", 1)[-1]
+            if path not in self.routes:
+                match = self.route_table.match(event.get("rawPath", "/"))
+                if match is not None:
+                    path, params = match
+        else:
+            return error_response("InternalServerError", "Unknown request.", 500)
+        by_method = self.routes.get(path)
+        if by_method is None:
+            return error_response("NotFoundError", f"No view function for: {path}", 404)
+        entry = by_method.get(method)
+        if entry is None:
+            return error_response(
+                "MethodNotAllowedError",
+                f"Unsupported method: {method}",
+                405,
+                {"Allow": ", ".join(by_method)},
+            )
+        cors = entry._cors_headers
+        if entry.content_types:
+            content_type = find_header(event.get("headers"), "content-type")
+            if not entry.accepts(content_type):
+                return error_response(
+                    "UnsupportedMediaType",
+                    f"Unsupported media type: {content_type}",
+                    415,
+                    dict(cors) if cors else None,
+                )
+        response = self._call_view(entry, params)
+        if cors:
+            headers = response.headers
+            for name, value in cors.items():
+                if name not in headers:
+                    headers[name] = value
+        if response.headers and not self._binary_response_allowed(event, response):
+            content_type = _get_header(response.headers, "content-type")
+            return error_response(
+                "BadRequest",
+                f"Request did not specify an Accept header with {content_type}, The response has a "
+                f"Content-Type of {content_type}. If a response has a binary Content-Type then the "
+                "request must specify an Accept header that matches.",
+                400,
+                dict(cors) if cors else None,
+            )
+        return response
+
+    def _call_view(self, entry: RouteEntry, params: dict[str, str] | None) -> Response:
+        try:
+            if entry.view_args:
+                params = params or {}
+                result = entry.view_function(**{name: params[name] for name in entry.view_args})
+            else:
+                result = entry.view_function()
+            if type(result) is not Response and not isinstance(result, Response):
+                return Response(result)
+            for name, value in result.headers.items():
+                if "\n" in (value if isinstance(value, str) else "".join(map(str, value))):
+                    raise FrameworkError(f"Bad value for header {name!r}: {value!r}")
+            return result
+        except UnhandledError:
+            raise
+        except ViewError as err:
+            return error_response(type(err).__name__, str(err), err.STATUS_CODE)
+        except Exception:
+            return self._unhandled_error_response()
+
+    def _binary_response_allowed(self, event: dict[str, Any], response: Response) -> bool:
+        binary_types = [t.lower() for t in self.api.binary_types]
+        content_type = _get_header(response.headers, "content-type") or "application/json"
+        if not matches_content_type(content_type, binary_types):
+            return True
+        accept = find_header(event.get("headers"), "accept")
+        return accept is not None and matches_content_type(accept, binary_types)
+
+    def _unhandled_error_response(self) -> Response:
+        request = self._request_var.get()
+        self.log.error(
+            "Caught exception for path %s", getattr(request, "path", "unknown"), exc_info=True
+        )
+        if self._debug:
+            import traceback
+
+            return Response(
+                traceback.format_exc(), headers={"Content-Type": "text/plain"}, status_code=500
+            )
+        return error_response("InternalServerError", "An internal server error occurred.", 500)
+
+
+def _get_header(headers: dict[str, Any], lower_name: str) -> Any:
+    for key, value in headers.items():
+        if key.lower() == lower_name:
+            return value
+    return None
+
+
+def _describe(handler: Any) -> str:
+    func = getattr(handler, "func", handler)
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def _to_v2_result(result: dict[str, Any]) -> dict[str, Any]:
+    # HTTP APIs (payload 2.0) have no multiValueHeaders: join them, and Set-Cookie goes to cookies.
+    headers = dict(result["headers"])
+    cookies: list[str] = []
+    for name, values in result.get("multiValueHeaders", {}).items():
+        if name.lower() == "set-cookie":
+            cookies.extend(values)
+        else:
+            headers[name] = ", ".join(values)
+    for name in [n for n in headers if n.lower() == "set-cookie"]:
+        cookies.append(headers.pop(name))
+    out = {"statusCode": result["statusCode"], "headers": headers, "body": result["body"]}
+    out["isBase64Encoded"] = result.get("isBase64Encoded", False)
+    if cookies:
+        out["cookies"] = cookies
+    return out

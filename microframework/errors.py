@@ -1,0 +1,71 @@
+"""HTTP errors a view raises to answer with a status code.
+
+The wire shape, ``{"Code": ClassName, "Message": str}``, is Chalice's, so clients of a ported app
+see the same bodies.
+"""
+
+from __future__ import annotations
+
+
+class FrameworkError(Exception):
+    """Base of every error the runtime raises on its own (a Chalice app knows it as ChaliceError)."""
+
+
+class ViewError(FrameworkError):
+    """Raise from a view to answer with ``STATUS_CODE`` and the message; the base answers 500."""
+
+    STATUS_CODE = 500
+
+
+class BadRequestError(ViewError):
+    STATUS_CODE = 400
+
+
+class UnauthorizedError(ViewError):
+    STATUS_CODE = 401
+
+
+class ForbiddenError(ViewError):
+    STATUS_CODE = 403
+
+
+class NotFoundError(ViewError):
+    STATUS_CODE = 404
+
+
+class MethodNotAllowedError(ViewError):
+    STATUS_CODE = 405
+
+
+class RequestTimeoutError(ViewError):
+    STATUS_CODE = 408
+
+
+class ConflictError(ViewError):
+    STATUS_CODE = 409
+
+
+class UnprocessableEntityError(ViewError):
+    STATUS_CODE = 422
+
+
+class TooManyRequestsError(ViewError):
+    STATUS_CODE = 429
+
+
+class UnhandledError(FrameworkError):
+    """Raise to let an exception pass through the view layer to middleware untouched."""
+
+
+ALL_ERRORS = (
+    ViewError,
+    BadRequestError,
+    UnauthorizedError,
+    ForbiddenError,
+    NotFoundError,
+    MethodNotAllowedError,
+    RequestTimeoutError,
+    ConflictError,
+    UnprocessableEntityError,
+    TooManyRequestsError,
+)

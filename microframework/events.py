@@ -1,0 +1,203 @@
+"""The event objects event handlers receive, one class per AWS event source.
+
+Each wraps the raw event (``to_dict()`` gives it back) and exposes the fields a handler reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import datetime
+    from typing import Any
+
+
+def _utc_naive(seconds: float) -> datetime.datetime:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
+
+
+class BaseLambdaEvent:
+    """An event from an AWS service; ``to_dict()`` is the event as Lambda delivered it."""
+
+    def __init__(self, event_dict: dict[str, Any], context: Any) -> None:
+        self._event_dict = event_dict
+        self.context = context
+        self._extract_attributes(event_dict)
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        pass
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._event_dict
+
+
+class LambdaFunctionEvent(BaseLambdaEvent):
+    """The payload of a plain ``@app.lambda_function`` invocation (what middleware sees)."""
+
+    def __init__(self, event_dict: Any, context: Any) -> None:
+        self.event = event_dict
+        super().__init__(event_dict, context)
+
+    def to_dict(self) -> Any:
+        return self.event
+
+
+class CloudWatchEvent(BaseLambdaEvent):
+    """A scheduled or EventBridge (CloudWatch Events) event."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        self.version: str = event_dict.get("version", "0")
+        self.account: str = event_dict.get("account", "")
+        self.region: str = event_dict.get("region", "")
+        self.detail: dict[str, Any] = event_dict.get("detail", {})
+        self.detail_type: str = event_dict.get("detail-type", "")
+        self.source: str = event_dict.get("source", "")
+        self.time: str = event_dict.get("time", "")
+        self.event_id: str = event_dict.get("id", "")
+        self.resources: list[str] = event_dict.get("resources", [])
+
+
+class S3Record(BaseLambdaEvent):
+    """One object notification; ``key`` is URL-decoded the way S3 encodes it (``+`` is a space)."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        from urllib.parse import unquote_plus
+
+        s3 = event_dict["s3"]
+        obj = s3.get("object", {})
+        self.bucket: str = s3["bucket"]["name"]
+        self.key: str = unquote_plus(obj.get("key", ""))
+        self.size: int | None = obj.get("size")
+        self.etag: str | None = obj.get("eTag")
+        self.version_id: str | None = obj.get("versionId")
+        self.event_name: str = event_dict.get("eventName", "")
+        self.event_time: str = event_dict.get("eventTime", "")
+
+
+class S3Event(S3Record):
+    """An S3 notification: the first record's ``bucket``/``key``, and iteration over all records."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        super()._extract_attributes(event_dict["Records"][0])
+
+    def __iter__(self) -> Iterator[S3Record]:
+        for record in self._event_dict["Records"]:
+            yield S3Record(record, self.context)
+
+
+class SNSRecord(BaseLambdaEvent):
+    """One SNS message."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        sns = event_dict["Sns"]
+        self.message: str = sns["Message"]
+        self.subject: str | None = sns.get("Subject")
+        self.message_attributes: dict[str, Any] = sns.get("MessageAttributes", {})
+        self.topic_arn: str = sns.get("TopicArn", "")
+        self.message_id: str = sns.get("MessageId", "")
+
+
+class SNSEvent(SNSRecord):
+    """An SNS delivery: the first record's fields, and iteration over all records."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        super()._extract_attributes(event_dict["Records"][0])
+
+    def __iter__(self) -> Iterator[SNSRecord]:
+        for record in self._event_dict["Records"]:
+            yield SNSRecord(record, self.context)
+
+
+class SQSRecord(BaseLambdaEvent):
+    """One SQS message."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        self.body: str = event_dict["body"]
+        self.receipt_handle: str = event_dict.get("receiptHandle", "")
+        self.message_id: str = event_dict.get("messageId", "")
+        self.attributes: dict[str, Any] = event_dict.get("attributes", {})
+        self.message_attributes: dict[str, Any] = event_dict.get("messageAttributes", {})
+
+
+class SQSEvent(BaseLambdaEvent):
+    """A batch of SQS messages.
+
+    Call ``report_failure(record)`` for the messages that failed: only those return to the queue
+    (Lambda's partial batch response), instead of the whole batch being retried.
+    """
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        self.failed_message_ids: list[str] = []
+
+    def __iter__(self) -> Iterator[SQSRecord]:
+        for record in self._event_dict["Records"]:
+            yield SQSRecord(record, self.context)
+
+    def report_failure(self, record: SQSRecord | str) -> None:
+        message_id = record if isinstance(record, str) else record.message_id
+        self.failed_message_ids.append(message_id)
+
+    def batch_response(self) -> dict[str, Any] | None:
+        if not self.failed_message_ids:
+            return None
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
+
+
+class KinesisRecord(BaseLambdaEvent):
+    """One Kinesis record; ``data`` is the decoded payload bytes."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        import base64
+
+        kinesis = event_dict["kinesis"]
+        self.data: bytes = base64.b64decode(kinesis["data"])
+        self.sequence_number: str = kinesis.get("sequenceNumber", "")
+        self.partition_key: str = kinesis.get("partitionKey", "")
+        self.schema_version: str = kinesis.get("kinesisSchemaVersion", "1.0")
+        self.timestamp = _utc_naive(kinesis.get("approximateArrivalTimestamp", 0))
+
+
+class KinesisEvent(BaseLambdaEvent):
+    """A batch of Kinesis records."""
+
+    def __iter__(self) -> Iterator[KinesisRecord]:
+        for record in self._event_dict["Records"]:
+            yield KinesisRecord(record, self.context)
+
+
+class DynamoDBRecord(BaseLambdaEvent):
+    """One DynamoDB stream record (images stay in DynamoDB's typed JSON)."""
+
+    def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
+        ddb = event_dict["dynamodb"]
+        self.timestamp = _utc_naive(ddb.get("ApproximateCreationDateTime", 0))
+        self.keys: Any = ddb.get("Keys")
+        self.new_image: Any = ddb.get("NewImage")
+        self.old_image: Any = ddb.get("OldImage")
+        self.sequence_number: str = ddb.get("SequenceNumber", "")
+        self.size_bytes: int = ddb.get("SizeBytes", 0)
+        self.stream_view_type: str = ddb.get("StreamViewType", "")
+        self.aws_region: str = event_dict.get("awsRegion", "")
+        self.event_id: str = event_dict.get("eventID", "")
+        self.event_name: str = event_dict.get("eventName", "")
+        self.event_source_arn: str = event_dict.get("eventSourceARN", "")
+
+    @property
+    def table_name(self) -> str:
+        # arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL
+        parts = self.event_source_arn.split(":", 5)
+        if len(parts) != 6:
+            return ""
+        names = parts[5].split("/")
+        return names[1] if len(names) >= 2 else ""
+
+
+class DynamoDBEvent(BaseLambdaEvent):
+    """A batch of DynamoDB stream records."""
+
+    def __iter__(self) -> Iterator[DynamoDBRecord]:
+        for record in self._event_dict["Records"]:
+            yield DynamoDBRecord(record, self.context)

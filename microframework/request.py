@@ -1,0 +1,210 @@
+"""The request a view sees: a read-only view over the API Gateway event, parsed lazily.
+
+Building a request must cost next to nothing (most views read one or two fields), so every
+field is computed on first access and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from .errors import BadRequestError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class MultiDict(Mapping):
+    """Query parameters: ``d[k]``/``d.get(k)`` give the last value, ``d.getlist(k)`` all of them."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, mapping: Mapping[str, list[str]] | None) -> None:
+        self._data: dict[str, list[str]] = dict(mapping or {})
+
+    def __getitem__(self, key: str) -> str:
+        values = self._data[key]
+        if not values:
+            raise KeyError(key)
+        return values[-1]
+
+    def getlist(self, key: str) -> list[str]:
+        return list(self._data.get(key, ()))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"MultiDict({self._data!r})"
+
+
+class CaseInsensitiveMapping(Mapping):
+    """Headers: lookups ignore case, as HTTP does; iteration gives lower-case names."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, mapping: Mapping[str, Any] | None) -> None:
+        self._data = {k.lower(): v for k, v in (mapping or {}).items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"CaseInsensitiveMapping({self._data!r})"
+
+
+_UNSET: Any = object()
+
+
+def find_header(headers: Mapping[str, str] | None, lower_name: str) -> str | None:
+    """One header from a raw event's dict, without building a case-insensitive copy of all of them."""
+    if not headers:
+        return None
+    size = len(lower_name)
+    for key, value in headers.items():
+        if len(key) == size and key.lower() == lower_name:
+            return value
+    return None
+
+
+class Request:
+    """The current HTTP request (REST API payload 1.0, or HTTP API payload 2.0)."""
+
+    __slots__ = (
+        "_event",
+        "lambda_context",
+        "_headers",
+        "_query",
+        "_raw_body",
+        "_json_body",
+        "_v2",
+    )
+
+    def __init__(self, event: dict[str, Any], lambda_context: Any = None) -> None:
+        self._event = event
+        self.lambda_context = lambda_context
+        self._v2 = event.get("version") == "2.0"
+        self._headers: CaseInsensitiveMapping | None = None
+        self._query: Any = _UNSET
+        self._raw_body: Any = _UNSET
+        self._json_body: Any = _UNSET
+
+    @property
+    def method(self) -> str:
+        ctx = self._event["requestContext"]
+        return ctx["http"]["method"] if self._v2 else ctx["httpMethod"]
+
+    @property
+    def path(self) -> str:
+        """The route's path template (``/users/{id}``), as Chalice reports it."""
+        if self._v2:
+            route_key = self._event.get("routeKey", "")
+            return route_key.split(" ", 1)[-1]
+        return self._event["requestContext"]["resourcePath"]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return self._event["requestContext"]
+
+    @property
+    def stage_vars(self) -> dict[str, str] | None:
+        return self._event.get("stageVariables")
+
+    @property
+    def uri_params(self) -> dict[str, str] | None:
+        return self._event.get("pathParameters")
+
+    @property
+    def headers(self) -> CaseInsensitiveMapping:
+        if self._headers is None:
+            self._headers = CaseInsensitiveMapping(self._event.get("headers"))
+        return self._headers
+
+    @property
+    def query_params(self) -> MultiDict | None:
+        if self._query is _UNSET:
+            self._query = self._parse_query()
+        return self._query
+
+    def _parse_query(self) -> MultiDict | None:
+        event = self._event
+        if not self._v2:
+            multi = event.get("multiValueQueryStringParameters")
+            if multi is None:
+                single = event.get("queryStringParameters")
+                return None if single is None else MultiDict({k: [v] for k, v in single.items()})
+            return MultiDict(multi)
+        raw = event.get("rawQueryString")
+        if not raw:
+            return None
+        from urllib.parse import parse_qs
+
+        return MultiDict(parse_qs(raw, keep_blank_values=True))
+
+    @property
+    def raw_body(self) -> bytes:
+        """The body as bytes, base64-decoded when API Gateway encoded it."""
+        if self._raw_body is _UNSET:
+            body = self._event.get("body")
+            if body is None:
+                self._raw_body = b""
+            elif self._event.get("isBase64Encoded"):
+                import base64
+
+                self._raw_body = base64.b64decode(body)
+            elif isinstance(body, str):
+                self._raw_body = body.encode("utf-8")
+            else:
+                self._raw_body = body
+        return self._raw_body
+
+    @property
+    def json_body(self) -> Any:
+        """The parsed JSON body for JSON requests (None otherwise); malformed JSON is a 400."""
+        content_type = self.headers.get("content-type", "")
+        if not content_type.startswith("application/json"):
+            return None
+        if self._json_body is _UNSET:
+            import json
+
+            try:
+                self._json_body = json.loads(self.raw_body)
+            except ValueError:
+                raise BadRequestError("Error Parsing JSON") from None
+        return self._json_body
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable summary of the request (the Lambda context left out)."""
+        query = self.query_params
+        return {
+            "query_params": None if query is None else {k: query[k] for k in query},
+            "headers": dict(self.headers),
+            "uri_params": self.uri_params,
+            "method": self.method,
+            "context": self.context,
+            "stage_vars": self.stage_vars,
+            "path": self.path,
+        }
+
+    def to_original_event(self) -> dict[str, Any]:
+        """The event exactly as Lambda delivered it: the escape hatch for anything unmapped."""
+        return self._event
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path}>"

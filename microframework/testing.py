@@ -1,0 +1,158 @@
+"""A test client that runs an app as API Gateway and Lambda would, in-process.
+
+``Client(app).http.get("/")`` goes through the same gateway emulation as ``fw local``, so a
+test sees the deployed API's status codes and headers (403 for unknown paths included).
+"""
+
+from __future__ import annotations
+
+from . import sample_events
+from .gateway import LambdaContext, LocalGateway
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .app import App
+
+
+class HTTPResponse:
+    """What ``client.http.*`` returns."""
+
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json_body(self) -> Any:
+        import json
+
+        return json.loads(self.body) if self.body else None
+
+    def __repr__(self) -> str:
+        return f"<HTTPResponse {self.status_code}>"
+
+
+class _HTTP:
+    def __init__(self, gateway: LocalGateway) -> None:
+        self._gateway = gateway
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes | str | None = None,
+        json: Any = None,
+    ) -> HTTPResponse:
+        pairs = list((headers or {}).items())
+        if json is not None:
+            from .response import dumps
+
+            body = dumps(json)
+            if not any(k.lower() == "content-type" for k, _ in pairs):
+                pairs.append(("Content-Type", "application/json"))
+        data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        response = self._gateway.handle(method, path, pairs, data)
+        merged: dict[str, str] = {}
+        for name, value in response.headers:
+            merged[name] = f"{merged[name]}, {value}" if name in merged else value
+        return HTTPResponse(response.status, merged, response.body)
+
+    def get(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("DELETE", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> HTTPResponse:
+        return self.request("HEAD", path, **kwargs)
+
+
+class _Events:
+    """Sample events, shaped as the services send them (see :mod:`microframework.sample_events`)."""
+
+    def generate_s3_event(
+        self, bucket: str, key: str, event_name: str = "ObjectCreated:Put"
+    ) -> dict[str, Any]:
+        return sample_events.s3_event(bucket, key, event_name)
+
+    def generate_sns_event(
+        self, message: str, subject: str = "", topic: str = "mytopic"
+    ) -> dict[str, Any]:
+        return sample_events.sns_event(message, subject, topic)
+
+    def generate_sqs_event(
+        self, message_bodies: list[str], queue_name: str = "queue-name"
+    ) -> dict[str, Any]:
+        return sample_events.sqs_event(message_bodies, queue_name)
+
+    def generate_cw_event(
+        self,
+        source: str,
+        detail_type: str,
+        detail: dict[str, Any],
+        resources: list[str] | None = None,
+        region: str = "us-west-2",
+    ) -> dict[str, Any]:
+        return sample_events.cw_event(source, detail_type, detail, resources or [], region)
+
+    def generate_kinesis_event(
+        self, message_bodies: list[bytes], stream_name: str = "stream-name"
+    ) -> dict[str, Any]:
+        return sample_events.kinesis_event(message_bodies, stream_name)
+
+    def generate_dynamodb_event(
+        self, new_images: list[dict[str, Any]], table_name: str = "table-name"
+    ) -> dict[str, Any]:
+        return sample_events.dynamodb_event(new_images, table_name)
+
+
+class InvokeResponse:
+    def __init__(self, payload: Any) -> None:
+        self.payload = payload
+
+
+class _Lambda:
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def invoke(self, function_name: str, payload: Any = None) -> InvokeResponse:
+        """Call the handler registered as ``function_name`` with ``payload`` as its event."""
+        handler = self._app.handlers.get(function_name)
+        if handler is None:
+            known = ", ".join(sorted(self._app.handlers)) or "none"
+            raise ValueError(f"no handler named {function_name!r} (known: {known})")
+        context = LambdaContext(f"{self._app.app_name}-{function_name}")
+        return InvokeResponse(handler(payload if payload is not None else {}, context))
+
+
+class Client:
+    """``with Client(app) as client:`` — or use it directly; there is nothing to close."""
+
+    def __init__(
+        self, app: App, stage_name: str = "api", stage_variables: dict[str, str] | None = None
+    ) -> None:
+        self.app = app
+        self.http = _HTTP(LocalGateway(app, stage=stage_name, stage_variables=stage_variables))
+        self.events = _Events()
+        self.lambda_ = _Lambda(app)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

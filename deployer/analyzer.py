@@ -1,0 +1,517 @@
+"""Find the AWS API calls an app makes, by reading its source (the app is never imported).
+
+A small abstract interpreter: every name, parameter, return value, attribute and container holds
+the set of abstract values (a boto3 client for a service, a resource, a user function, ...) it
+may hold anywhere in the program. It walks every module again until nothing grows, so the order
+of definitions, helpers in other modules and call chains of any depth do not matter. It is
+flow-insensitive and context-insensitive on purpose: an app is small, and merging every call site
+of a helper over-approximates what it can receive, which errs toward allowing an action rather
+than missing one.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import attrs
+
+from .analyzer_rules import Rules
+from .analyzer_values import (
+    Boto3Module,
+    BotocoreModule,
+    Builtin,
+    ClassInfo,
+    ClassVal,
+    Collection,
+    Container,
+    FunctionInfo,
+    FunctionVal,
+    Instance,
+    ModuleVal,
+    Resource,
+    Scope,
+    Str,
+    Value,
+    local_names,
+)
+from .errors import PolicyError
+
+__all__ = ["Analysis", "analyze_files", "analyze_project", "project_sources"]
+
+_MAX_PASSES = 50
+_EXTERNAL_MODULES: dict[str, Value] = {
+    "boto3": Boto3Module("boto3"),
+    "boto3.session": Boto3Module("boto3.session"),
+    "botocore": BotocoreModule("botocore"),
+    "botocore.session": BotocoreModule("botocore.session"),
+}
+_BUILTINS = frozenset({"getattr", "list", "tuple", "set", "sorted", "iter", "next", "reversed"})
+_COLLECTION_CHAIN = frozenset({"all", "filter", "limit", "page_size"})
+_CONTAINER_ADD = frozenset({"append", "add", "insert", "setdefault"})
+_CONTAINER_GET = frozenset({"get", "pop", "setdefault", "popitem"})
+_EMPTY: frozenset[Value] = frozenset()
+
+
+@attrs.frozen
+class Analysis:
+    """What the analyzer found: ``(client service, operation)`` pairs, and what it could not follow."""
+
+    calls: frozenset[tuple[str, str]]
+    warnings: tuple[str, ...]
+
+
+def project_sources(project_dir: Path, app_filename: str = "app.py") -> dict[str, str]:
+    """The deployed sources: the app file and every module of the ``lib/`` package."""
+    paths = [project_dir / app_filename]
+    lib = project_dir / "lib"
+    if lib.is_dir():
+        paths += sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
+    sources = {}
+    for path in paths:
+        rel = path.relative_to(project_dir).as_posix()
+        try:
+            sources[rel] = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise PolicyError(
+                f"cannot read {rel!r} in {str(project_dir)!r}: {err}; check the file exists "
+                "(use --filename for another app file)"
+            ) from None
+    return sources
+
+
+def analyze_project(project_dir: Path, *, app_filename: str = "app.py") -> Analysis:
+    """Analyze ``app_filename`` and ``lib/`` of a project."""
+    return analyze_files(project_sources(project_dir, app_filename))
+
+
+def analyze_files(sources: Mapping[str, str]) -> Analysis:
+    """Analyze modules given as ``{"app.py": source, "lib/db.py": source, ...}``."""
+    return _Interpreter(sources).run()
+
+
+def _module_name(rel: str) -> str:
+    parts = rel[: -len(".py")].split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+@attrs.define
+class _Module:
+    name: str
+    path: str
+    tree: ast.Module | None
+    scope: Scope
+    is_package: bool
+
+
+class _Interpreter(Rules):
+    """The walk over Python; ``Rules`` holds what attributes and calls of each value mean."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self.modules: dict[str, _Module] = {}
+        self.functions: dict[ast.AST, FunctionInfo] = {}
+        self.classes: dict[ast.ClassDef, ClassInfo] = {}
+        self.containers: dict[ast.AST, set[Value]] = {}
+        self.changed = False
+        self.calls: set[tuple[str, str]] = set()
+        self.warnings: dict[tuple[str, int, str], None] = {}
+        for rel, source in sources.items():
+            try:
+                tree = ast.parse(source, filename=rel)
+            except SyntaxError as err:
+                raise PolicyError(f"{rel}:{err.lineno}: syntax error: {err.msg}") from None
+            name = _module_name(rel)
+            module = _Module(name, rel, tree, Scope("module", None, set(), set(), set(), None), False)
+            module.is_package = rel.endswith("__init__.py")
+            module.scope.module = module
+            self.modules[name] = module
+        for name in list(self.modules):
+            parts = name.split(".")
+            for i in range(1, len(parts)):
+                parent = ".".join(parts[:i])
+                if parent not in self.modules:  # a namespace package (no __init__.py)
+                    scope = Scope("module", None, set(), set(), set(), None)
+                    self.modules[parent] = _Module(parent, parent, None, scope, True)
+                    scope.module = self.modules[parent]
+
+    def run(self) -> Analysis:
+        for _ in range(_MAX_PASSES):
+            self.changed = False
+            self.calls = set()
+            self.warnings = {}
+            for module in self.modules.values():
+                if module.tree is not None:
+                    self.exec_block(module.tree.body, module.scope)
+            if not self.changed:
+                break
+        warnings = tuple(f"{path}:{line}: {msg}" for path, line, msg in sorted(self.warnings))
+        return Analysis(frozenset(self.calls), warnings)
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def grow(self, target: set[Value], values: Iterable[Value]) -> None:
+        before = len(target)
+        target.update(values)
+        if len(target) != before:
+            self.changed = True
+
+    def record(self, service: str, operations: Iterable[str]) -> None:
+        for op in operations:
+            self.calls.add((service, op))
+
+    def warn(self, scope: Scope, node: ast.AST, message: str) -> None:
+        self.warnings[(scope.module.path, getattr(node, "lineno", 0), message)] = None
+
+    # -- names ----------------------------------------------------------------------------
+
+    def lookup(self, scope: Scope, name: str) -> frozenset[Value]:
+        if name in scope.global_names:
+            return frozenset(scope.module.scope.vars.get(name, ()))
+        current: Scope | None = scope
+        first = True
+        while current is not None:
+            # Class bodies are not enclosing scopes for the functions defined in them.
+            if (first or current.kind != "class") and (
+                name in current.names or current.kind == "module"
+            ):
+                if name in current.vars or current.kind != "module":
+                    return frozenset(current.vars.get(name, ()))
+                break
+            current = current.parent
+            first = False
+        if name in _BUILTINS:
+            return frozenset({Builtin(name)})
+        return _EMPTY
+
+    def bind(self, scope: Scope, name: str, values: Iterable[Value]) -> None:
+        if name in scope.global_names:
+            scope = scope.module.scope
+        elif name in scope.nonlocal_names:
+            parent = scope.parent
+            while parent is not None and (parent.kind != "function" or name not in parent.names):
+                parent = parent.parent
+            scope = parent or scope.module.scope
+        self.grow(scope.vars.setdefault(name, set()), values)
+
+    def assign(self, target: ast.expr, values: frozenset[Value], scope: Scope, value_node=None) -> None:
+        if isinstance(target, ast.Name):
+            self.bind(scope, target.id, values)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(target.elts):
+                for sub, node in zip(target.elts, value_node.elts, strict=True):
+                    self.assign(sub, self.eval(node, scope), scope, node)
+                return
+            items = self.iterate(values, scope, target)
+            for sub in target.elts:
+                self.assign(sub.value if isinstance(sub, ast.Starred) else sub, items, scope)
+        elif isinstance(target, ast.Attribute):
+            for owner in self.eval(target.value, scope):
+                self.store_attribute(owner, target.attr, values)
+        elif isinstance(target, ast.Subscript):
+            self.eval(target.slice, scope)
+            for owner in self.eval(target.value, scope):
+                if isinstance(owner, Container):
+                    self.grow(self.containers.setdefault(owner.node, set()), values)
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, values, scope)
+
+    def store_attribute(self, owner: Value, name: str, values: frozenset[Value]) -> None:
+        if isinstance(owner, Instance):
+            attrs_ = self.classes[owner.cls].instance_attrs
+            self.grow(attrs_.setdefault(name, set()), values)
+        elif isinstance(owner, ClassVal):
+            self.grow(self.classes[owner.cls].scope.vars.setdefault(name, set()), values)
+        elif isinstance(owner, ModuleVal):
+            self.grow(self.modules[owner.name].scope.vars.setdefault(name, set()), values)
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def exec_block(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            self.exec_stmt(stmt, scope)
+
+    def exec_stmt(self, stmt: ast.stmt, scope: Scope) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.define_function(stmt, scope)
+        elif isinstance(stmt, ast.ClassDef):
+            self.define_class(stmt, scope)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                values = self.eval(stmt.value, scope)
+                if scope.function is not None:
+                    self.grow(scope.function.returns, values)
+        elif isinstance(stmt, ast.Assign):
+            values = self.eval(stmt.value, scope)
+            for target in stmt.targets:
+                self.assign(target, values, scope, stmt.value)
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+            if stmt.value is not None:
+                self.assign(stmt.target, self.eval(stmt.value, scope), scope, stmt.value)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            items = self.iterate(self.eval(stmt.iter, scope), scope, stmt.iter)
+            self.assign(stmt.target, items, scope)
+            self.exec_block(stmt.body, scope)
+            self.exec_block(stmt.orelse, scope)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                # Clients, batch writers and @contextmanager helpers (whose yields count as
+                # returns) all hand back what they wrap, so ``as`` binds the context value.
+                values = self.eval(item.context_expr, scope)
+                if item.optional_vars is not None:
+                    self.assign(item.optional_vars, values, scope)
+            self.exec_block(stmt.body, scope)
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    self.bind(scope, alias.asname, self.module_value(alias.name))
+                else:
+                    top = alias.name.split(".")[0]
+                    self.bind(scope, top, self.module_value(top))
+        elif isinstance(stmt, ast.ImportFrom):
+            self.exec_import_from(stmt, scope)
+        else:
+            self.generic(stmt, scope)
+
+    def generic(self, node: ast.AST, scope: Scope) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                self.exec_stmt(child, scope)
+            elif isinstance(child, ast.expr):
+                self.eval(child, scope)
+            else:
+                self.generic(child, scope)
+
+    def define_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> None:
+        decorators = set()
+        for deco in node.decorator_list:
+            self.eval(deco, scope)
+            if isinstance(deco, ast.Name):
+                decorators.add(deco.id)
+            elif isinstance(deco, ast.Attribute):
+                decorators.add(deco.attr)
+        info = self.function_info(node, scope, decorators)
+        self.bind_defaults(node.args, info, scope)
+        if scope.kind == "class" and info.params and "staticmethod" not in decorators:
+            cls = scope.class_node
+            assert cls is not None
+            first = ClassVal(cls) if "classmethod" in decorators else Instance(cls)
+            self.grow(info.scope.vars.setdefault(info.params[0], set()), {first})
+        self.bind(scope, node.name, {FunctionVal(node)})
+        self.exec_block(node.body, info.scope)
+
+    def function_info(self, node: ast.AST, scope: Scope, decorators: set[str]) -> FunctionInfo:
+        info = self.functions.get(node)
+        if info is None:
+            args = node.args  # type: ignore[attr-defined]
+            params = [a.arg for a in (*args.posonlyargs, *args.args)]
+            kwonly = [a.arg for a in args.kwonlyargs]
+            parent = scope
+            while parent.kind == "class":
+                parent = parent.parent  # type: ignore[assignment]
+            body = node.body if isinstance(node.body, list) else [node.body]  # type: ignore[attr-defined]
+            names, globals_, nonlocals = local_names(body, [*params, *kwonly])
+            fscope = Scope("function", parent, names, globals_, nonlocals, scope.module)
+            info = FunctionInfo(node, fscope, params, kwonly, frozenset(decorators))
+            fscope.function = info
+            self.functions[node] = info
+        return info
+
+    def bind_defaults(self, args: ast.arguments, info: FunctionInfo, scope: Scope) -> None:
+        positional = [*args.posonlyargs, *args.args]
+        for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
+            self.grow(info.scope.vars.setdefault(arg.arg, set()), self.eval(default, scope))
+        for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            if kw_default is not None:
+                self.grow(info.scope.vars.setdefault(arg.arg, set()), self.eval(kw_default, scope))
+
+    def define_class(self, node: ast.ClassDef, scope: Scope) -> None:
+        bases = [v for base in node.bases for v in self.eval(base, scope) if isinstance(v, ClassVal)]
+        for deco in node.decorator_list:
+            self.eval(deco, scope)
+        for keyword in node.keywords:
+            self.eval(keyword.value, scope)
+        info = self.classes.get(node)
+        if info is None:
+            names, globals_, nonlocals = local_names(node.body, [])
+            cscope = Scope("class", scope, names, globals_, nonlocals, scope.module)
+            cscope.class_node = node
+            info = self.classes[node] = ClassInfo(node, cscope)
+        for base in bases:
+            if base.cls not in info.bases:
+                info.bases.append(base.cls)
+                self.changed = True
+        self.bind(scope, node.name, {ClassVal(node)})
+        self.exec_block(node.body, info.scope)
+
+    # -- imports ------------------------------------------------------------------------------
+
+    def module_value(self, dotted: str) -> frozenset[Value]:
+        if dotted in self.modules:
+            return frozenset({ModuleVal(dotted)})
+        if dotted in _EXTERNAL_MODULES:
+            return frozenset({_EXTERNAL_MODULES[dotted]})
+        return _EMPTY
+
+    def exec_import_from(self, stmt: ast.ImportFrom, scope: Scope) -> None:
+        source = stmt.module or ""
+        if stmt.level:
+            module = scope.module
+            package = module.name if module.is_package else module.name.rpartition(".")[0]
+            parts = package.split(".") if package else []
+            parts = parts[: len(parts) - (stmt.level - 1)] if stmt.level > 1 else parts
+            source = ".".join([*parts, *([source] if source else [])])
+        owners = self.module_value(source)
+        for alias in stmt.names:
+            if alias.name == "*":
+                if source in self.modules:
+                    for name, values in self.modules[source].scope.vars.items():
+                        if not name.startswith("_"):
+                            self.bind(scope, name, values)
+                continue
+            values = set(self.module_value(f"{source}.{alias.name}"))
+            for owner in owners:
+                values |= self.attribute(owner, alias.name, stmt, scope)
+            self.bind(scope, alias.asname or alias.name, values)
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def eval(self, node: ast.expr, scope: Scope) -> frozenset[Value]:
+        if isinstance(node, ast.Constant):
+            return frozenset({Str(node.value)}) if isinstance(node.value, str) else _EMPTY
+        if isinstance(node, ast.Name):
+            return self.lookup(scope, node.id) if isinstance(node.ctx, ast.Load) else _EMPTY
+        if isinstance(node, ast.Attribute):
+            owners = self.eval(node.value, scope)
+            return frozenset(v for owner in owners for v in self.attribute(owner, node.attr, node, scope))
+        if isinstance(node, ast.Call):
+            return self.eval_call(node, scope)
+        if isinstance(node, ast.Subscript):
+            self.eval(node.slice, scope)
+            return self.items_of(self.eval(node.value, scope))
+        if isinstance(node, ast.IfExp):
+            self.eval(node.test, scope)
+            return self.eval(node.body, scope) | self.eval(node.orelse, scope)
+        if isinstance(node, ast.BoolOp):
+            return frozenset().union(*(self.eval(v, scope) for v in node.values))
+        if isinstance(node, ast.NamedExpr):
+            values = self.eval(node.value, scope)
+            self.assign(node.target, values, scope)
+            return values
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            elements = frozenset().union(*(self.eval(e, scope) for e in node.elts))
+            return self.container(node, elements)
+        if isinstance(node, ast.Dict):
+            for key in node.keys:
+                if key is not None:
+                    self.eval(key, scope)
+            values = frozenset().union(*(self.eval(v, scope) for v in node.values))
+            return self.container(node, values)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for comp in node.generators:
+                self.assign(comp.target, self.iterate(self.eval(comp.iter, scope), scope, comp.iter), scope)
+                for cond in comp.ifs:
+                    self.eval(cond, scope)
+            if isinstance(node, ast.DictComp):
+                self.eval(node.key, scope)
+                return self.container(node, self.eval(node.value, scope))
+            return self.container(node, self.eval(node.elt, scope))
+        if isinstance(node, ast.Lambda):
+            info = self.function_info(node, scope, set())
+            self.bind_defaults(node.args, info, scope)
+            self.grow(info.returns, self.eval(node.body, info.scope))
+            return frozenset({FunctionVal(node)})
+        if isinstance(node, (ast.Await, ast.Starred)):
+            return self.eval(node.value, scope)
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            if node.value is not None:
+                values = self.eval(node.value, scope)
+                if scope.function is not None:
+                    self.grow(scope.function.returns, values)
+            return _EMPTY
+        self.generic(node, scope)
+        return _EMPTY
+
+    def container(self, node: ast.AST, elements: Iterable[Value]) -> frozenset[Value]:
+        self.grow(self.containers.setdefault(node, set()), elements)
+        return frozenset({Container(node)})
+
+    def items_of(self, values: Iterable[Value]) -> frozenset[Value]:
+        items: set[Value] = set()
+        for value in values:
+            if isinstance(value, Container):
+                items |= self.containers.get(value.node, set())
+        return frozenset(items)
+
+    def iterate(self, values: frozenset[Value], scope: Scope, node: ast.AST) -> frozenset[Value]:
+        """What ``for x in values`` binds; iterating a boto3 collection makes its list call."""
+        items = set(self.items_of(values))
+        for value in values:
+            if isinstance(value, Collection):
+                self.record(value.service, (value.operation,))
+                items.add(Resource(value.service, value.item_type, loaded=True))
+        return frozenset(items)
+
+    def eval_call(self, node: ast.Call, scope: Scope) -> frozenset[Value]:
+        funcs = self.eval(node.func, scope)
+        args = [self.eval(a, scope) for a in node.args]
+        kwargs: dict[str, frozenset[Value]] = {}
+        for keyword in node.keywords:
+            values = self.eval(keyword.value, scope)
+            if keyword.arg is not None:
+                kwargs[keyword.arg] = values
+        result: set[Value] = set()
+        for func in funcs:
+            result |= self.call(func, node, args, kwargs, scope)
+        return frozenset(result)
+
+    def call_function(
+        self,
+        func: FunctionVal,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        bound: Value | None = None,
+    ) -> frozenset[Value]:
+        info = self.functions.get(func.node)
+        if info is None:  # defined later in the walk; the next pass sees it
+            self.changed = True
+            return _EMPTY
+        params = info.params
+        if bound is not None and params:
+            self.grow(info.scope.vars.setdefault(params[0], set()), {bound})
+            params = params[1:]
+        for name, values in zip(params, args, strict=False):
+            self.grow(info.scope.vars.setdefault(name, set()), values)
+        for name, values in kwargs.items():
+            if name in info.params or name in info.kwonly:
+                self.grow(info.scope.vars.setdefault(name, set()), values)
+        return frozenset(info.returns)
+
+    def class_attribute(self, cls: ast.ClassDef, name: str) -> frozenset[Value]:
+        """``name`` on a class or its project bases (Python's MRO, approximated depth-first)."""
+        seen: set[ast.ClassDef] = set()
+        todo = [cls]
+        while todo:
+            current = todo.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            info = self.classes[current]
+            if name in info.scope.vars:
+                return frozenset(info.scope.vars[name])
+            todo.extend(info.bases)
+        return _EMPTY
+
+    def instance_attribute(self, cls: ast.ClassDef, name: str) -> frozenset[Value]:
+        values: set[Value] = set()
+        todo, seen = [cls], set()
+        while todo:
+            current = todo.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            values |= self.classes[current].instance_attrs.get(name, set())
+            todo.extend(self.classes[current].bases)
+        return frozenset(values)

@@ -1,0 +1,316 @@
+"""What attribute access and calls mean for each abstract value of the policy analyzer.
+
+boto3 builds its clients and resources at run time from JSON models, so these rules read the same
+models (via ``analyzer_models``) instead of listing methods by hand; only the hand-written boto3
+helpers (``upload_file``, ``batch_writer``) come from ``deployer/data/iam_actions.json``.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from . import analyzer_models as models
+from . import iam_actions
+from .analyzer_values import (
+    BatchWriter,
+    Boto3Module,
+    BotocoreModule,
+    BoundMethod,
+    Builtin,
+    ClassVal,
+    Client,
+    Collection,
+    Container,
+    Factory,
+    FunctionVal,
+    Instance,
+    Method,
+    ModuleVal,
+    Resource,
+    Scope,
+    SessionFactory,
+    SessionInst,
+    Str,
+    SubresourceFactory,
+    Value,
+)
+
+if TYPE_CHECKING:
+    from .analyzer import _Interpreter
+
+_COLLECTION_CHAIN = frozenset({"all", "filter", "limit", "page_size", "pages"})
+_CONTAINER_METHODS = frozenset(
+    {"get", "pop", "popitem", "setdefault", "values", "items", "keys", "copy", "append", "add",
+     "insert", "extend", "update"}
+)
+_PROPERTIES = frozenset({"property", "cached_property"})
+_EMPTY: frozenset[Value] = frozenset()
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _strings(values: frozenset[Value]) -> list[str]:
+    return sorted(v.value for v in values if isinstance(v, Str))
+
+
+class Rules:
+    """Mixed into the interpreter: ``attribute`` and ``call`` over abstract values."""
+
+    def attribute(self: _Interpreter, owner: Value, name: str, node: ast.AST, scope: Scope) -> frozenset[Value]:
+        if isinstance(owner, Client):
+            return self.client_attribute(owner, name, node, scope)
+        if isinstance(owner, Resource):
+            return self.resource_attribute(owner, name)
+        if isinstance(owner, Boto3Module):
+            if name in ("client", "resource"):
+                return frozenset({Factory(name)})
+            if name == "Session":
+                return frozenset({SessionFactory()})
+            if name == "DEFAULT_SESSION":
+                return frozenset({SessionInst()})
+            if name == "session" and owner.name == "boto3":
+                return frozenset({Boto3Module("boto3.session")})
+        elif isinstance(owner, BotocoreModule):
+            if name == "session" and owner.name == "botocore":
+                return frozenset({BotocoreModule("botocore.session")})
+            if name in ("get_session", "Session") and owner.name == "botocore.session":
+                return frozenset({SessionFactory()})
+        elif isinstance(owner, SessionInst):
+            if name in ("client", "create_client"):
+                return frozenset({Factory("client")})
+            if name == "resource":
+                return frozenset({Factory("resource")})
+        elif isinstance(owner, Method) and isinstance(owner.owner, Resource):
+            if owner.name == "meta" and name == "client":
+                return frozenset({Client(owner.owner.service)})
+        elif isinstance(owner, Collection):
+            return self.collection_attribute(owner, name)
+        elif isinstance(owner, BatchWriter):
+            if name in ("put_item", "delete_item"):
+                # The writer buffers items and flushes them with BatchWriteItem.
+                self.record(owner.service, ("BatchWriteItem",))
+                return frozenset({Method(owner, name)})
+        elif isinstance(owner, ModuleVal):
+            values = set(self.modules[owner.name].scope.vars.get(name, ()))
+            return frozenset(values) | self.module_value(f"{owner.name}.{name}")
+        elif isinstance(owner, ClassVal):
+            return self.bind_class_attribute(owner.cls, name, owner)
+        elif isinstance(owner, Instance):
+            return self.instance_attribute(owner.cls, name) | self.bind_class_attribute(
+                owner.cls, name, owner
+            )
+        elif isinstance(owner, Container) and name in _CONTAINER_METHODS:
+            return frozenset({Method(owner, name)})
+        return _EMPTY
+
+    def bind_class_attribute(self: _Interpreter, cls: ast.ClassDef, name: str, owner: Value) -> frozenset[Value]:
+        result: set[Value] = set()
+        for value in self.class_attribute(cls, name):
+            info = self.functions.get(value.node) if isinstance(value, FunctionVal) else None
+            if info is None or "staticmethod" in info.decorators:
+                result.add(value)
+            elif info.decorators & _PROPERTIES:
+                if isinstance(owner, Instance):
+                    result |= self.call_function(value, [], {}, bound=owner)
+            elif "classmethod" in info.decorators:
+                result.add(BoundMethod(ClassVal(cls), value))
+            elif isinstance(owner, Instance):
+                result.add(BoundMethod(owner, value))
+            else:
+                result.add(value)
+        return frozenset(result)
+
+    def client_attribute(self: _Interpreter, client: Client, name: str, node: ast.AST, scope: Scope) -> frozenset[Value]:
+        service = client.service
+        operation = models.method_operations(service).get(name)
+        helper = iam_actions.client_helper_operations(service, name)
+        if operation is not None:
+            self.record(service, (operation,))
+        elif helper is not None:
+            self.record(service, helper)
+        elif not iam_actions.is_no_action_method(name):
+            if not name.startswith("_"):
+                self.warn(scope, node, f"the {service!r} client has no method {name!r}")
+            return _EMPTY
+        return frozenset({Method(client, name)})
+
+    def load_operations(self: _Interpreter, resource: Resource) -> tuple[str, ...]:
+        rtype = models.resource_type(resource.service, resource.type)
+        if rtype is not None and rtype.load_operation:
+            return (rtype.load_operation,)
+        helper = iam_actions.resource_helper_operations(resource.service, resource.type or "", "load")
+        return helper or ()
+
+    def resource_attribute(self: _Interpreter, resource: Resource, name: str) -> frozenset[Value]:
+        service = resource.service
+        rtype = models.resource_type(service, resource.type)
+        if rtype is None:
+            return _EMPTY
+        if name == "meta":
+            return frozenset({Method(resource, name)})
+        helper = iam_actions.resource_helper_operations(service, resource.type or "", name)
+        if name in rtype.actions or helper is not None:
+            self.record(service, rtype.actions.get(name, ()) if helper is None else helper)
+            return frozenset({Method(resource, name)})
+        if name in rtype.subresources:
+            return frozenset({SubresourceFactory(service, rtype.subresources[name])})
+        if name in rtype.collections:
+            operation, item_type = rtype.collections[name]
+            return frozenset({Collection(service, operation, item_type)})
+        if name in rtype.waiters:
+            self.record(service, (rtype.waiters[name],))
+            return frozenset({Method(resource, name)})
+        if name in ("load", "reload"):
+            self.record(service, self.load_operations(resource))
+            return frozenset({Method(resource, name)})
+        if name in rtype.references or name in rtype.attributes:
+            # Reading data boto3 has not fetched yet makes it call the resource's load.
+            if not resource.loaded:
+                self.record(service, self.load_operations(resource))
+            if name in rtype.references:
+                return frozenset({Resource(service, rtype.references[name])})
+        return _EMPTY
+
+    def collection_attribute(self: _Interpreter, collection: Collection, name: str) -> frozenset[Value]:
+        if name in _COLLECTION_CHAIN:
+            return frozenset({Method(collection, name)})
+        item = models.resource_type(collection.service, collection.item_type)
+        if item is not None and name in item.batch_actions:
+            # A batch action pages through the collection, then acts on each page.
+            self.record(collection.service, (collection.operation, item.batch_actions[name]))
+            return frozenset({Method(collection, name)})
+        return _EMPTY
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def call(
+        self: _Interpreter,
+        func: Value,
+        node: ast.Call,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        scope: Scope,
+    ) -> frozenset[Value]:
+        if isinstance(func, Factory):
+            return self.make_boto3_object(func.kind, node, args, kwargs, scope)
+        if isinstance(func, SessionFactory):
+            return frozenset({SessionInst()})
+        if isinstance(func, SubresourceFactory):
+            return frozenset({Resource(func.service, func.type)})
+        if isinstance(func, FunctionVal):
+            return self.call_function(func, args, kwargs)
+        if isinstance(func, BoundMethod):
+            return self.call_function(func.function, args, kwargs, bound=func.instance)
+        if isinstance(func, ClassVal):
+            instance = Instance(func.cls)
+            for init in self.class_attribute(func.cls, "__init__"):
+                if isinstance(init, FunctionVal):
+                    self.call_function(init, args, kwargs, bound=instance)
+            return frozenset({instance})
+        if isinstance(func, Builtin):
+            return self.call_builtin(func.name, node, args, scope)
+        if isinstance(func, Method):
+            return self.call_method(func, node, args, kwargs, scope)
+        return _EMPTY
+
+    def make_boto3_object(
+        self: _Interpreter,
+        kind: str,
+        node: ast.Call,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        scope: Scope,
+    ) -> frozenset[Value]:
+        names = _strings(args[0] if args else kwargs.get("service_name", _EMPTY))
+        if not names:
+            self.warn(scope, node, f"cannot resolve the service name of {_short(node)}")
+        result: set[Value] = set()
+        for service in names:
+            if not models.service_exists(service):
+                self.warn(scope, node, f"unknown AWS service {service!r} in {_short(node)}")
+            elif kind == "client":
+                result.add(Client(service))
+            elif models.has_resources(service):
+                result.add(Resource(service, None))
+            else:
+                self.warn(scope, node, f"boto3 has no resource API for {service!r}; use boto3.client")
+        return frozenset(result)
+
+    def call_builtin(
+        self: _Interpreter, name: str, node: ast.Call, args: list[frozenset[Value]], scope: Scope
+    ) -> frozenset[Value]:
+        if not args:
+            return _EMPTY
+        if name == "getattr" and len(args) >= 2:
+            attr_names = _strings(args[1])
+            if not attr_names and any(isinstance(v, (Client, Resource)) for v in args[0]):
+                self.warn(scope, node, f"cannot resolve the attribute name of {_short(node)}")
+            return frozenset(
+                v for owner in args[0] for attr in attr_names for v in self.attribute(owner, attr, node, scope)
+            )
+        items = self.iterate(args[0], scope, node)
+        return items if name == "next" else self.container(node, items)
+
+    def call_method(
+        self: _Interpreter,
+        method: Method,
+        node: ast.Call,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        scope: Scope,
+    ) -> frozenset[Value]:
+        owner, name = method.owner, method.name
+        if isinstance(owner, Client) and name in ("get_paginator", "get_waiter"):
+            self.record_paginator_or_waiter(owner.service, name, node, args, kwargs, scope)
+        elif isinstance(owner, Resource):
+            rtype = models.resource_type(owner.service, owner.type)
+            if name == "batch_writer" and owner.service == "dynamodb":
+                return frozenset({BatchWriter(owner.service)})
+            if rtype is not None and name in rtype.action_results:
+                result_type, is_list = rtype.action_results[name]
+                made = frozenset({Resource(owner.service, result_type, loaded=True)})
+                return self.container(node, made) if is_list else made
+        elif isinstance(owner, Collection) and name in _COLLECTION_CHAIN:
+            self.record(owner.service, (owner.operation,))
+            return _EMPTY if name == "pages" else frozenset({owner})
+        elif isinstance(owner, Container):
+            elements = self.containers.setdefault(owner.node, set())
+            if name in ("append", "add", "insert", "setdefault") and args:
+                self.grow(elements, args[-1])
+            elif name in ("extend", "update"):
+                self.grow(elements, self.items_of(args[0]) if args else ())
+                for values in kwargs.values():
+                    self.grow(elements, values)
+            if name in ("get", "pop", "popitem", "setdefault"):
+                return frozenset(elements)
+            if name in ("values", "items", "keys", "copy"):
+                return frozenset({owner})
+        return _EMPTY
+
+    def record_paginator_or_waiter(
+        self: _Interpreter,
+        service: str,
+        method: str,
+        node: ast.Call,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        scope: Scope,
+    ) -> None:
+        kind = "paginator" if method == "get_paginator" else "waiter"
+        keyword = "operation_name" if kind == "paginator" else "waiter_name"
+        names = _strings(args[0] if args else kwargs.get(keyword, _EMPTY))
+        if not names:
+            self.warn(scope, node, f"cannot resolve the {kind} name of {_short(node)}")
+        for name in names:
+            if kind == "paginator":
+                operation = models.method_operations(service).get(name)
+            else:
+                operation = models.waiter_operation(service, name)
+            if operation is None:
+                self.warn(scope, node, f"the {service!r} client has no {kind} {name!r}")
+            else:
+                self.record(service, (operation,))

@@ -145,11 +145,15 @@ def install_dependencies(project_dir: Path, *, runtime: str, architecture: str) 
 
 
 def _prune(cache_root: Path, keep: Path) -> None:
-    """Delete all but the most recently used trees (several stages may use different ones)."""
+    """Delete all but the most recently used trees (several stages may use different ones).
+
+    A tree's sibling ``<key>.zip`` (its compressed form, written by packaging) goes with it.
+    """
     trees = [p for p in cache_root.iterdir() if p.is_dir() and _KEY_RE.fullmatch(p.name)]
     trees.sort(key=lambda p: (p != keep, -p.stat().st_mtime_ns, p.name))
     for stale in trees[_KEEP_TREES:]:
         shutil.rmtree(stale, ignore_errors=True)
+        stale.with_name(stale.name + ".zip").unlink(missing_ok=True)
 
 
 def _install(
@@ -191,7 +195,9 @@ def _install(
         if name in built:
             # The wheel built from source was pure Python, yet pip still refused it for the
             # target (typically its Requires-Python excludes the runtime).
-            raise _no_wheel(name, runtime, architecture, "the one built from its sdist")
+            raise _no_wheel(
+                name, runtime, architecture, "the one built from its sdist is refused too"
+            )
         _build_pure_wheel(project_dir, requirements, requirement, wheelhouse, work, runtime,
                           architecture)  # fmt: skip
         built.add(name)
@@ -224,17 +230,19 @@ def _build_pure_wheel(
     result = _pip(project_dir, "wheel", "--no-deps", "--wheel-dir", str(out), "-r", str(single))
     wheels = sorted(out.glob("*.whl"))
     if result.returncode != 0 or not wheels:
-        raise _no_wheel(name, runtime, architecture, f"none could be built ({_last_error(result)})")
+        reason = f"building one from source failed ({_last_error(result)})"
+        raise _no_wheel(name, runtime, architecture, reason)
     for wheel in wheels:
         if not wheel.name.endswith(tuple(f"-{tag}.whl" for tag in _PURE_TAGS)):
-            raise _no_wheel(name, runtime, architecture, f"only {wheel.name} for this host")
+            reason = f"the only wheel pip can get is {wheel.name}, for this host"
+            raise _no_wheel(name, runtime, architecture, reason)
         shutil.move(str(wheel), wheelhouse / wheel.name)
 
 
-def _no_wheel(name: str, runtime: str, architecture: str, found: str) -> PackagingError:
+def _no_wheel(name: str, runtime: str, architecture: str, reason: str) -> PackagingError:
     return PackagingError(
         f"No Lambda-compatible wheel of {name!r} for {runtime}/{architecture} "
-        f"(manylinux or pure Python) exists: pip found {found}. Pin a version that ships one, "
+        f"(manylinux or pure Python): {reason}. Pin a version that ships one, "
         "or build it on Amazon Linux and put the result in vendor/."
     )
 

@@ -10,13 +10,17 @@ instead. The same inputs give byte-identical zips, so the deployer can compare a
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.util
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 
@@ -108,24 +112,26 @@ def build_package(
             "or pass --project-dir."
         )
     deps_dir = install_dependencies(project_dir, runtime=runtime, architecture=architecture)
-    deps = tree_files(deps_dir, project_tree=False) if deps_dir else {}
+    deps = _dependency_archive(deps_dir) if deps_dir else None
     function_files = collect_function_files(project_dir)
-    layer_files: dict[str, Path] = {}
-    if automatic_layer:
-        layer_files = {LAYER_PREFIX + name: path for name, path in deps.items()}
-    else:
+    function_deps: dict[str, _StoredEntry] = {}
+    layer_deps: dict[str, _StoredEntry] = {}
+    if deps and automatic_layer:
+        layer_deps = {LAYER_PREFIX + name: entry for name, entry in deps.entries.items()}
+    elif deps:
         # The project's own files win over a dependency that ships the same path.
-        function_files = {**deps, **function_files}
+        function_deps = {n: e for n, e in deps.entries.items() if n not in function_files}
 
-    sizes = {name: path.stat().st_size for name, path in {**function_files, **layer_files}.items()}
+    sizes = {name: path.stat().st_size for name, path in function_files.items()}
+    sizes.update({name: entry.size for name, entry in {**function_deps, **layer_deps}.items()})
     _check_unzipped(sizes, max_unzipped)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    function_zip = write_zip(function_files, out_dir / FUNCTION_ZIP_NAME)
+    function_zip = _write_zip(out_dir / FUNCTION_ZIP_NAME, function_files, function_deps, deps)
     layer_zip = None
     stale_layer = out_dir / LAYER_ZIP_NAME
-    if layer_files:
-        layer_zip = write_zip(layer_files, stale_layer)
+    if layer_deps:
+        layer_zip = _write_zip(stale_layer, {}, layer_deps, deps)
     elif stale_layer.exists():
         # A layer zip left from an earlier build would look like part of this package.
         stale_layer.unlink()
@@ -209,28 +215,153 @@ def tree_files(root: Path, prefix: str = "", *, project_tree: bool = True) -> di
 
 def write_zip(files: Mapping[str, Path], path: Path) -> Artifact:
     """Write a deterministic zip: sorted names, fixed timestamps, modes and compression level."""
+    return _write_zip(path, files, {}, None)
+
+
+# --- the zip writer ---------------------------------------------------------------------------
+# zipfile cannot copy an already-compressed entry from one archive to another, and recompressing
+# every dependency on each build would cost seconds for a large tree. So fw writes the (simple)
+# zip format itself: one local header + deflate data per entry, then the central directory. The
+# dependency tree is compressed once into a zip kept next to it in the cache, and each build
+# copies those entries' compressed bytes as they are.
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_CENTRAL_HEADER = struct.Struct("<4s6H3L5H2L")
+_END_RECORD = struct.Struct("<4s4H2LH")
+_DEFLATE = 8
+_VERSION = 20  # 2.0: deflate, no zip64
+_MADE_BY = (_UNIX << 8) | _VERSION
+_NO_EXTRAS = (0, 0, 0, 0)  # central header: extra field, comment, disk number, internal attributes
+_UTF8_FLAG = 0x800
+_DOS_DATE = ((_ZIP_TIMESTAMP[0] - 1980) << 9) | (_ZIP_TIMESTAMP[1] << 5) | _ZIP_TIMESTAMP[2]
+_DOS_TIME = 0
+_MAX_ENTRIES = 0xFFFF  # without zip64 records
+_MAX_OFFSET = 0xFFFFFFFF
+
+
+@attrs.frozen
+class _StoredEntry:
+    """A file already compressed inside a cached zip, ready to be copied byte for byte."""
+
+    crc: int
+    size: int
+    compressed_size: int
+    mode: int
+    header_offset: int
+
+
+@attrs.frozen
+class _DependencyArchive:
+    path: Path
+    entries: dict[str, _StoredEntry]
+
+
+def _dependency_archive(deps_dir: Path) -> _DependencyArchive:
+    """The dependency tree compressed once, cached as ``<key>.zip`` next to the tree."""
+    path = deps_dir.with_name(deps_dir.name + ".zip")
+    infos = None
+    if path.is_file():
+        try:
+            with zipfile.ZipFile(path) as archive:
+                infos = archive.infolist()
+        except zipfile.BadZipFile:
+            pass  # a damaged cache is rebuilt rather than trusted: the tree itself is intact
+    if infos is None:
+        _write_zip(path, tree_files(deps_dir, project_tree=False), {}, None)
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    return _DependencyArchive(
+        path=path,
+        entries={
+            info.filename: _StoredEntry(
+                crc=info.CRC,
+                size=info.file_size,
+                compressed_size=info.compress_size,
+                mode=info.external_attr >> 16,
+                header_offset=info.header_offset,
+            )
+            for info in infos
+        },
+    )
+
+
+def _write_zip(
+    path: Path,
+    files: Mapping[str, Path],
+    stored: Mapping[str, _StoredEntry],
+    source: _DependencyArchive | None,
+) -> Artifact:
+    names = sorted({*files, *stored})
+    if len(names) > _MAX_ENTRIES:
+        raise PackagingError(
+            f"{path.name} would hold {len(names)} files, more than the {_MAX_ENTRIES} fw can "
+            "zip: trim requirements.txt or vendor/."
+        )
     tmp = path.with_name(path.name + ".tmp")
+    central: list[bytes] = []
     unzipped = 0
-    with zipfile.ZipFile(tmp, "w") as archive:
-        for name in sorted(files):
-            source = files[name]
-            data = source.read_bytes()
-            unzipped += len(data)
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIMESTAMP)
-            info.create_system = _UNIX
-            executable = source.stat().st_mode & stat.S_IXUSR
-            info.external_attr = (stat.S_IFREG | (_EXEC_MODE if executable else _FILE_MODE)) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data, compresslevel=_COMPRESS_LEVEL)
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as out, contextlib.ExitStack() as stack:
+        source_file = stack.enter_context(open(source.path, "rb")) if source else None
+
+        def emit(chunk: bytes) -> None:
+            out.write(chunk)
+            digest.update(chunk)
+
+        offset = 0
+        for name in names:
+            if name in files:
+                crc, size, mode, compressed = _compress(files[name])
+            else:
+                entry = stored[name]
+                assert source_file is not None
+                crc, size, mode = entry.crc, entry.size, entry.mode
+                compressed = _read_stored(source_file, entry)
+            raw_name = name.encode("utf-8")
+            flags = 0 if raw_name.isascii() else _UTF8_FLAG
+            fields = (_VERSION, flags, _DEFLATE, _DOS_TIME, _DOS_DATE, crc, len(compressed), size)
+            emit(_LOCAL_HEADER.pack(b"PK\x03\x04", *fields, len(raw_name), 0) + raw_name)
+            emit(compressed)
+            central.append(
+                _CENTRAL_HEADER.pack(
+                    b"PK\x01\x02", _MADE_BY, *fields, len(raw_name), *_NO_EXTRAS, mode << 16, offset
+                )
+                + raw_name
+            )
+            offset += _LOCAL_HEADER.size + len(raw_name) + len(compressed)
+            unzipped += size
+            if offset > _MAX_OFFSET:
+                raise PackagingError(f"{path.name} is over 4 GB: trim requirements.txt or vendor/.")
+        directory = b"".join(central)
+        emit(directory)
+        count = len(names)
+        emit(_END_RECORD.pack(b"PK\x05\x06", 0, 0, count, count, len(directory), offset, 0))
     os.replace(tmp, path)
-    digest = hashlib.sha256(path.read_bytes()).digest()
+    raw_digest = digest.digest()
     return Artifact(
         path=path,
-        sha256_hex=digest.hex(),
-        code_sha256=base64.b64encode(digest).decode("ascii"),
+        sha256_hex=raw_digest.hex(),
+        code_sha256=base64.b64encode(raw_digest).decode("ascii"),
         size=path.stat().st_size,
         unzipped_size=unzipped,
     )
+
+
+def _compress(file: Path) -> tuple[int, int, int, bytes]:
+    """CRC, size, mode and raw-deflate bytes of one file."""
+    data = file.read_bytes()
+    executable = file.stat().st_mode & stat.S_IXUSR
+    mode = stat.S_IFREG | (_EXEC_MODE if executable else _FILE_MODE)
+    # Negative wbits: raw deflate, no zlib header, which is what a zip entry holds.
+    compressor = zlib.compressobj(_COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return zlib.crc32(data), len(data), mode, compressor.compress(data) + compressor.flush()
+
+
+def _read_stored(source: BinaryIO, entry: _StoredEntry) -> bytes:
+    source.seek(entry.header_offset)
+    header = _LOCAL_HEADER.unpack(source.read(_LOCAL_HEADER.size))
+    name_length, extra_length = header[-2], header[-1]
+    source.seek(name_length + extra_length, os.SEEK_CUR)
+    return source.read(entry.compressed_size)
 
 
 def _check_unzipped(sizes: Mapping[str, int], max_unzipped: int) -> None:

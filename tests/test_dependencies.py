@@ -184,11 +184,13 @@ def test_old_trees_are_pruned_and_recent_ones_kept(tmp_path: Path) -> None:
     for age in range(5):
         old = cache / f"{age:032x}"
         old.mkdir(parents=True)
+        old.with_name(old.name + ".zip").write_bytes(b"")
         os.utime(old, (1_000_000 + age, 1_000_000 + age))
     make_wheel(tmp_path / "wheels", "purepkg")
     write_requirements(tmp_path, "purepkg")
     tree = _install(tmp_path)
     assert tree is not None
+    kept = [tree.name, f"{4:032x}", f"{3:032x}", f"{2:032x}"]
     assert sorted(p.name for p in cache.iterdir()) == sorted(
-        [tree.name, f"{4:032x}", f"{3:032x}", f"{2:032x}"]
+        [*kept, *(f"{n:032x}.zip" for n in (2, 3, 4))]
     )

@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 from _dists import make_wheel, write_requirements
 
+from deployer.dependencies import install_dependencies
 from deployer.errors import PackagingError
 from deployer.packaging import (
     LAYER_ZIP_NAME,
     PackageResult,
     build_package,
     check_limits,
+    collect_function_files,
+    tree_files,
+    write_zip,
 )
 
 
@@ -149,7 +153,7 @@ def test_app_change_rezips_without_running_pip_again(tmp_path: Path) -> None:
     second = _build(project)
     assert second.function_zip.sha256_hex != first.function_zip.sha256_hex
     assert "purepkg/__init__.py" in _names(second.function_zip.path)
-    assert len(list((project / ".fw" / "cache" / "deps").iterdir())) == 1
+    assert len([p for p in (project / ".fw" / "cache" / "deps").iterdir() if p.is_dir()]) == 1
 
 
 def test_automatic_layer_moves_requirements_to_python_dir(tmp_path: Path) -> None:
@@ -207,3 +211,41 @@ def test_unzipped_limit_lists_the_largest_packages(tmp_path: Path) -> None:
     assert "largest: bigpkg (293.0 KB), microframework (" in message
     assert message.count("(") == 5 and "\n" not in message
     assert not (project / ".fw" / "out" / "deployment.zip").exists()
+
+
+def _project_with_dependency(root: Path) -> Path:
+    project = _project(root)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    return project
+
+
+def test_cached_dependency_entries_match_a_fresh_zip(tmp_path: Path) -> None:
+    project = _project_with_dependency(tmp_path)
+    built = _build(project).function_zip
+    deps = install_dependencies(project, runtime="python3.12", architecture="x86_64")
+    assert deps is not None
+    files = {**tree_files(deps, project_tree=False), **collect_function_files(project)}
+    fresh = write_zip(files, tmp_path / "fresh.zip")
+    assert fresh.sha256_hex == built.sha256_hex
+    assert fresh.unzipped_size == built.unzipped_size
+
+
+def test_zips_pass_crc_checks_and_keep_unicode_names(tmp_path: Path) -> None:
+    project = _project_with_dependency(tmp_path)
+    (project / "lib" / "données.txt").write_text("é\n")
+    result = _build(project, automatic_layer=True)
+    for artifact in (result.function_zip, result.layer_zip):
+        assert artifact is not None
+        with zipfile.ZipFile(artifact.path) as archive:
+            assert archive.testzip() is None
+    with zipfile.ZipFile(result.function_zip.path) as archive:
+        assert archive.read("lib/données.txt") == "é\n".encode()
+
+
+def test_damaged_dependency_cache_zip_is_rebuilt(tmp_path: Path) -> None:
+    project = _project_with_dependency(tmp_path)
+    first = _build(project).function_zip.sha256_hex
+    (cached,) = (project / ".fw" / "cache" / "deps").glob("*.zip")
+    cached.write_bytes(b"not a zip")
+    assert _build(project).function_zip.sha256_hex == first

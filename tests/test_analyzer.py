@@ -1,0 +1,204 @@
+"""The analyzer follows boto3 objects through the app's code without running it."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from deployer.analyzer import analyze_files, analyze_project
+from deployer.errors import PolicyError
+
+
+def calls(source: str, **lib: str) -> set[tuple[str, str]]:
+    files = {"app.py": textwrap.dedent(source)}
+    files.update({f"lib/{name}.py": textwrap.dedent(src) for name, src in lib.items()})
+    result = analyze_files(files)
+    assert result.warnings == ()
+    return set(result.calls)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(
+            "import boto3\nboto3.client('dynamodb').put_item()",
+            {("dynamodb", "PutItem")},
+            id="direct-call",
+        ),
+        pytest.param(
+            "import boto3\nSVC = 's3'\nc = boto3.client(service_name=SVC)\nc.list_buckets()",
+            {("s3", "ListBuckets")},
+            id="constant-service-name",
+        ),
+        pytest.param(
+            "import boto3\nf = boto3.client('sqs').send_message\n",
+            {("sqs", "SendMessage")},
+            id="method-reference-counts",
+        ),
+        pytest.param(
+            "import boto3\nimport botocore.session\n"
+            "botocore.session.get_session().create_client('kms').decrypt()",
+            {("kms", "Decrypt")},
+            id="botocore-session",
+        ),
+        pytest.param(
+            "import boto3\nc = boto3.client('s3')\nm = getattr(c, 'delete_object')\n",
+            {("s3", "DeleteObject")},
+            id="getattr-literal",
+        ),
+        pytest.param(
+            "import boto3\nmake = lambda: boto3.client('sns')\nmake().publish()",
+            {("sns", "Publish")},
+            id="lambda-return",
+        ),
+        pytest.param(
+            "import boto3\nclients = []\nclients.append(boto3.client('sqs'))\n"
+            "for c in clients:\n    c.purge_queue()",
+            {("sqs", "PurgeQueue")},
+            id="list-append-then-loop",
+        ),
+        pytest.param(
+            "import boto3\na, b = boto3.client('s3'), boto3.client('sqs')\nb.delete_queue()",
+            {("sqs", "DeleteQueue")},
+            id="tuple-unpacking-keeps-positions",
+        ),
+        pytest.param(
+            "import boto3\ndef f(c=boto3.client('events')):\n    c.put_events()",
+            {("events", "PutEvents")},
+            id="default-argument",
+        ),
+        pytest.param(
+            "import boto3\nclass Base:\n    client = boto3.client('sns')\n"
+            "class Child(Base):\n    def go(self):\n        self.client.publish()",
+            {("sns", "Publish")},
+            id="inherited-class-attribute",
+        ),
+        pytest.param(
+            "import boto3\nclass Store:\n    @property\n    def table(self):\n"
+            "        return boto3.resource('dynamodb').Table('t')\n"
+            "    def get(self):\n        return self.table.get_item()",
+            {("dynamodb", "GetItem")},
+            id="property",
+        ),
+        pytest.param(
+            "import boto3\nclass Store:\n    @classmethod\n    def make(cls):\n"
+            "        return boto3.client('ssm')\nStore.make().get_parameter()",
+            {("ssm", "GetParameter")},
+            id="classmethod",
+        ),
+        pytest.param(
+            "import boto3\ndef outer():\n    c = boto3.client('kinesis')\n"
+            "    def inner():\n        c.put_records()\n    return inner",
+            {("kinesis", "PutRecords")},
+            id="closure",
+        ),
+        pytest.param(
+            "import boto3\nuse()\ndef use():\n    get().get_object()\n"
+            "def get():\n    return boto3.client('s3')",
+            {("s3", "GetObject")},
+            id="use-before-definition",
+        ),
+        pytest.param(
+            "import boto3\nfor o in boto3.resource('s3').Bucket('b').object_versions.all():\n"
+            "    o.head()",
+            {("s3", "ListObjectVersions"), ("s3", "HeadObject")},
+            id="collection-item-actions",
+        ),
+        pytest.param(
+            "import boto3\nboto3.resource('s3').Bucket('b').objects.filter(Prefix='x').delete()",
+            {("s3", "ListObjects"), ("s3", "DeleteObjects")},
+            id="collection-batch-action",
+        ),
+        pytest.param(
+            "import boto3\nfor o in boto3.resource('s3').Bucket('b').objects.all():\n"
+            "    print(o.key, o.size, o.last_modified)",
+            {("s3", "ListObjects")},
+            id="collection-items-are-loaded",
+        ),
+        pytest.param(
+            "import boto3\nb = boto3.resource('s3').Bucket('b')\n"
+            "b.wait_until_exists()\nprint(b.creation_date, b.name)",
+            {("s3", "HeadBucket"), ("s3", "ListBuckets")},
+            id="resource-waiter-and-lazy-load",
+        ),
+        pytest.param(
+            "import boto3\nboto3.resource('s3').Bucket('b').upload_file('f', 'k')",
+            {
+                ("s3", "PutObject"),
+                ("s3", "CreateMultipartUpload"),
+                ("s3", "UploadPart"),
+                ("s3", "CompleteMultipartUpload"),
+                ("s3", "AbortMultipartUpload"),
+            },
+            id="resource-transfer-helper",
+        ),
+        pytest.param(
+            "import boto3\nc = boto3.client('s3')\nc.generate_presigned_post('b', 'k')\n"
+            "c.can_paginate('list_objects')\nc.exceptions.NoSuchKey\nc.meta.region_name",
+            set(),
+            id="local-helpers-need-nothing",
+        ),
+    ],
+)
+def test_patterns(source: str, expected: set[tuple[str, str]]) -> None:
+    assert calls(source) == expected
+
+
+def test_star_import_from_lib() -> None:
+    found = calls(
+        "from lib.aws import *\nTABLE.scan()\n",
+        __init__="",
+        aws="import boto3\nTABLE = boto3.resource('dynamodb').Table('t')\n",
+    )
+    assert found == {("dynamodb", "Scan")}
+
+
+def test_unresolved_service_name_is_a_warning_with_its_line() -> None:
+    result = analyze_files({"app.py": "import boto3\nimport os\n\nc = boto3.client(os.environ['S'])\n"})
+    assert result.calls == frozenset()
+    assert result.warnings == ("app.py:4: cannot resolve the service name of boto3.client(os.environ['S'])",)
+
+
+def test_parameter_resolved_from_every_call_site() -> None:
+    source = "import boto3\ndef make(name):\n    return boto3.client(name)\nmake('sqs').list_queues()\n"
+    result = analyze_files({"app.py": source})
+    assert result.calls == {("sqs", "ListQueues")}
+    assert result.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("source", "warning"),
+    [
+        ("boto3.client('s4')", "app.py:2: unknown AWS service 's4' in boto3.client('s4')"),
+        ("boto3.client('s3').put_objekt()", "app.py:2: the 's3' client has no method 'put_objekt'"),
+        ("boto3.client('s3').get_paginator(op)", "app.py:2: cannot resolve the paginator name of "
+         "boto3.client('s3').get_paginator(op)"),
+        ("boto3.client('s3').get_waiter('nope')", "app.py:2: the 's3' client has no waiter 'nope'"),
+        ("boto3.resource('lambda')", "app.py:2: boto3 has no resource API for 'lambda'; use boto3.client"),
+    ],
+    ids=["unknown-service", "unknown-method", "paginator-name", "unknown-waiter", "no-resource-api"],
+)
+def test_warnings(source: str, warning: str) -> None:
+    assert analyze_files({"app.py": f"import boto3\n{source}\n"}).warnings == (warning,)
+
+
+def test_syntax_error_names_file_and_line() -> None:
+    with pytest.raises(PolicyError, match=r"^lib/db.py:2: syntax error: "):
+        analyze_files({"app.py": "x = 1\n", "lib/db.py": "import boto3\ndef f(:\n"})
+
+
+def test_project_reads_app_and_lib_but_not_other_files(tmp_path) -> None:
+    (tmp_path / "lib" / "sub").mkdir(parents=True)
+    (tmp_path / "app.py").write_text("from lib.sub.q import push\n")
+    (tmp_path / "lib" / "sub" / "q.py").write_text(
+        "import boto3\ndef push():\n    boto3.client('sqs').send_message()\n"
+    )
+    (tmp_path / "tool.py").write_text("import boto3\nboto3.client('iam').delete_role()\n")
+    result = analyze_project(tmp_path)
+    assert result.calls == {("sqs", "SendMessage")}
+
+
+def test_missing_app_file_is_a_policy_error(tmp_path) -> None:
+    with pytest.raises(PolicyError, match=r"cannot read 'main.py'.*--filename"):
+        analyze_project(tmp_path, app_filename="main.py")

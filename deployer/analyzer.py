@@ -56,7 +56,7 @@ _EMPTY: frozenset[Value] = frozenset()
 
 @attrs.frozen
 class Analysis:
-    """What the analyzer found: ``(client service, operation)`` pairs, and what it could not follow."""
+    """The ``(client service, operation)`` pairs found, and what the analyzer could not follow."""
 
     calls: frozenset[tuple[str, str]]
     warnings: tuple[str, ...]
@@ -124,7 +124,9 @@ class _Interpreter(Rules):
             except SyntaxError as err:
                 raise PolicyError(f"{rel}:{err.lineno}: syntax error: {err.msg}") from None
             name = _module_name(rel)
-            module = _Module(name, rel, tree, Scope("module", None, set(), set(), set(), None), False)
+            module = _Module(
+                name, rel, tree, Scope("module", None, set(), set(), set(), None), False
+            )
             module.is_package = rel.endswith("__init__.py")
             module.scope.module = module
             self.modules[name] = module
@@ -196,11 +198,15 @@ class _Interpreter(Rules):
             scope = parent or scope.module.scope
         self.grow(scope.vars.setdefault(name, set()), values)
 
-    def assign(self, target: ast.expr, values: frozenset[Value], scope: Scope, value_node=None) -> None:
+    def assign(
+        self, target: ast.expr, values: frozenset[Value], scope: Scope, value_node=None
+    ) -> None:
         if isinstance(target, ast.Name):
             self.bind(scope, target.id, values)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(target.elts):
+            if isinstance(value_node, (ast.Tuple, ast.List)) and len(value_node.elts) == len(
+                target.elts
+            ):
                 for sub, node in zip(target.elts, value_node.elts, strict=True):
                     self.assign(sub, self.eval(node, scope), scope, node)
                 return
@@ -311,7 +317,8 @@ class _Interpreter(Rules):
             parent = scope
             while parent.kind == "class":
                 parent = parent.parent  # type: ignore[assignment]
-            body = node.body if isinstance(node.body, list) else [node.body]  # type: ignore[attr-defined]
+            body = node.body  # type: ignore[attr-defined]
+            body = body if isinstance(body, list) else [body]  # a lambda's body is one expression
             names, globals_, nonlocals = local_names(body, [*params, *kwonly])
             fscope = Scope("function", parent, names, globals_, nonlocals, scope.module)
             info = FunctionInfo(node, fscope, params, kwonly, frozenset(decorators))
@@ -321,14 +328,18 @@ class _Interpreter(Rules):
 
     def bind_defaults(self, args: ast.arguments, info: FunctionInfo, scope: Scope) -> None:
         positional = [*args.posonlyargs, *args.args]
-        for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True):
+        for arg, default in zip(
+            positional[len(positional) - len(args.defaults) :], args.defaults, strict=True
+        ):
             self.grow(info.scope.vars.setdefault(arg.arg, set()), self.eval(default, scope))
         for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             if kw_default is not None:
                 self.grow(info.scope.vars.setdefault(arg.arg, set()), self.eval(kw_default, scope))
 
     def define_class(self, node: ast.ClassDef, scope: Scope) -> None:
-        bases = [v for base in node.bases for v in self.eval(base, scope) if isinstance(v, ClassVal)]
+        bases = [
+            v for base in node.bases for v in self.eval(base, scope) if isinstance(v, ClassVal)
+        ]
         for deco in node.decorator_list:
             self.eval(deco, scope)
         for keyword in node.keywords:
@@ -385,7 +396,9 @@ class _Interpreter(Rules):
             return self.lookup(scope, node.id) if isinstance(node.ctx, ast.Load) else _EMPTY
         if isinstance(node, ast.Attribute):
             owners = self.eval(node.value, scope)
-            return frozenset(v for owner in owners for v in self.attribute(owner, node.attr, node, scope))
+            return frozenset(
+                v for owner in owners for v in self.attribute(owner, node.attr, node, scope)
+            )
         if isinstance(node, ast.Call):
             return self.eval_call(node, scope)
         if isinstance(node, ast.Subscript):
@@ -411,7 +424,9 @@ class _Interpreter(Rules):
             return self.container(node, values)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             for comp in node.generators:
-                self.assign(comp.target, self.iterate(self.eval(comp.iter, scope), scope, comp.iter), scope)
+                self.assign(
+                    comp.target, self.iterate(self.eval(comp.iter, scope), scope, comp.iter), scope
+                )
                 for cond in comp.ifs:
                     self.eval(cond, scope)
             if isinstance(node, ast.DictComp):

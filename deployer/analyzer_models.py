@@ -59,7 +59,7 @@ def service_metadata(service: str) -> dict[str, Any]:
 
 @functools.cache
 def method_operations(service: str) -> dict[str, str]:
-    """``{"put_item": "PutItem", ...}``: the client's method names, exactly as botocore makes them."""
+    """``{"put_item": "PutItem", ...}``: client method names exactly as botocore makes them."""
     from botocore import xform_name
 
     return {xform_name(op): op for op in _service_model(service).operation_names}
@@ -76,7 +76,7 @@ def _waiters(service: str) -> dict[str, Any]:
 
 
 def waiter_operation(service: str, waiter_name: str) -> str | None:
-    """The operation a waiter polls; accepts ``bucket_exists`` (client) or ``BucketExists`` (resource)."""
+    """The operation a waiter polls, by client (``bucket_exists``) or model (``BucketExists``)."""
     from botocore import xform_name
 
     waiters = _waiters(service)
@@ -121,7 +121,7 @@ def has_resources(service: str) -> bool:
 
 @functools.cache
 def resource_type(service: str, name: str | None) -> ResourceType | None:
-    """The resource ``name`` of ``service`` (``None``: the service resource ``boto3.resource(svc)``)."""
+    """Resource type ``name`` of ``service``; ``None`` is the service resource itself."""
     from botocore import xform_name
 
     data = _resource_json(service)
@@ -162,7 +162,9 @@ def resource_type(service: str, name: str | None) -> ResourceType | None:
         xform_name(k): (v["request"]["operation"], v["resource"]["type"])
         for k, v in spec.get("hasMany", {}).items()
     }
-    batch = {xform_name(k): v["request"]["operation"] for k, v in spec.get("batchActions", {}).items()}
+    batch = {
+        xform_name(k): v["request"]["operation"] for k, v in spec.get("batchActions", {}).items()
+    }
     waiters: dict[str, str] = {}
     for key, waiter in spec.get("waiters", {}).items():
         op = waiter_operation(service, waiter["waiterName"])

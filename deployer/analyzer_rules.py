@@ -41,8 +41,21 @@ if TYPE_CHECKING:
 
 _COLLECTION_CHAIN = frozenset({"all", "filter", "limit", "page_size", "pages"})
 _CONTAINER_METHODS = frozenset(
-    {"get", "pop", "popitem", "setdefault", "values", "items", "keys", "copy", "append", "add",
-     "insert", "extend", "update"}
+    {
+        "get",
+        "pop",
+        "popitem",
+        "setdefault",
+        "values",
+        "items",
+        "keys",
+        "copy",
+        "append",
+        "add",
+        "insert",
+        "extend",
+        "update",
+    }
 )
 _PROPERTIES = frozenset({"property", "cached_property"})
 _EMPTY: frozenset[Value] = frozenset()
@@ -60,7 +73,9 @@ def _strings(values: frozenset[Value]) -> list[str]:
 class Rules:
     """Mixed into the interpreter: ``attribute`` and ``call`` over abstract values."""
 
-    def attribute(self: _Interpreter, owner: Value, name: str, node: ast.AST, scope: Scope) -> frozenset[Value]:
+    def attribute(
+        self: _Interpreter, owner: Value, name: str, node: ast.AST, scope: Scope
+    ) -> frozenset[Value]:
         if isinstance(owner, Client):
             return self.client_attribute(owner, name, node, scope)
         if isinstance(owner, Resource):
@@ -107,7 +122,9 @@ class Rules:
             return frozenset({Method(owner, name)})
         return _EMPTY
 
-    def bind_class_attribute(self: _Interpreter, cls: ast.ClassDef, name: str, owner: Value) -> frozenset[Value]:
+    def bind_class_attribute(
+        self: _Interpreter, cls: ast.ClassDef, name: str, owner: Value
+    ) -> frozenset[Value]:
         result: set[Value] = set()
         for value in self.class_attribute(cls, name):
             info = self.functions.get(value.node) if isinstance(value, FunctionVal) else None
@@ -124,7 +141,9 @@ class Rules:
                 result.add(value)
         return frozenset(result)
 
-    def client_attribute(self: _Interpreter, client: Client, name: str, node: ast.AST, scope: Scope) -> frozenset[Value]:
+    def client_attribute(
+        self: _Interpreter, client: Client, name: str, node: ast.AST, scope: Scope
+    ) -> frozenset[Value]:
         service = client.service
         operation = models.method_operations(service).get(name)
         helper = iam_actions.client_helper_operations(service, name)
@@ -142,7 +161,9 @@ class Rules:
         rtype = models.resource_type(resource.service, resource.type)
         if rtype is not None and rtype.load_operation:
             return (rtype.load_operation,)
-        helper = iam_actions.resource_helper_operations(resource.service, resource.type or "", "load")
+        helper = iam_actions.resource_helper_operations(
+            resource.service, resource.type or "", "load"
+        )
         return helper or ()
 
     def resource_attribute(self: _Interpreter, resource: Resource, name: str) -> frozenset[Value]:
@@ -175,7 +196,9 @@ class Rules:
                 return frozenset({Resource(service, rtype.references[name])})
         return _EMPTY
 
-    def collection_attribute(self: _Interpreter, collection: Collection, name: str) -> frozenset[Value]:
+    def collection_attribute(
+        self: _Interpreter, collection: Collection, name: str
+    ) -> frozenset[Value]:
         if name in _COLLECTION_CHAIN:
             return frozenset({Method(collection, name)})
         item = models.resource_type(collection.service, collection.item_type)
@@ -237,7 +260,9 @@ class Rules:
             elif models.has_resources(service):
                 result.add(Resource(service, None))
             else:
-                self.warn(scope, node, f"boto3 has no resource API for {service!r}; use boto3.client")
+                self.warn(
+                    scope, node, f"boto3 has no resource API for {service!r}; use boto3.client"
+                )
         return frozenset(result)
 
     def call_builtin(
@@ -250,7 +275,10 @@ class Rules:
             if not attr_names and any(isinstance(v, (Client, Resource)) for v in args[0]):
                 self.warn(scope, node, f"cannot resolve the attribute name of {_short(node)}")
             return frozenset(
-                v for owner in args[0] for attr in attr_names for v in self.attribute(owner, attr, node, scope)
+                v
+                for owner in args[0]
+                for attr in attr_names
+                for v in self.attribute(owner, attr, node, scope)
             )
         items = self.iterate(args[0], scope, node)
         return items if name == "next" else self.container(node, items)

@@ -131,7 +131,7 @@ class Instance:
 
 @attrs.frozen
 class Container:
-    """A list, tuple, set or dict literal (or comprehension); its elements live in the interpreter."""
+    """A list, tuple, set or dict display or comprehension; the interpreter keeps its elements."""
 
     node: ast.AST
 

@@ -53,7 +53,7 @@ def policy_from_calls(calls: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 
 def generate_policy(project_dir: Path, *, app_filename: str = "app.py") -> PolicyResult:
-    """Analyze the app (and ``lib/``) and build the least-privilege policy for the calls it makes."""
+    """Analyze the app and ``lib/``; allow exactly the calls found, plus logging."""
     analysis = analyze_project(Path(project_dir), app_filename=app_filename)
     return PolicyResult(policy_from_calls(analysis.calls), analysis.warnings)
 
@@ -105,7 +105,7 @@ def _read_policy_file(project_dir: Path, name: str) -> tuple[dict[str, Any], lis
         statements = [statements]
     if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
         raise PolicyError(
-            f"iam_policy_file {str(path)!r} has no \"Statement\" list; write a policy document"
+            f'iam_policy_file {str(path)!r} has no "Statement" list; write a policy document'
             ' like {"Version": "2012-10-17", "Statement": [...]}'
         )
     return document, statements

@@ -155,13 +155,19 @@ def test_star_import_from_lib() -> None:
 
 
 def test_unresolved_service_name_is_a_warning_with_its_line() -> None:
-    result = analyze_files({"app.py": "import boto3\nimport os\n\nc = boto3.client(os.environ['S'])\n"})
+    result = analyze_files(
+        {"app.py": "import boto3\nimport os\n\nc = boto3.client(os.environ['S'])\n"}
+    )
     assert result.calls == frozenset()
-    assert result.warnings == ("app.py:4: cannot resolve the service name of boto3.client(os.environ['S'])",)
+    assert result.warnings == (
+        "app.py:4: cannot resolve the service name of boto3.client(os.environ['S'])",
+    )
 
 
 def test_parameter_resolved_from_every_call_site() -> None:
-    source = "import boto3\ndef make(name):\n    return boto3.client(name)\nmake('sqs').list_queues()\n"
+    source = (
+        "import boto3\ndef make(name):\n    return boto3.client(name)\nmake('sqs').list_queues()\n"
+    )
     result = analyze_files({"app.py": source})
     assert result.calls == {("sqs", "ListQueues")}
     assert result.warnings == ()
@@ -172,12 +178,23 @@ def test_parameter_resolved_from_every_call_site() -> None:
     [
         ("boto3.client('s4')", "app.py:2: unknown AWS service 's4' in boto3.client('s4')"),
         ("boto3.client('s3').put_objekt()", "app.py:2: the 's3' client has no method 'put_objekt'"),
-        ("boto3.client('s3').get_paginator(op)", "app.py:2: cannot resolve the paginator name of "
-         "boto3.client('s3').get_paginator(op)"),
+        (
+            "boto3.client('s3').get_paginator(op)",
+            "app.py:2: cannot resolve the paginator name of boto3.client('s3').get_paginator(op)",
+        ),
         ("boto3.client('s3').get_waiter('nope')", "app.py:2: the 's3' client has no waiter 'nope'"),
-        ("boto3.resource('lambda')", "app.py:2: boto3 has no resource API for 'lambda'; use boto3.client"),
+        (
+            "boto3.resource('lambda')",
+            "app.py:2: boto3 has no resource API for 'lambda'; use boto3.client",
+        ),
     ],
-    ids=["unknown-service", "unknown-method", "paginator-name", "unknown-waiter", "no-resource-api"],
+    ids=[
+        "unknown-service",
+        "unknown-method",
+        "paginator-name",
+        "unknown-waiter",
+        "no-resource-api",
+    ],
 )
 def test_warnings(source: str, warning: str) -> None:
     assert analyze_files({"app.py": f"import boto3\n{source}\n"}).warnings == (warning,)

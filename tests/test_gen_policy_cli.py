@@ -18,7 +18,9 @@ def run(project: Path, *args: str):
 
 
 def test_prints_the_generated_policy_json(tmp_path: Path) -> None:
-    (tmp_path / "app.py").write_text("import boto3\nboto3.client('stepfunctions').start_execution()\n")
+    (tmp_path / "app.py").write_text(
+        "import boto3\nboto3.client('stepfunctions').start_execution()\n"
+    )
     result = run(tmp_path)
     assert result.exit_code == 0, result.output
     assert result.stdout == json.dumps(generate_policy(tmp_path).document, indent=2) + "\n"
@@ -30,7 +32,10 @@ def test_warnings_go_to_stderr_and_keep_stdout_json(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import boto3\n\ndef f(name):\n    boto3.client(name)\n")
     result = run(tmp_path)
     assert result.exit_code == 0
-    assert result.stderr == "Warning: app.py:4: cannot resolve the service name of boto3.client(name)\n"
+    assert (
+        result.stderr
+        == "Warning: app.py:4: cannot resolve the service name of boto3.client(name)\n"
+    )
     json.loads(result.stdout)
 
 
@@ -49,7 +54,10 @@ def _config(project: Path, **keys: object) -> None:
 def test_reads_policy_settings_from_config(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text("import boto3\nboto3.client('sqs').send_message()\n")
     _config(tmp_path, autogen_policy=False, iam_policy_file="policy-dev.json")
-    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}],
+    }
     (tmp_path / ".fw" / "policy-dev.json").write_text(json.dumps(document))
     result = run(tmp_path)
     assert result.exit_code == 0, result.output

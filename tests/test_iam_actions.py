@@ -37,7 +37,9 @@ def test_every_renamed_operation_exists_and_maps_to_well_formed_actions(service:
 def _helpers() -> list[tuple[str, str, list[str]]]:
     rows = [(s, m, ops) for s, table in TABLE["client_helpers"].items() for m, ops in table.items()]
     for service, types in TABLE["resource_helpers"].items():
-        rows += [(service, f"{t}.{m}", ops) for t, table in types.items() for m, ops in table.items()]
+        rows += [
+            (service, f"{t}.{m}", ops) for t, table in types.items() for m, ops in table.items()
+        ]
     return rows
 
 
@@ -57,9 +59,15 @@ def test_resource_helpers_name_real_resource_types() -> None:
 
 @pytest.mark.parametrize(
     ("service", "prefix"),
-    [("stepfunctions", "states"), ("dynamodb", "dynamodb"), ("cloudwatch", "cloudwatch"),
-     ("sesv2", "ses"), ("apigatewaymanagementapi", "execute-api"), ("iot-data", "iot"),
-     ("efs", "elasticfilesystem")],
+    [
+        ("stepfunctions", "states"),
+        ("dynamodb", "dynamodb"),
+        ("cloudwatch", "cloudwatch"),
+        ("sesv2", "ses"),
+        ("apigatewaymanagementapi", "execute-api"),
+        ("iot-data", "iot"),
+        ("efs", "elasticfilesystem"),
+    ],
 )
 def test_iam_prefix(service: str, prefix: str) -> None:
     assert iam_prefix(service) == prefix
@@ -91,8 +99,16 @@ def test_transfer_helpers() -> None:
 
 @pytest.mark.parametrize(
     "method",
-    ["generate_presigned_url", "generate_presigned_post", "get_paginator", "get_waiter",
-     "can_paginate", "close", "meta", "exceptions"],
+    [
+        "generate_presigned_url",
+        "generate_presigned_post",
+        "get_paginator",
+        "get_waiter",
+        "can_paginate",
+        "close",
+        "meta",
+        "exceptions",
+    ],
 )
 def test_client_side_helpers_need_no_action(method: str) -> None:
     assert is_no_action_method(method)

@@ -89,7 +89,9 @@ def write_policy_file(project: Path, content: str) -> None:
 
 def test_hybrid_adds_file_statements_after_generated_ones(tmp_path: Path) -> None:
     write_project(tmp_path, {"app.py": "import boto3\nboto3.client('sqs').send_message()\n"})
-    write_policy_file(tmp_path, json.dumps({"Version": "2012-10-17", "Statement": [EXTRA, LOGS_STATEMENT]}))
+    write_policy_file(
+        tmp_path, json.dumps({"Version": "2012-10-17", "Statement": [EXTRA, LOGS_STATEMENT]})
+    )
     statements = build_policy(tmp_path, iam_policy_file="extra.json").document["Statement"]
     assert statements[-1] == EXTRA
     assert statements.count(LOGS_STATEMENT) == 1

@@ -1,4 +1,4 @@
-"""The deployment package: one deterministic zip per stage, built the same way for package and deploy.
+"""The deployment package: one deterministic zip per stage, the same for package and deploy.
 
 The function zip holds ``app.py``, the project's ``lib/`` package, the contents of ``vendor/`` at
 the zip root, the ``microframework`` runtime and the requirements built for Lambda (see
@@ -29,6 +29,7 @@ from deployer.errors import PackagingError
 
 __all__ = [
     "FUNCTION_ZIP_NAME",
+    "LAYER_PREFIX",
     "LAYER_ZIP_NAME",
     "MAX_UNZIPPED_BYTES",
     "MAX_ZIPPED_BYTES",

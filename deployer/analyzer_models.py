@@ -25,12 +25,16 @@ __all__ = [
 
 @functools.cache
 def _loader() -> Any:
-    import boto3
+    import importlib.util
+
     import botocore.loaders
 
     loader = botocore.loaders.create_loader()
     # boto3's resource models ship in boto3/data, which botocore's loader does not search.
-    loader.search_paths.append(os.path.join(os.path.dirname(boto3.__file__), "data"))
+    # find_spec locates the package without importing it (``import boto3`` costs ~100 ms).
+    spec = importlib.util.find_spec("boto3")
+    if spec is not None and spec.submodule_search_locations:
+        loader.search_paths.append(os.path.join(spec.submodule_search_locations[0], "data"))
     return loader
 
 

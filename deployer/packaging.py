@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import importlib._bootstrap_external
 import importlib.util
 import os
 import stat
 import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -36,6 +38,7 @@ __all__ = [
     "Artifact",
     "PackageResult",
     "build_package",
+    "bytecode_files",
     "check_limits",
     "collect_function_files",
     "runtime_files",
@@ -115,6 +118,7 @@ def build_package(
     deps_dir = install_dependencies(project_dir, runtime=runtime, architecture=architecture)
     deps = _dependency_archive(deps_dir) if deps_dir else None
     function_files = collect_function_files(project_dir)
+    function_files.update(bytecode_files(function_files, project_dir / ".fw" / "cache", runtime))
     function_deps: dict[str, _StoredEntry] = {}
     layer_deps: dict[str, _StoredEntry] = {}
     if deps and automatic_layer:
@@ -168,6 +172,44 @@ def collect_function_files(project_dir: Path) -> dict[str, Path]:
     files.update(tree_files(project_dir / "lib", prefix="lib/"))
     files["app.py"] = project_dir / "app.py"
     return files
+
+
+def bytecode_files(files: Mapping[str, Path], cache_dir: Path, runtime: str) -> dict[str, Path]:
+    """Checked-hash ``.pyc`` files for the package's own Python sources, when fw runs ``runtime``.
+
+    Lambda's task folder is read-only, so without shipped bytecode every cold start compiles
+    every module again (about 15 ms for the runtime alone). A checked-hash pyc is validated
+    against its source's hash, not its mtime, so it stays valid after unzipping and is ignored
+    (never wrong) if the source differs. Bytecode is only valid for the interpreter version that
+    wrote it: for another runtime nothing is added. Each pyc is cached by the hash of its source,
+    because marshal output can differ between processes and the zip must stay byte-identical.
+    """
+    tag = sys.implementation.cache_tag
+    if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}" or tag is None:
+        return {}
+    cache = cache_dir / "pyc" / tag
+    out: dict[str, Path] = {}
+    for name, source in files.items():
+        if not name.endswith(".py"):
+            continue
+        data = source.read_bytes()
+        cached = cache / f"{hashlib.sha256(data).hexdigest()}.pyc"
+        if not cached.is_file():
+            cache.mkdir(parents=True, exist_ok=True)
+            try:
+                code = compile(data, name, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError):
+                continue  # the import will report it, with the user's own line numbers
+            pyc = importlib._bootstrap_external._code_to_hash_pyc(  # type: ignore[attr-defined]
+                code, importlib.util.source_hash(data), checked=True
+            )
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pyc)
+            os.replace(tmp, cached)
+        folder, _, filename = name.rpartition("/")
+        prefix = f"{folder}/" if folder else ""
+        out[f"{prefix}__pycache__/{filename[:-3]}.{tag}.pyc"] = cached
+    return out
 
 
 def runtime_files() -> dict[str, Path]:

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from .cors import CORSConfig
 from .errors import FrameworkError, UnhandledError, ViewError
 from .request import Request, find_header
-from .response import Response, error_response, matches_content_type
+from .response import Response, error_response, is_binary, matches_content_type
 from .scaffold import Scaffold, _check_name
 
 TYPE_CHECKING = False
@@ -188,7 +188,8 @@ class App(Scaffold):
 
     @property
     def lambda_context(self) -> Any:
-        return self._context_var.get()
+        request = self._request_var.get()
+        return request.lambda_context if request is not None else self._context_var.get()
 
     @lambda_context.setter
     def lambda_context(self, context: Any) -> None:
@@ -391,7 +392,6 @@ class App(Scaffold):
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request = Request(event, context)
         request_token = self._request_var.set(request)
-        context_token = self._context_var.set(context)
         try:
             if self.middleware_handlers:
                 response = self._middleware_chain()(request)
@@ -403,7 +403,6 @@ class App(Scaffold):
             result = response.to_dict(self.api.binary_types)
         finally:
             self._request_var.reset(request_token)
-            self._context_var.reset(context_token)
         if request._v2:
             return _to_v2_result(result)
         return result
@@ -502,12 +501,12 @@ class App(Scaffold):
             return self._unhandled_error_response()
 
     def _binary_response_allowed(self, event: dict[str, Any], response: Response) -> bool:
-        binary_types = [t.lower() for t in self.api.binary_types]
+        binary_types = self.api.binary_types
         content_type = _get_header(response.headers, "content-type") or "application/json"
-        if not matches_content_type(content_type, binary_types):
+        if not is_binary(content_type, binary_types):
             return True
         accept = find_header(event.get("headers"), "accept")
-        return accept is not None and matches_content_type(accept, binary_types)
+        return accept is not None and is_binary(accept, binary_types)
 
     def _unhandled_error_response(self) -> Response:
         request = self._request_var.get()

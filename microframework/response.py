@@ -52,6 +52,20 @@ def matches_content_type(
     return False
 
 
+_binary_cache: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
+
+
+def is_binary(content_type: str, binary_types: list[str]) -> bool:
+    """Whether ``content_type`` is one of the API's binary types (an empty one only with ``*/*``)."""
+    global _binary_cache
+    if not content_type:
+        return "*/*" in binary_types
+    key = tuple(binary_types)
+    if key != _binary_cache[0]:
+        _binary_cache = (key, frozenset(t.lower() for t in key))
+    return matches_content_type(content_type, _binary_cache[1])
+
+
 class Response:
     """What a view returns when it needs a status code or headers; anything else becomes the body."""
 
@@ -69,42 +83,34 @@ class Response:
             body = dumps(body)
         single: dict[str, Any] = {}
         multi: dict[str, list[str]] = {}
+        content_type = ""
         for name, value in self.headers.items():
             if isinstance(value, list):
                 multi[name] = value
             else:
                 single[name] = value
+                if len(name) == 12 and name.lower() == "content-type":
+                    content_type = value
         result: dict[str, Any] = {
             "headers": single,
             "multiValueHeaders": multi,
             "statusCode": self.status_code,
             "body": body,
         }
-        if binary_types is not None:
-            content_type = _header(single, "content-type") or ""
-            if matches_content_type(content_type, [t.lower() for t in binary_types]):
-                if isinstance(body, str):
-                    body = body.encode("utf-8")
-                if not isinstance(body, bytes):  # pragma: no cover - defensive
-                    raise ValueError(f"Expected bytes for a binary Content-Type, got {type(body)}")
-                import base64
+        if binary_types and is_binary(content_type, binary_types):
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            import base64
 
-                result["body"] = base64.b64encode(body).decode("ascii")
-                result["isBase64Encoded"] = True
-        if isinstance(result["body"], bytes):
+            result["body"] = base64.b64encode(body).decode("ascii")
+            result["isBase64Encoded"] = True
+        elif isinstance(body, bytes):
             # A bytes body with a non-binary type still has to be text on the wire.
-            result["body"] = result["body"].decode("utf-8", errors="replace")
+            result["body"] = body.decode("utf-8", errors="replace")
         return result
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code}>"
-
-
-def _header(headers: dict[str, Any], lower_name: str) -> Any:
-    for key, value in headers.items():
-        if key.lower() == lower_name:
-            return value
-    return None
 
 
 def error_response(

@@ -396,6 +396,7 @@ class _Interpreter(Rules):
             return self.lookup(scope, node.id) if isinstance(node.ctx, ast.Load) else _EMPTY
         if isinstance(node, ast.Attribute):
             owners = self.eval(node.value, scope)
+            self.check_client_methods(owners, node.attr, node, scope)
             return frozenset(
                 v for owner in owners for v in self.attribute(owner, node.attr, node, scope)
             )

@@ -152,10 +152,28 @@ class Rules:
         elif helper is not None:
             self.record(service, helper)
         elif not iam_actions.is_no_action_method(name):
-            if not name.startswith("_"):
-                self.warn(scope, node, f"the {service!r} client has no method {name!r}")
             return _EMPTY
         return frozenset({Method(client, name)})
+
+    def check_client_methods(
+        self: _Interpreter, owners: frozenset[Value], name: str, node: ast.AST, scope: Scope
+    ) -> None:
+        """Warn about a method no client in ``owners`` has (a typo that would fail at run time).
+
+        A helper may receive clients of several services; a method one of them has is fine.
+        """
+        services = sorted(o.service for o in owners if isinstance(o, Client))
+        if not services or name.startswith("_"):
+            return
+        for service in services:
+            if (
+                name in models.method_operations(service)
+                or iam_actions.client_helper_operations(service, name) is not None
+                or iam_actions.is_no_action_method(name)
+            ):
+                return
+        clients = " or ".join(repr(s) for s in services)
+        self.warn(scope, node, f"the {clients} client has no method {name!r}")
 
     def load_operations(self: _Interpreter, resource: Resource) -> tuple[str, ...]:
         rtype = models.resource_type(resource.service, resource.type)
@@ -274,6 +292,8 @@ class Rules:
             attr_names = _strings(args[1])
             if not attr_names and any(isinstance(v, (Client, Resource)) for v in args[0]):
                 self.warn(scope, node, f"cannot resolve the attribute name of {_short(node)}")
+            for attr in attr_names:
+                self.check_client_methods(args[0], attr, node, scope)
             return frozenset(
                 v
                 for owner in args[0]

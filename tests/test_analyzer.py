@@ -200,6 +200,22 @@ def test_warnings(source: str, warning: str) -> None:
     assert analyze_files({"app.py": f"import boto3\n{source}\n"}).warnings == (warning,)
 
 
+def test_helper_given_clients_of_two_services_does_not_warn() -> None:
+    source = (
+        "import boto3\ndef tag(client):\n    client.tag_resource()\n    client.tag_queue()\n"
+        "tag(boto3.client('sqs'))\ntag(boto3.client('lambda'))\n"
+    )
+    result = analyze_files({"app.py": source})
+    assert result.calls == {("sqs", "TagQueue"), ("lambda", "TagResource")}
+    assert result.warnings == ()
+
+
+def test_method_no_client_has_names_every_candidate() -> None:
+    source = "import boto3\nfor c in [boto3.client('sqs'), boto3.client('sns')]:\n    c.nope()\n"
+    warnings = analyze_files({"app.py": source}).warnings
+    assert warnings == ("app.py:3: the 'sns' or 'sqs' client has no method 'nope'",)
+
+
 def test_syntax_error_names_file_and_line() -> None:
     with pytest.raises(PolicyError, match=r"^lib/db.py:2: syntax error: "):
         analyze_files({"app.py": "x = 1\n", "lib/db.py": "import boto3\ndef f(:\n"})

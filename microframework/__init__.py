@@ -11,6 +11,7 @@ from .app import APIGateway, App, RouteEntry
 from .cors import CORSConfig
 from .errors import (
     BadRequestError,
+    ChaliceViewError,
     ConflictError,
     ForbiddenError,
     FrameworkError,
@@ -103,6 +104,7 @@ __all__ = [
     "BuiltinAuthorizer",
     "CORSConfig",
     "CaseInsensitiveMapping",
+    "ChaliceViewError",
     "CloudWatchEvent",
     "CloudWatchEventConfig",
     "CognitoUserPoolAuthorizer",

@@ -17,39 +17,47 @@ class ViewError(FrameworkError):
     STATUS_CODE = 500
 
 
-class BadRequestError(ViewError):
+class ChaliceViewError(ViewError):
+    """ViewError under Chalice's name, so a ported app's errors carry the same ``Code``.
+
+    The specific errors derive from it, so ``except ChaliceViewError`` catches them as it does
+    in Chalice, while ``except ViewError`` catches everything.
+    """
+
+
+class BadRequestError(ChaliceViewError):
     STATUS_CODE = 400
 
 
-class UnauthorizedError(ViewError):
+class UnauthorizedError(ChaliceViewError):
     STATUS_CODE = 401
 
 
-class ForbiddenError(ViewError):
+class ForbiddenError(ChaliceViewError):
     STATUS_CODE = 403
 
 
-class NotFoundError(ViewError):
+class NotFoundError(ChaliceViewError):
     STATUS_CODE = 404
 
 
-class MethodNotAllowedError(ViewError):
+class MethodNotAllowedError(ChaliceViewError):
     STATUS_CODE = 405
 
 
-class RequestTimeoutError(ViewError):
+class RequestTimeoutError(ChaliceViewError):
     STATUS_CODE = 408
 
 
-class ConflictError(ViewError):
+class ConflictError(ChaliceViewError):
     STATUS_CODE = 409
 
 
-class UnprocessableEntityError(ViewError):
+class UnprocessableEntityError(ChaliceViewError):
     STATUS_CODE = 422
 
 
-class TooManyRequestsError(ViewError):
+class TooManyRequestsError(ChaliceViewError):
     STATUS_CODE = 429
 
 
@@ -59,6 +67,7 @@ class UnhandledError(FrameworkError):
 
 ALL_ERRORS = (
     ViewError,
+    ChaliceViewError,
     BadRequestError,
     UnauthorizedError,
     ForbiddenError,

@@ -439,6 +439,7 @@ class App(Scaffold):
                 match = self.route_table.match(event.get("rawPath", "/"))
                 if match is not None:
                     path, params = match
+                    request._matched = match
         else:
             return error_response("InternalServerError", "Unknown request.", 500)
         by_method = self.routes.get(path)
@@ -458,7 +459,7 @@ class App(Scaffold):
             if not entry.accepts(content_type):
                 return error_response(
                     "UnsupportedMediaType",
-                    f"Unsupported media type: {content_type}",
+                    f"Unsupported media type: {content_type or 'application/json'}",
                     415,
                     dict(cors) if cors else None,
                 )

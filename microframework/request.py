@@ -102,6 +102,7 @@ class Request:
         "_raw_body",
         "_json_body",
         "_v2",
+        "_matched",
     )
 
     def __init__(self, event: dict[str, Any], lambda_context: Any = None) -> None:
@@ -112,6 +113,8 @@ class Request:
         self._query: Any = _UNSET
         self._raw_body: Any = _UNSET
         self._json_body: Any = _UNSET
+        # (template, params) when fw matched the route itself (an HTTP API's $default route).
+        self._matched: tuple[str, dict[str, str] | None] | None = None
 
     @property
     def method(self) -> str:
@@ -121,6 +124,8 @@ class Request:
     @property
     def path(self) -> str:
         """The route's path template (``/users/{id}``), as Chalice reports it."""
+        if self._matched is not None:
+            return self._matched[0]
         if self._v2:
             route_key = self._event.get("routeKey", "")
             return route_key.split(" ", 1)[-1]
@@ -136,6 +141,8 @@ class Request:
 
     @property
     def uri_params(self) -> dict[str, str] | None:
+        if self._matched is not None:
+            return self._matched[1]
         return self._event.get("pathParameters")
 
     @property

@@ -1,0 +1,249 @@
+"""``fw local``: serve the app on localhost as API Gateway and Lambda would run it."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from deployer.errors import FwError
+
+from ..output import echo, style, table
+
+
+class _GatewayLoader:
+    """Applies the stage's environment, imports the app, and wraps it in a gateway."""
+
+    def __init__(self, project_dir: Path, stage: str) -> None:
+        self.project_dir = project_dir
+        self.stage = stage
+        self._applied: dict[str, str | None] = {}  # variable -> its value before fw set it
+        self.app: Any = None
+        self.function_prefix = ""
+        self.memory_size = 128
+        self.timeout = 60
+
+    def _apply_environment(self, variables: dict[str, str]) -> None:
+        # A variable removed from the config since the last load goes back to what it was.
+        for name in [n for n in self._applied if n not in variables]:
+            before = self._applied.pop(name)
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
+        for name, value in variables.items():
+            self._applied.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def __call__(self) -> Any:
+        from deployer.app_loader import load_app
+        from deployer.config import load_config
+        from microframework.gateway import LocalGateway
+
+        config = load_config(self.project_dir, self.stage)
+        function = config.function(None)
+        # Before the import: module-level code in app.py reads the environment.
+        self._apply_environment(function.environment_variables)
+        app = load_app(self.project_dir)
+        self.app = app
+        self.function_prefix = f"{config.app_name}-{self.stage}"
+        self.memory_size = function.lambda_memory_size
+        self.timeout = function.lambda_timeout
+        return LocalGateway(
+            app,
+            stage=config.api_gateway_stage,
+            function_name=self.function_prefix,
+            memory_size=function.lambda_memory_size,
+            timeout=function.lambda_timeout,
+        )
+
+
+def _source(record: Any) -> str:
+    """What triggers an event handler, in a few words for the startup table."""
+    kind = record.kind
+    if kind == "schedule":
+        return record.schedule_expression
+    if kind == "s3":
+        where = (
+            record.bucket
+            + "/"
+            + (record.prefix or "")
+            + ("*" + record.suffix if record.suffix else "")
+        )
+        return f"{where} {','.join(record.events or [])}".strip()
+    if kind == "sns":
+        return record.topic
+    if kind == "sqs":
+        return record.queue or record.queue_arn or ""
+    if kind == "kinesis":
+        return record.stream
+    if kind == "dynamodb":
+        return record.stream_arn
+    if kind == "cloudwatch":
+        return json.dumps(record.event_pattern, separators=(",", ":"))
+    return "-"
+
+
+def _banner(app: Any, url: str) -> str:
+    routes = [
+        (method, path, entry.view_name)
+        for path, by_method in sorted(app.routes.items())
+        for method, entry in sorted(by_method.items())
+    ]
+    handlers = [(r.kind, r.name, _source(r)) for r in app.event_sources]
+    handlers += [("lambda", f.name, "invoke") for f in app.pure_lambda_functions]
+    handlers += [
+        ("authorizer", a.name, f"header {a.header or 'Authorization'}")
+        for a in app.builtin_auth_handlers
+    ]
+    lines = [f"Serving {style(app.app_name, 'bold')} on {style(url, 'cyan')}  (Ctrl-C to stop)", ""]
+    lines.append(table(["METHOD", "PATH", "VIEW"], routes) if routes else "  (no routes)")
+    if handlers:
+        lines += ["", table(["KIND", "NAME", "SOURCE"], handlers)]
+    return "\n".join(lines)
+
+
+def _schedule_jobs(loader: _GatewayLoader) -> list[Any]:
+    from ..scheduler import Job, parse_schedule
+
+    jobs = []
+    for record in loader.app.event_sources:
+        if record.kind != "schedule":
+            continue
+        try:
+            schedule = parse_schedule(record.schedule_expression)
+        except ValueError as err:
+            raise FwError(f"schedule {record.name!r}: {err}") from None
+        jobs.append(Job(record.name, schedule, loader.app.handlers[record.name]))
+    return jobs
+
+
+def _fire(loader: _GatewayLoader, log: Any) -> Any:
+    from microframework.gateway import LambdaContext
+    from microframework.sample_events import schedule_event
+
+    def fire(job: Any, now: datetime) -> None:
+        name = f"{loader.function_prefix}-{job.name}"
+        try:
+            result = job.handler(
+                schedule_event(rule=name), LambdaContext(name, loader.memory_size, loader.timeout)
+            )
+        except Exception as err:  # noqa: BLE001 - report and keep the schedule running
+            log.message(f"schedule {job.name}: {type(err).__name__}: {err}")
+            return
+        log.message(
+            f"schedule {job.name} fired at {now:%H:%M:%S}Z -> {json.dumps(result, default=str)}"
+        )
+
+    return fire
+
+
+def _bind(host: str, port: int, slot: Any, log: Any) -> Any:
+    from ..local_server import serve
+
+    try:
+        return serve(host, port, slot.get, log)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise FwError(f"port {port} is in use: pass --port") from None
+        if err.errno == errno.EACCES:
+            raise FwError(
+                f"no permission to listen on port {port}: pass --port above 1023"
+            ) from None
+        raise FwError(
+            f"cannot listen on {host}:{port}: {err.strerror or err}; check --host"
+        ) from None
+
+
+@click.command("local")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port."
+)
+@click.option("--stage", default="dev", show_default=True, help="The stage whose config to use.")
+@click.option(
+    "--autoreload/--no-autoreload",
+    default=True,
+    show_default=True,
+    help="Re-import the app when a .py file of the project changes.",
+)
+@click.option(
+    "--schedules/--no-schedules",
+    default=False,
+    show_default=True,
+    help="Also run @app.schedule handlers on their rate/cron while serving.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context, host: str, port: int, stage: str, autoreload: bool, schedules: bool
+) -> None:
+    """Serve the app locally, as API Gateway and Lambda would."""
+    from ..local_server import AccessLog
+    from ..reloader import AppSlot, Reloader, forget_project_modules
+
+    project_dir: Path = ctx.obj["project_dir"]
+    loader = _GatewayLoader(project_dir, stage)
+    slot: AppSlot[Any] = AppSlot(loader)
+    error = slot.reload()
+    if error is not None:
+        raise FwError(error)
+    log = AccessLog()
+    server = _bind(host, port, slot, log)
+    shown_host = f"[{host}]" if ":" in host else host
+    echo(_banner(loader.app, f"http://{shown_host}:{server.port}/"))
+
+    scheduler = None
+    if schedules:
+        from ..scheduler import Scheduler
+
+        scheduler = Scheduler(_schedule_jobs(loader), _fire(loader, log))
+        scheduler.start()
+
+    def on_change(paths: list[str]) -> None:
+        names = ", ".join(os.path.relpath(p, project_dir) for p in paths[:3])
+        forget_project_modules(project_dir)
+        problem = slot.reload()
+        if problem is not None:
+            log.message(style(f"Reload failed ({names}): {problem}", "red", stream=log_stream))
+            return
+        log.message(style(f"Reloaded ({names})", "green", stream=log_stream))
+        if scheduler is not None:
+            try:
+                scheduler.set_jobs(_schedule_jobs(loader))
+            except FwError as err:
+                log.message(f"Schedules not updated: {err}")
+
+    import sys
+
+    log_stream = sys.stderr
+    reloader = Reloader(project_dir, on_change) if autoreload else None
+    if reloader is not None:
+        reloader.start()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)  # a clean stop for `kill` too, not only Ctrl-C
+        # A shell starts background jobs with SIGINT ignored; fw local still wants Ctrl-C/kill -INT.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:
+        pass  # not the main thread (embedded use): Ctrl-C handling is the caller's
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if reloader is not None:
+            reloader.stop()
+        if scheduler is not None:
+            scheduler.stop()
+        log.message("Stopped.")
+        log.close()

@@ -1,0 +1,385 @@
+"""The HTTP/1.1 server behind ``fw local``: sockets and parsing here, API Gateway semantics in
+:class:`microframework.gateway.LocalGateway`.
+
+One thread per connection (a slow or stalled client holds only its own thread, and its socket
+times out), keep-alive by default, and a request path with no per-request imports or reloads:
+parse, call the gateway, write one buffer. The parser is strict on purpose, because API Gateway
+is: anything malformed gets a 400 and the connection is closed, and the server keeps going.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import socket
+import socketserver
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import IO, Any
+
+from microframework.gateway import MAX_PAYLOAD_BYTES, BadRequest, GatewayResponse, LocalGateway
+
+from .output import color_enabled
+
+__all__ = ["AccessLog", "LocalServer", "Unavailable", "serve"]
+
+MAX_LINE = 16 * 1024  # request line and each header line
+MAX_HEADERS = 100
+# A body over Lambda's 6 MB is read and dropped up to this size so the client gets its 413 on a
+# live connection; beyond it the server answers 413 and closes instead of reading on.
+DRAIN_LIMIT = 4 * MAX_PAYLOAD_BYTES
+IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle or stall mid-request
+
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+# Framing is the server's job: never pass these through from the app's response.
+_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+class Unavailable(Exception):
+    """The app cannot serve (it failed to load); the message is one line for the 500 body."""
+
+
+class _Malformed(Exception):
+    """The request cannot be parsed: answer 400 and close the connection."""
+
+
+class AccessLog:
+    """One compact line per request, written by a background thread.
+
+    Writing to a pipe or file synchronously on every request would put the slowest consumer in
+    the request path; a queue keeps the handler threads writing to memory only.
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stderr
+        self._color = color_enabled(self._stream)
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._drain, name="fw-access-log", daemon=True)
+        self._thread.start()
+
+    def request(
+        self, client: str, method: str, target: str, status: int, size: int, ms: float
+    ) -> None:
+        code = str(status)
+        if self._color:
+            code = f"\x1b[{32 if status < 400 else 33 if status < 500 else 31}m{code}\x1b[0m"
+        self._queue.put(f"{client} {method} {target} {code} {size}B {ms:.1f}ms")
+
+    def message(self, line: str) -> None:
+        self._queue.put(line)
+
+    def _drain(self) -> None:
+        while True:
+            line = self._queue.get()
+            lines = []
+            while line is not None:
+                lines.append(line)
+                if len(lines) >= 1000:
+                    break
+                try:
+                    line = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if lines:
+                try:
+                    self._stream.write("\n".join(lines) + "\n")
+                    self._stream.flush()
+                except (OSError, ValueError):
+                    pass  # stderr went away (a closed pipe): keep serving
+            if line is None:
+                return
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread."""
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+
+def _http_date() -> str:
+    now = int(time.time())
+    cached = _DATE_CACHE
+    if cached[0] != now:
+        cached[:] = [now, formatdate(now, usegmt=True)]
+    return cached[1]
+
+
+_DATE_CACHE: list[Any] = [0, ""]
+
+
+class _Request:
+    __slots__ = ("method", "target", "version", "headers", "body", "keep_alive")
+
+    def __init__(self, method: str, target: str, version: str) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers: list[tuple[str, str]] = []
+        self.body = b""
+        self.keep_alive = version == "HTTP/1.1"
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: LocalServer
+    timeout = IDLE_TIMEOUT
+    disable_nagle_algorithm = True
+
+    def handle(self) -> None:
+        self.client = self.client_address[0] if self.client_address else "-"
+        try:
+            while self._serve_one():
+                pass
+        except (TimeoutError, ConnectionError, OSError):
+            pass  # the client went away or stalled: only this connection ends
+
+    def _serve_one(self) -> bool:
+        """Read, answer and log one request; False when the connection should close."""
+        try:
+            request = self._read_request()
+        except _Malformed as err:
+            self._send_simple(400, f"Bad Request: {err}", close=True)
+            self.server.log.request(self.client, "-", "-", 400, 0, 0.0)
+            return False
+        if request is None:
+            return False
+        started = time.perf_counter()
+        response = self._respond(request)
+        self._send(request, response)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.server.log.request(
+            self.client,
+            request.method,
+            request.target,
+            response.status,
+            len(response.body),
+            elapsed,
+        )
+        return request.keep_alive
+
+    def _respond(self, request: _Request) -> GatewayResponse:
+        try:
+            gateway = self.server.get_gateway()
+        except Unavailable as err:
+            return _error(500, "AppLoadError", str(err))
+        target = request.target
+        if not target.startswith("/"):
+            # The absolute form (a proxy-style request): keep only the path and query.
+            scheme, sep, rest = target.partition("://")
+            if not sep or scheme.lower() not in ("http", "https"):
+                return _error(400, "BadRequest", f"bad request target {target!r}")
+            target = "/" + rest.partition("/")[2]
+        try:
+            return gateway.handle(request.method, target, request.headers, request.body)
+        except BadRequest as err:
+            request.keep_alive = False
+            return _error(400, "BadRequest", str(err))
+        except Exception as err:  # a bug below the app's own error handling: keep serving
+            traceback.print_exc()
+            return _error(500, "InternalServerError", f"{type(err).__name__}: {err}")
+
+    def _read_request(self) -> _Request | None:
+        rfile = self.rfile
+        line = rfile.readline(MAX_LINE + 1)
+        while line in (b"\r\n", b"\n"):  # RFC 9112: ignore empty lines before a request
+            line = rfile.readline(MAX_LINE + 1)
+        if not line:
+            return None
+        if len(line) > MAX_LINE:
+            raise _Malformed("request line too long")
+        parts = line.rstrip(b"\r\n").split(b" ")
+        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+            raise _Malformed("bad request line")
+        if parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+            raise _Malformed("unsupported HTTP version")
+        try:
+            target = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise _Malformed("non-ASCII request target") from None
+        if any(c in target for c in "\x00\t\x7f") or any(ord(c) < 32 for c in target):
+            raise _Malformed("control character in request target")
+        request = _Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
+        connection = ""
+        lengths: list[bytes] = []
+        chunked = False
+        expect_continue = False
+        while True:
+            line = rfile.readline(MAX_LINE + 1)
+            if not line:
+                return None  # closed mid-headers
+            if line in (b"\r\n", b"\n"):
+                break
+            if len(line) > MAX_LINE or len(request.headers) >= MAX_HEADERS:
+                raise _Malformed("headers too large")
+            name, colon, value = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(name):
+                raise _Malformed("bad header line")
+            text = value.strip(b" \t\r\n").decode("latin-1")
+            key = name.decode("ascii")
+            lower = key.lower()
+            if lower == "content-length":
+                lengths.append(text.encode("latin-1"))
+            elif lower == "transfer-encoding":
+                if text.lower() != "chunked":
+                    raise _Malformed(f"unsupported Transfer-Encoding {text!r}")
+                chunked = True
+            elif lower == "connection":
+                connection = text.lower()
+            elif lower == "expect" and text.lower() == "100-continue":
+                expect_continue = True
+            request.headers.append((key, text))
+        if "close" in connection:
+            request.keep_alive = False
+        elif request.version == "HTTP/1.0" and "keep-alive" in connection:
+            request.keep_alive = True
+        if chunked and lengths:
+            raise _Malformed("both Content-Length and Transfer-Encoding")
+        if lengths:
+            if len(set(lengths)) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
+                raise _Malformed("bad Content-Length")
+            length = int(lengths[0])
+            if expect_continue and length <= MAX_PAYLOAD_BYTES:
+                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.body = self._read_body(length, request)
+        elif chunked:
+            if expect_continue:
+                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.body = self._read_chunked(request)
+        return request
+
+    def _read_body(self, length: int, request: _Request) -> bytes:
+        if length > DRAIN_LIMIT:
+            request.keep_alive = False  # do not read it: answer 413 and close
+            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+        if length > MAX_PAYLOAD_BYTES:
+            remaining = length
+            while remaining:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise ConnectionError("client closed mid-body")
+                remaining -= len(chunk)
+            # A stand-in of the same "too long" kind: the gateway answers 413 for it.
+            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise ConnectionError("client closed mid-body")
+        return body
+
+    def _read_chunked(self, request: _Request) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(MAX_LINE + 1)
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise _Malformed("bad chunk size") from None
+            if size < 0:
+                raise _Malformed("bad chunk size")
+            if size == 0:
+                while self.rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers: ignored, as API Gateway does
+                break
+            total += size
+            if total > DRAIN_LIMIT:
+                request.keep_alive = False
+                return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+            data = self.rfile.read(size)
+            if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise _Malformed("bad chunk framing")
+            if total <= MAX_PAYLOAD_BYTES:
+                parts.append(data)
+        if total > MAX_PAYLOAD_BYTES:
+            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+        return b"".join(parts)
+
+    def _send(self, request: _Request, response: GatewayResponse) -> None:
+        status = response.status
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
+        for name, value in response.headers:
+            if name.lower() in _HOP_HEADERS or "\n" in value or "\r" in value:
+                continue
+            lines.append(f"{name}: {value}")
+        lines.append(f"Content-Length: {len(response.body)}")
+        lines.append(f"Date: {_http_date()}")
+        if not request.keep_alive:
+            lines.append("Connection: close")
+        elif request.version == "HTTP/1.0":
+            lines.append("Connection: keep-alive")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        if request.method == "HEAD":
+            self.connection.sendall(head)
+        else:
+            self.connection.sendall(head + response.body)
+
+    def _send_simple(self, status: int, message: str, *, close: bool) -> None:
+        import json
+
+        body = json.dumps({"message": message}).encode("utf-8")
+        head = (
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nDate: {_http_date()}\r\n"
+            + ("Connection: close\r\n" if close else "")
+            + "\r\n"
+        )
+        try:
+            self.connection.sendall(head.encode("latin-1") + body)
+        except OSError:
+            pass
+
+
+def _error(status: int, code: str, message: str) -> GatewayResponse:
+    import json
+
+    body = json.dumps({"Code": code, "Message": message}).encode("utf-8")
+    return GatewayResponse(status, [("Content-Type", "application/json")], body)
+
+
+class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """A threaded TCP server whose connections speak HTTP/1.1 to ``get_gateway()``.
+
+    ``get_gateway`` returns the gateway to use for the next request, or raises
+    :class:`Unavailable`: the reloader swaps apps by changing what it returns.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    # ThreadingMixIn would keep a list of every handler thread to join at close; a long-lived
+    # dev server does not need that bookkeeping.
+    block_on_close = False
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        get_gateway: Callable[[], LocalGateway],
+        log: AccessLog | None = None,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.get_gateway = get_gateway
+        self.log = log or AccessLog()
+        super().__init__(address, _Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Anything a handler did not catch: one traceback on stderr, the server keeps going.
+        traceback.print_exc()
+
+
+def serve(
+    host: str,
+    port: int,
+    get_gateway: Callable[[], LocalGateway],
+    log: AccessLog | None = None,
+) -> LocalServer:
+    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``."""
+    return LocalServer((host, port), get_gateway, log)

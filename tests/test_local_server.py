@@ -1,0 +1,282 @@
+"""``fw local`` as a real subprocess: HTTP/1.1 over loopback, raw bytes included."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+FW = [sys.executable, "-c", "from cli.main import main; main()"]
+
+APP = """
+import os
+import threading
+
+from microframework import App
+
+app = App("served")
+_barrier = threading.Barrier(4, timeout=20)
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+
+
+@app.route("/together")
+def together():
+    # All four requests must be in flight at once to get past the barrier.
+    _barrier.wait()
+    request = app.current_request
+    return {"query": request.query_params["id"], "header": request.headers["x-id"]}
+
+
+@app.route("/echo", methods=["POST"])
+def echo():
+    return {"length": len(app.current_request.raw_body), "json": app.current_request.json_body}
+
+
+@app.route("/env")
+def env():
+    return {"greeting": os.environ.get("GREETING")}
+
+
+@app.route("/boom")
+def boom():
+    raise RuntimeError("kaboom")
+
+
+@app.route("/items/{item_id}")
+def item(item_id):
+    return {"id": item_id}
+
+
+@app.schedule("rate(5 minutes)")
+def tick(event):
+    return "ticked"
+
+
+@app.on_s3_event(bucket="uploads")
+def on_upload(event):
+    return event.key
+"""
+
+
+def write_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "app.py").write_text(textwrap.dedent(APP))
+    (root / ".fw").mkdir(exist_ok=True)
+    config = {
+        "version": "1.0",
+        "app_name": "served",
+        "environment_variables": {"GREETING": "hi from config"},
+        "stages": {"dev": {"api_gateway_stage": "api"}},
+    }
+    (root / ".fw" / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def start_fw(project: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            *FW,
+            "--project-dir",
+            str(project),
+            "local",
+            "--port",
+            str(port),
+            "--no-autoreload",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, NO_COLOR="1"),
+    )
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fw local exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("fw local did not start")
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    project = write_project(tmp_path_factory.mktemp("served"))
+    port = free_port()
+    proc = start_fw(project, port)
+    wait_for_port(port, proc)
+    yield port
+    stop(proc)
+
+
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def raw(port: int, data: bytes) -> bytes:
+    """Send raw bytes and read until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    conn.request("GET", "/")
+    first = conn.getresponse()
+    assert (first.status, json.loads(first.read())) == (200, {"hello": "world"})
+    sock = conn.sock
+    conn.request("GET", "/items/a%20b")
+    second = conn.getresponse()
+    assert json.loads(second.read()) == {"id": "a b"}
+    assert conn.sock is sock  # the same TCP connection
+    conn.close()
+
+
+def test_concurrent_requests_never_see_each_others_request(server: int) -> None:
+    results: dict[int, object] = {}
+
+    def call(n: int) -> None:
+        status, _, body = request(server, "GET", f"/together?id={n}", headers={"X-Id": str(n)})
+        results[n] = (status, json.loads(body))
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {n: (200, {"query": str(n), "header": str(n)}) for n in range(4)}
+
+
+def test_stage_environment_and_api_gateway_answers(server: int) -> None:
+    assert json.loads(request(server, "GET", "/env")[2]) == {"greeting": "hi from config"}
+    status, headers, body = request(server, "GET", "/nowhere")
+    assert (status, json.loads(body)) == (403, {"message": "Missing Authentication Token"})
+    status, _, body = request(server, "GET", "/boom")
+    assert status == 500 and json.loads(body)["Code"] == "InternalServerError"
+    status, headers, body = request(server, "HEAD", "/")
+    assert body == b"" and int(headers["Content-Length"]) > 0  # HEAD: the length, no body
+
+
+def test_bodies_plain_chunked_and_too_large(server: int) -> None:
+    status, _, body = request(
+        server, "POST", "/echo", b'{"a": 1}', {"Content-Type": "application/json"}
+    )
+    assert (status, json.loads(body)) == (200, {"length": 8, "json": {"a": 1}})
+    chunked = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\n[1, \r\n2\r\n2]\r\n0\r\n\r\n"
+    )
+    assert b'{"length":6,"json":[1,2]}' in raw(server, chunked)
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    conn.request("POST", "/echo", body=b"x" * (6 * 1024 * 1024 + 1))
+    too_big = conn.getresponse()
+    assert (too_big.status, json.loads(too_big.read())) == (413, {"message": "Request Too Long"})
+    conn.request("GET", "/")  # the connection survives the 413
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\xff garbage \x01\r\n\r\n",
+        b"GET /\r\n\r\n",
+        b"GET / HTTP/2.0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /items/%ff%fe HTTP/1.1\r\n\r\n",
+        b"GET /items/%zz?q=%e0 HTTP/1.1\r\n\r\n",
+    ],
+    ids=[
+        "garbage",
+        "no-version",
+        "http2",
+        "bad-header",
+        "length-not-a-number",
+        "negative-length",
+        "conflicting-lengths",
+        "length-and-chunked",
+        "bad-chunk",
+        "bad-utf8-percent",
+        "bad-query-encoding",
+    ],
+)
+def test_malformed_requests_get_400_and_the_server_stays_up(server: int, data: bytes) -> None:
+    answer = raw(server, data)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:80]
+    assert request(server, "GET", "/")[0] == 200
+
+
+def test_a_stalled_client_does_not_block_others(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as stalled:
+        stalled.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\nonly part")
+        assert request(server, "GET", "/")[0] == 200
+
+
+def test_startup_table_port_in_use_and_ctrl_c(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p")
+    port = free_port()
+    proc = start_fw(project, port)
+    try:
+        wait_for_port(port, proc)
+        second = start_fw(project, port)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1
+        assert err.strip() == f"Error: port {port} is in use: pass --port"
+    finally:
+        out, err = stop(proc)
+    assert proc.returncode == 0
+    assert f"http://127.0.0.1:{port}/" in out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["GET", "/items/{item_id}", "item"] in lines
+    assert ["POST", "/echo", "echo"] in lines
+    assert ["schedule", "tick", "rate(5", "minutes)"] in lines
+    assert ["s3", "on_upload", "uploads/", "s3:ObjectCreated:*"] in lines
+    assert "Traceback" not in err

@@ -1,0 +1,59 @@
+"""``fw package``: write the deployment zip(s) and a SAM template, for ``sam deploy`` or CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("package")
+@click.option("--stage", default="dev", show_default=True, help="The stage to package.")
+@click.option(
+    "--template-format",
+    type=click.Choice(["json", "yaml"]),
+    default="json",
+    show_default=True,
+    help="Write sam.json or sam.yaml.",
+)
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) -> None:
+    """Write OUTDIR/deployment.zip and OUTDIR/sam.json (or sam.yaml).
+
+    With automatic_layer, the dependencies go to OUTDIR/layer-deployment.zip. The template
+    refers to the zips by relative path: deploy it with 'sam deploy' from OUTDIR, or run
+    'aws cloudformation package' on it first.
+    """
+    from deployer.app_loader import load_app
+    from deployer.config import load_config
+    from deployer.packaging import build_package
+    from deployer.policy import build_policy
+    from deployer.sam import build_template, write_template
+
+    project_dir: Path = ctx.obj["project_dir"]
+    config = load_config(project_dir, stage)
+    app = load_app(project_dir)
+    rest = config.function(None)
+    policy = None
+    if rest.manage_iam_role:
+        result = build_policy(
+            project_dir, autogen_policy=rest.autogen_policy, iam_policy_file=rest.iam_policy_file
+        )
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        policy = result.document
+    package = build_package(
+        project_dir,
+        outdir,
+        runtime=rest.runtime,
+        architecture=rest.architecture,
+        automatic_layer=rest.automatic_layer,
+    )
+    template = build_template(app, config, policy=policy, package=package)
+    template_path = outdir / f"sam.{template_format}"
+    write_template(template, template_path, template_format)
+    for artifact in (package.function_zip, package.layer_zip):
+        if artifact is not None:
+            click.echo(f"Wrote {artifact.path} ({artifact.size:,} bytes)")
+    click.echo(f"Wrote {template_path}")

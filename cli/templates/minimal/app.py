@@ -1,0 +1,8 @@
+from microframework import App
+
+app = App("{{app_name}}")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}

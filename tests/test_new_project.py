@@ -1,0 +1,134 @@
+"""``fw new-project``: files, refusals, and generated projects whose tests pass as generated."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import free_port
+
+from cli.main import main
+
+FW = [sys.executable, "-c", "from cli.main import main; main()"]
+
+
+def run_fw(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main([*args])
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+@pytest.mark.parametrize("template", ["minimal", "rest", "events"])
+def test_creates_a_complete_project(tmp_path: Path, capsys, template: str) -> None:
+    code, out, _ = run_fw(
+        capsys, "--project-dir", str(tmp_path), "new-project", "shop", "--template", template
+    )
+    assert code == 0 and "Created shop" in out
+    project = tmp_path / "shop"
+    files = sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+    assert files == [
+        ".fw/config.json",
+        ".gitignore",
+        "app.py",
+        "requirements.txt",
+        "tests/conftest.py",
+        "tests/test_app.py",
+    ]
+    assert json.loads((project / ".fw" / "config.json").read_text())["app_name"] == "shop"
+    assert 'App("shop")' in (project / "app.py").read_text()
+    assert (
+        "{{" not in (project / "app.py").read_text() + (project / "tests/test_app.py").read_text()
+    )
+
+
+def test_an_existing_directory_is_refused_and_left_alone(tmp_path: Path, capsys) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine")
+    code, _, err = run_fw(capsys, "--project-dir", str(tmp_path), "new-project", "taken")
+    assert code == 1
+    assert (
+        err
+        == f"Error: {str(tmp_path / 'taken')!r} already exists: choose another name or remove it\n"
+    )
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("name", ["my app", "1st", "a/b", "x" * 41, "émoji", ".hidden"])
+def test_a_bad_name_is_refused_with_one_line(tmp_path: Path, capsys, name: str) -> None:
+    code, _, err = run_fw(capsys, "--project-dir", str(tmp_path), "new-project", name)
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith(f"Error: invalid project name {name!r}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_template_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    code, _, err = run_fw(
+        capsys, "--project-dir", str(tmp_path), "new-project", "x", "--template", "nope"
+    )
+    assert code == 2 and "Invalid value for '--template'" in err and "Traceback" not in err
+
+
+def test_generated_tests_pass_and_the_app_serves(tmp_path: Path) -> None:
+    projects = []
+    for template in ("minimal", "rest", "events"):
+        subprocess.run(
+            [
+                *FW,
+                "--project-dir",
+                str(tmp_path / template),
+                "new-project",
+                "demo",
+                "--template",
+                template,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        projects.append(tmp_path / template / "demo")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTEST_XDIST_WORKER", None)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for project in projects
+    ]
+    for project, run in zip(projects, runs, strict=True):
+        out, _ = run.communicate(timeout=120)
+        assert run.returncode == 0, f"{project}:\n{out}"
+        assert " passed" in out
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*FW, "--project-dir", str(projects[0]), "local", "--port", str(port), "--no-autoreload"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        assert json.loads(conn.getresponse().read()) == {"hello": "world"}
+        conn.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=10)
+    assert server.returncode == 0

@@ -1,0 +1,132 @@
+"""``fw package`` through the CLI: the files it writes and how it fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from _dists import make_wheel, write_requirements
+from click.testing import CliRunner
+
+from cli.main import cli, main
+from deployer.errors import ConfigError
+from deployer.packaging import build_package
+
+APP = """\
+import boto3
+from microframework import App
+
+app = App("demo")
+s3 = boto3.client("s3")
+
+
+@app.route("/items/{item_id}", cors=True)
+def item(item_id):
+    return s3.get_object(Bucket="b", Key=item_id)
+
+
+@app.on_sqs_message(queue="jobs")
+def job(event):
+    pass
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "demo"
+    (root / ".fw").mkdir(parents=True)
+    (root / "app.py").write_text(APP)
+    config = {"version": "1.0", "app_name": "demo", "stages": {"dev": {"api_gateway_stage": "v1"}}}
+    (root / ".fw" / "config.json").write_text(json.dumps(config))
+    return root
+
+
+def run(project: Path, *args: str):
+    return CliRunner().invoke(cli, ["--project-dir", str(project), "package", *args])
+
+
+def test_writes_zip_and_json_template(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(project, str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["deployment.zip", "sam.json"]
+    template = json.loads((out / "sam.json").read_text())
+    handler = template["Resources"]["APIHandler"]["Properties"]
+    assert handler["CodeUri"] == "./deployment.zip"
+    assert template["Resources"]["RestAPI"]["Properties"]["StageName"] == "v1"
+    assert "Job" in template["Resources"]
+    assert f"Wrote {out / 'sam.json'}" in result.output
+
+
+def test_zip_is_the_one_build_package_writes(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(project, str(out)).exit_code == 0
+    direct = build_package(project, tmp_path / "direct", runtime=_runtime(out))
+    assert (out / "deployment.zip").read_bytes() == direct.function_zip.path.read_bytes()
+
+
+def test_policy_comes_from_the_app_source(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(project, str(out)).exit_code == 0
+    template = json.loads((out / "sam.json").read_text())
+    (policy,) = template["Resources"]["APIHandler"]["Properties"]["Policies"]
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert "s3:GetObject" in actions
+
+
+def test_yaml_template(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(project, "--template-format", "yaml", "--stage", "prod", str(out))
+    assert result.exit_code == 0, result.output
+    template = yaml.safe_load((out / "sam.yaml").read_text())
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    assert not (out / "sam.json").exists()
+
+
+def test_automatic_layer_writes_the_layer_zip(project: Path, tmp_path: Path) -> None:
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    config = json.loads((project / ".fw" / "config.json").read_text())
+    config["automatic_layer"] = True
+    (project / ".fw" / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    result = run(project, str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "layer-deployment.zip").is_file()
+    template = json.loads((out / "sam.json").read_text())
+    layer = template["Resources"]["ManagedLayer"]["Properties"]
+    assert layer["ContentUri"] == "./layer-deployment.zip"
+    assert {"Ref": "ManagedLayer"} in template["Resources"]["Job"]["Properties"]["Layers"]
+
+
+def test_bad_template_format_is_a_usage_error(project: Path, tmp_path: Path) -> None:
+    result = run(project, "--template-format", "xml", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert "'xml' is not one of 'json', 'yaml'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_stage_fails_before_writing(project: Path, tmp_path: Path) -> None:
+    result = run(project, "--stage", "no such stage", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ConfigError)
+    assert not (tmp_path / "out").exists()
+
+
+def test_errors_print_one_line(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "app.py").unlink()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--project-dir", str(project), "package", str(tmp_path / "out")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: no app.py")
+    assert err.count("\n") == 1
+
+
+def _runtime(out: Path) -> str:
+    template = json.loads((out / "sam.json").read_text())
+    return template["Resources"]["APIHandler"]["Properties"]["Runtime"]

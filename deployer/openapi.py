@@ -57,8 +57,9 @@ def build_openapi(
     """The OpenAPI document of ``app``'s routes, every method proxied to ``handler_uri``.
 
     ``handler_uri`` and the values of ``authorizer_uris`` (built-in authorizer name -> invocation
-    URI) and ``authorizer_credentials`` (name -> role API Gateway assumes to invoke it) are strings
-    or CloudFormation intrinsics; they are copied into the document as they are.
+    URI) and ``authorizer_credentials`` (name -> role API Gateway assumes to invoke it; default:
+    the authorizer's ``execution_role``) are strings or CloudFormation intrinsics, copied into the
+    document as they are.
     Raises ValueError when a built-in authorizer has no URI or two authorizers share a name.
     """
     schemes = _SecuritySchemes(authorizer_uris or {}, authorizer_credentials or {})
@@ -200,12 +201,10 @@ class _SecuritySchemes:
                     f"no invocation URI for built-in authorizer {name!r}: pass it in authorizer_uris"
                 )
             config = authorizer.config
-            scheme = _token_scheme(
-                config.header,
-                self._uris[name],
-                config.ttl_seconds,
-                self._credentials.get(name),
-            )
+            # execution_role is the role API Gateway assumes to invoke the authorizer (as in
+            # Chalice), not the authorizer function's own role.
+            credentials = self._credentials.get(name, config.execution_role)
+            scheme = _token_scheme(config.header, self._uris[name], config.ttl_seconds, credentials)
         elif isinstance(authorizer, CustomAuthorizer):
             credentials = self._credentials.get(name, authorizer.invoke_role_arn)
             scheme = _token_scheme(

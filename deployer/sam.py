@@ -56,7 +56,6 @@ class TemplateFunction:
     handler: str
     kind: str  # "rest", "event", "function" or "authorizer"
     source: Any = None  # the event source record, for event handlers
-    execution_role: str | None = None  # a built-in authorizer's own role ARN
 
 
 def build_template(
@@ -144,7 +143,7 @@ def _functions(app: App) -> list[TemplateFunction]:
     for pure in app.pure_lambda_functions:
         add(pure.name, pure.handler_string, "function")
     for auth in app.builtin_auth_handlers:
-        add(auth.name, auth.handler_string, "authorizer", execution_role=auth.execution_role)
+        add(auth.name, auth.handler_string, "authorizer")
     return functions
 
 
@@ -195,9 +194,7 @@ def _function_properties(
         properties["ReservedConcurrentExecutions"] = settings.reserved_concurrency
     if settings.tags:
         properties["Tags"] = dict(settings.tags)
-    if function.execution_role:
-        properties["Role"] = function.execution_role
-    elif not settings.manage_iam_role:
+    if not settings.manage_iam_role:
         properties["Role"] = settings.iam_role_arn
     else:
         properties["Policies"] = [policy]

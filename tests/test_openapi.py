@@ -146,6 +146,23 @@ def test_builtin_authorizer_is_a_token_authorizer() -> None:
     }
 
 
+def test_builtin_authorizer_execution_role_is_the_invoke_credential() -> None:
+    app = App("demo")
+
+    @app.authorizer(execution_role="arn:aws:iam::1:role/auth-invoker")
+    def gate(request: Any) -> None:
+        return None
+
+    @app.route("/", authorizer=gate)
+    def index() -> dict:
+        return {}
+
+    doc = build_openapi(app, handler_uri=HANDLER_URI, authorizer_uris={"gate": AUTH_URI})
+    authorizer = doc["components"]["securitySchemes"]["gate"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerCredentials"] == "arn:aws:iam::1:role/auth-invoker"
+    assert authorizer["authorizerResultTtlInSeconds"] == 300
+
+
 def test_api_key_required_adds_the_api_key_scheme() -> None:
     doc = build(sample_app())
     assert doc["paths"]["/files/{proxy+}"]["get"]["security"] == [{"api_key": []}]

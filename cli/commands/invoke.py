@@ -1,0 +1,155 @@
+"""``fw invoke NAME``: call one handler with an event, in-process (``--local``) or deployed."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from deployer.errors import FwError
+
+from ..output import echo
+
+API_HANDLER = "api_handler"
+
+
+class HandlerError(FwError):
+    """The invoked handler raised: the message is its exception, in one line."""
+
+
+def _read_event(source: IO[bytes] | None) -> bytes:
+    if source is None:
+        if sys.stdin.isatty():
+            echo("Reading the event from stdin (end with Ctrl-D), or pass --event FILE", err=True)
+        return sys.stdin.buffer.read()
+    return source.read()
+
+
+def _parse_event(data: bytes) -> Any:
+    if not data.strip():
+        return {}
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        where = (
+            f" at line {err.lineno} column {err.colno}"
+            if isinstance(err, json.JSONDecodeError)
+            else ""
+        )
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8"
+        raise FwError(f"the event is not valid JSON ({reason}{where}): pass a JSON event") from None
+
+
+def _find_handler(app: Any, name: str) -> Any:
+    if name == API_HANDLER and app.routes:
+        return app
+    handler = app.handlers.get(name)
+    if handler is not None:
+        return handler
+    known = sorted(app.handlers) + ([API_HANDLER] if app.routes else [])
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known) if known else "none"
+    raise FwError(f"no handler named {name!r} in app.py (known: {listed}).{hint}")
+
+
+def _as_proxy_event(app: Any, event: Any) -> Any:
+    """Point a proxy event at the route its path matches, as API Gateway would have.
+
+    ``fw generate-event apigateway --path /users/7`` cannot know the app's templates; without
+    this, ``/users/7`` would not find the ``/users/{id}`` route.
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("path"), str):
+        return event
+    context = event.get("requestContext")
+    if not isinstance(context, dict) or context.get("resourcePath") in app.routes:
+        return event
+    match = app.route_table.match(event["path"])
+    if match is not None:
+        resource, params = match
+        event = {**event, "resource": resource, "pathParameters": params}
+        event["requestContext"] = {**context, "resourcePath": resource}
+    return event
+
+
+def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debug: bool) -> Any:
+    from deployer.app_loader import load_app
+    from deployer.config import load_config
+    from microframework.gateway import LambdaContext
+
+    event = _parse_event(payload)
+    config = load_config(project_dir, stage)
+    function = config.function(None if name == API_HANDLER else name)
+    os.environ.update(function.environment_variables)
+    # Whatever the app prints is its log, not its result: keep stdout for the JSON answer.
+    with contextlib.redirect_stdout(sys.stderr):
+        app = load_app(project_dir)
+        handler = _find_handler(app, name)
+        if handler is app:
+            event = _as_proxy_event(app, event)
+        context = LambdaContext(
+            f"{config.app_name}-{stage}-{name}",
+            function.lambda_memory_size,
+            function.lambda_timeout,
+        )
+        try:
+            return handler(event, context)
+        except Exception as err:
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            raise HandlerError(f"handler {name!r} raised {type(err).__name__}: {err}") from None
+
+
+@click.command("invoke")
+@click.argument("name")
+@click.option(
+    "--local", is_flag=True, help="Run the handler in this process, not the deployed one."
+)
+@click.option("--stage", default="dev", show_default=True, help="The stage whose config to use.")
+@click.option(
+    "--event",
+    "event_file",
+    type=click.File("rb"),
+    default=None,
+    help="A JSON file with the event (default: read stdin).",
+)
+@click.option("--profile", default=None, help="The AWS profile (deployed functions only).")
+@click.option("--region", default=None, help="The AWS region (deployed functions only).")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    name: str,
+    local: bool,
+    stage: str,
+    event_file: IO[bytes] | None,
+    profile: str | None,
+    region: str | None,
+) -> None:
+    """Invoke the handler NAME with an event and print what it returns.
+
+    NAME is an event handler or lambda_function name, or api_handler for the REST API.
+    """
+    project_dir: Path = ctx.obj["project_dir"]
+    payload = _read_event(event_file)
+    if local:
+        result = _invoke_local(project_dir, stage, name, payload, ctx.obj["debug"])
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    _parse_event(payload)  # a bad event fails here, before any AWS call
+    from deployer.invoke import invoke_deployed
+
+    answer = invoke_deployed(project_dir, stage, name, payload, profile=profile, region=region)
+    text = answer.decode("utf-8", "replace")
+    try:
+        text = json.dumps(json.loads(text), indent=2)
+    except json.JSONDecodeError:
+        pass  # not JSON: print it as it came
+    click.echo(text)

@@ -1,0 +1,28 @@
+"""``fw delete``: remove everything a stage's deployment record holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("delete")
+@click.option("--stage", default="dev", show_default=True, help="The stage to delete.")
+@click.option("--profile", default=None, help="The AWS profile to use (default: boto3's).")
+@click.option("--region", default=None, help="The AWS region (default: the deployed one).")
+@click.pass_context
+def command(ctx: click.Context, stage: str, profile: str | None, region: str | None) -> None:
+    """Delete the stage's API, functions, wiring and role; running it twice is harmless."""
+    from deployer.deploy import delete
+
+    project_dir: Path = ctx.obj["project_dir"]
+    result = delete(
+        project_dir,
+        stage,
+        profile=profile,
+        region=region,
+        report=lambda message: click.echo(message, err=True),
+    )
+    if result.actions:
+        click.echo(f"Deleted stage {stage!r}.")

@@ -1,0 +1,107 @@
+"""boto3 sessions and clients for the deployer, configured the one way every command needs.
+
+Everything boto3 reads from the environment is left to boto3: credentials, ``AWS_PROFILE``,
+``AWS_REGION``/``AWS_DEFAULT_REGION`` and ``AWS_ENDPOINT_URL`` (boto3 >= 1.28 reads that itself,
+which is how the tests reach moto). The only thing added here is a retry policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from .errors import DeployError
+
+__all__ = ["AwsContext", "MAX_ATTEMPTS", "create_context", "is_write_operation", "error_message"]
+
+# "standard" retries throttling, 5xx and transient connection errors with jittered backoff;
+# 8 attempts rides out a burst of TooManyRequestsException from API Gateway's low rate limits.
+MAX_ATTEMPTS = 8
+_READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+def is_write_operation(operation_name: str) -> bool:
+    """True for calls that change something (anything but Get*/List*/Describe*/Head*)."""
+    return not operation_name.startswith(_READ_PREFIXES)
+
+
+def error_message(err: Exception) -> str:
+    """AWS's own message for a failed call (the ``Error.Message`` of a ClientError)."""
+    if isinstance(err, botocore.exceptions.ClientError):
+        error = err.response.get("Error", {})
+        code = error.get("Code", "")
+        message = error.get("Message") or str(err)
+        return f"{code}: {message}" if code else message
+    return str(err)
+
+
+@attrs.define
+class AwsContext:
+    """A session, its region and account, and clients created once per service."""
+
+    session: boto3.Session
+    region: str
+    _clients: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    _account_id: str | None = attrs.field(default=None, repr=False)
+
+    def client(self, service: str) -> Any:
+        """The client for ``service``, created on first use with the retry policy."""
+        if service not in self._clients:
+            config = botocore.config.Config(
+                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                user_agent_extra="fw-deployer",
+            )
+            self._clients[service] = self.session.client(
+                service, region_name=self.region, config=config
+            )
+        return self._clients[service]
+
+    @property
+    def account_id(self) -> str:
+        """The caller's account (STS), which every deterministic ARN needs."""
+        if self._account_id is None:
+            try:
+                identity = self.client("sts").get_caller_identity()
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
+                raise DeployError(
+                    f"cannot reach AWS to identify the account (sts GetCallerIdentity):"
+                    f" {error_message(err)}; check your credentials and region"
+                ) from err
+            self._account_id = identity["Account"]
+        return self._account_id
+
+    @property
+    def partition(self) -> str:
+        return self.session.get_partition_for_region(self.region)
+
+
+def create_context(
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    session: boto3.Session | None = None,
+    on_call: Callable[..., Any] | None = None,
+) -> AwsContext:
+    """An :class:`AwsContext` for ``profile``/``region`` (or an existing ``session``).
+
+    ``on_call`` is registered as a botocore ``before-call`` hook on the session, so callers (the
+    tests, the benchmark) can count or fail calls exactly where boto3 would send them.
+    """
+    if session is None:
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region)
+        except botocore.exceptions.ProfileNotFound as err:
+            raise DeployError(f"AWS profile {profile!r} not found: {err}") from err
+    resolved = region or session.region_name
+    if not resolved:
+        raise DeployError(
+            "no AWS region configured; pass --region, set AWS_REGION or set a region in your profile"
+        )
+    if on_call is not None:
+        session.events.register("before-call", on_call)
+    return AwsContext(session=session, region=resolved)

@@ -1,0 +1,208 @@
+"""``fw deploy`` and ``fw delete`` end to end: package, describe, read AWS, plan, apply.
+
+The CLI commands are thin wrappers over :func:`deploy` and :func:`delete`; tests and the
+benchmark call these directly with a ``session``/``on_call`` hook to count AWS calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .aws import AwsContext, create_context
+from .errors import DeployError
+from .executor import Executor, display_plan
+from .models import api_url
+from .planner import Plan, plan, plan_delete
+from .remote import BotoRemoteState
+from .state import Record, StateFile
+
+__all__ = ["DeleteResult", "DeployResult", "delete", "deploy", "deployment_dir", "stage_url"]
+
+Report = Callable[[str], None]
+
+
+def deployment_dir(project_dir: Path, stage: str) -> Path:
+    """Where ``fw deploy`` builds the stage's zips."""
+    return Path(project_dir) / ".fw" / "deployments" / stage
+
+
+@attrs.frozen
+class DeployResult:
+    """What a deploy did (or, with ``dry_run``, would do)."""
+
+    app_name: str
+    stage: str
+    region: str
+    url: str | None
+    actions: tuple[str, ...]
+    resources: dict[str, dict[str, Any]]
+    dry_run: bool = False
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "app_name": self.app_name,
+            "stage": self.stage,
+            "region": self.region,
+            "url": self.url,
+            "dry_run": self.dry_run,
+            "actions": list(self.actions),
+            "resources": self.resources,
+            "warnings": list(self.warnings),
+        }
+
+
+@attrs.frozen
+class DeleteResult:
+    stage: str
+    actions: tuple[str, ...]
+    dry_run: bool = False
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def _url(record: Record, region: str) -> str | None:
+    apis = record.of_kind("rest_api")
+    if not apis:
+        return None
+    entry = next(iter(apis.values()))
+    return api_url(entry["id"], region, entry["stage"])
+
+
+def deploy(
+    project_dir: Path,
+    stage: str = "dev",
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    report: Report = _quiet,
+    session: Any = None,
+    on_call: Callable[..., Any] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    aws: AwsContext | None = None,
+) -> DeployResult:
+    """Deploy ``stage`` of the project: only the changes AWS does not already have."""
+    from .app_loader import load_app
+    from .config import load_config
+    from .desired import build_desired
+    from .packaging import build_package
+
+    project_dir = Path(project_dir).resolve()
+    config = load_config(project_dir, stage)
+    app = load_app(project_dir)
+    report(f"Packaging {config.app_name} ({stage})")
+    package = build_package(
+        project_dir,
+        deployment_dir(project_dir, stage),
+        runtime=config.runtime,
+        architecture=config.architecture,
+        automatic_layer=config.automatic_layer,
+    )
+    if package.needs_s3_upload:
+        raise DeployError(
+            f"the deployment package is {package.function_zip.size} bytes, over the 50 MB Lambda"
+            " takes in one request; set automatic_layer to move requirements into a layer, or"
+            " trim requirements.txt"
+        )
+    aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
+    desired = build_desired(
+        app,
+        config,
+        package,
+        region=aws.region,
+        account_id=aws.account_id,
+        partition=aws.partition,
+    )
+    for warning in desired.warnings:
+        report(f"Warning: {warning}")
+    state = StateFile.load(project_dir, stage, app_name=config.app_name)
+    the_plan = plan(desired.state, BotoRemoteState(aws), state.record)
+    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep)
+    if not dry_run:
+        state.set_region(aws.region)
+    record = state.record
+    url = _url(record, aws.region)
+    return DeployResult(
+        app_name=config.app_name,
+        stage=stage,
+        region=aws.region,
+        url=url,
+        actions=actions,
+        resources={k: dict(v) for k, v in sorted(record.resources.items())},
+        dry_run=dry_run,
+        warnings=desired.warnings,
+    )
+
+
+def _run(
+    the_plan: Plan,
+    aws: AwsContext,
+    state: StateFile,
+    *,
+    dry_run: bool,
+    report: Report,
+    sleep: Callable[[float], None],
+) -> tuple[str, ...]:
+    if dry_run:
+        display_plan(the_plan, report)
+        return tuple(the_plan.messages())
+    if not the_plan.instructions:
+        report("No changes.")
+        return ()
+    executor = Executor(aws=aws, state=state, report=report, sleep=sleep)
+    return tuple(executor.execute(the_plan))
+
+
+def delete(
+    project_dir: Path,
+    stage: str = "dev",
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    dry_run: bool = False,
+    report: Report = _quiet,
+    session: Any = None,
+    on_call: Callable[..., Any] | None = None,
+) -> DeleteResult:
+    """Remove everything ``stage``'s record holds, then the record itself."""
+    project_dir = Path(project_dir).resolve()
+    state = StateFile.load(project_dir, stage)
+    if not state.exists:
+        report(f"Nothing recorded for stage {stage!r}; nothing to delete.")
+        return DeleteResult(stage, (), dry_run)
+    # Delete where the stage was deployed, whatever the current default region is.
+    aws = create_context(
+        profile=profile,
+        region=region or state.record.region,
+        session=session,
+        on_call=on_call,
+    )
+    the_plan = plan_delete(state.record, BotoRemoteState(aws))
+    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=time.sleep)
+    if not dry_run:
+        state.delete_file()
+    return DeleteResult(stage, actions, dry_run)
+
+
+def stage_url(project_dir: Path, stage: str = "dev") -> str:
+    """The stage's API URL, from its record (no AWS call)."""
+    state = StateFile.load(Path(project_dir), stage)
+    record = state.record
+    if not state.exists or not record.of_kind("rest_api"):
+        raise DeployError(
+            f"stage {stage!r} has no deployed REST API; run 'fw deploy --stage {stage}' first"
+        )
+    region = record.region
+    if region is None:
+        raise DeployError(f"the record of stage {stage!r} has no region; run 'fw deploy' again")
+    url = _url(record, region)
+    assert url is not None
+    return url

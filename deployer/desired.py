@@ -1,0 +1,387 @@
+"""Turn an app, its stage config and its package into the resources the stage should have.
+
+Pure apart from reading the project's files for the policy: no AWS calls. The account and region
+are inputs, so every ARN (roles, functions, rules, topics, queues) is known in advance and the
+planner can compare it with what AWS reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .config import API_HANDLER_NAME, FunctionConfig, StageConfig
+from .errors import ConfigError
+from .models import (
+    API_ID,
+    MANAGED_LAYER,
+    CodeArtifact,
+    DesiredState,
+    EventRule,
+    EventSourceMapping,
+    FunctionSettings,
+    LambdaFunction,
+    LambdaLayer,
+    ManagedRole,
+    Permission,
+    RestApi,
+    S3Notification,
+    SNSSubscription,
+)
+from .packaging import PackageResult
+
+__all__ = ["DEPLOYMENT_TAG", "STATEMENT_ID", "Desired", "PolicyBuilder", "build_desired"]
+
+REST_HANDLER_STRING = "app.app"
+# One statement id per function: every fw function has exactly one trigger.
+STATEMENT_ID = "fw-invoke"
+DEPLOYMENT_TAG = "fw:deployment"
+# Lambda function names are at most 64 characters.
+_MAX_FUNCTION_NAME = 64
+# IAM role names are at most 64 characters.
+_MAX_ROLE_NAME = 64
+
+PolicyBuilder = Callable[..., Any]  # deployer.policy.build_policy's signature
+
+
+@attrs.frozen
+class Desired:
+    """The desired state plus what the policy analyzer could not follow."""
+
+    state: DesiredState
+    warnings: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class _Context:
+    app_name: str
+    stage: str
+    region: str
+    account_id: str
+    partition: str
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (
+            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+            f"{self.account_id if account else ''}:{resource}"
+        )
+
+
+def _default_policy_builder() -> PolicyBuilder:
+    from .policy import build_policy
+
+    return build_policy
+
+
+def build_desired(
+    app: Any,
+    config: StageConfig,
+    package: PackageResult,
+    *,
+    region: str,
+    account_id: str,
+    partition: str = "aws",
+    policy_builder: PolicyBuilder | None = None,
+) -> Desired:
+    """Everything ``config.stage`` of ``app`` should have in ``account_id``/``region``."""
+    ctx = _Context(config.app_name, config.stage, region, account_id, partition)
+    base = f"{ctx.app_name}-{ctx.stage}"
+    code = CodeArtifact(
+        path=Path(package.function_zip.path),
+        code_sha256=package.function_zip.code_sha256,
+        size=package.function_zip.size,
+    )
+    layer = None
+    if package.layer_zip is not None:
+        layer = LambdaLayer(
+            name=f"{base}-managed-layer",
+            code=CodeArtifact(
+                Path(package.layer_zip.path), package.layer_zip.code_sha256, package.layer_zip.size
+            ),
+            runtime=config.runtime,
+            architecture=config.architecture,
+        )
+
+    # (logical name, handler string) of every function.
+    entries: list[tuple[str, str]] = []
+    if app.routes:
+        entries.append((API_HANDLER_NAME, REST_HANDLER_STRING))
+    entries += [(a.name, a.handler_string) for a in app.builtin_auth_handlers]
+    entries += [(f.name, f.handler_string) for f in app.pure_lambda_functions]
+    entries += [(s.name, s.handler_string) for s in app.event_sources]
+
+    roles = _RoleSet(ctx, config, policy_builder or _default_policy_builder())
+    functions: list[LambdaFunction] = []
+    for logical, handler_string in entries:
+        fconfig = config.function(None if logical == API_HANDLER_NAME else logical)
+        name = base if logical == API_HANDLER_NAME else f"{base}-{logical}"
+        if len(name) > _MAX_FUNCTION_NAME:
+            raise ConfigError(
+                f"function name {name!r} is {len(name)} characters, over Lambda's 64; shorten the"
+                " app name, the stage name or the handler's name"
+            )
+        functions.append(
+            _function(
+                ctx,
+                name,
+                logical,
+                handler_string,
+                fconfig,
+                roles.arn_for(logical, fconfig),
+                code,
+                layer,
+            )
+        )
+    by_logical = {f.logical_name: f for f in functions}
+
+    permissions: list[Permission] = []
+    rest_api = None
+    if app.routes:
+        rest_api = _rest_api(ctx, app, config, by_logical)
+        api_source = ctx.arn("execute-api", f"{API_ID}/*")
+        for logical in [API_HANDLER_NAME, *(a.name for a in app.builtin_auth_handlers)]:
+            permissions.append(
+                Permission(
+                    by_logical[logical].function_name,
+                    STATEMENT_ID,
+                    "apigateway.amazonaws.com",
+                    api_source,
+                )
+            )
+
+    wiring = _Wiring(ctx)
+    for source in app.event_sources:
+        wiring.add(source, by_logical[source.name])
+    return Desired(
+        state=DesiredState(
+            app_name=ctx.app_name,
+            stage=ctx.stage,
+            region=region,
+            account_id=account_id,
+            roles=tuple(roles.roles.values()),
+            layer=layer,
+            functions=tuple(functions),
+            rest_api=rest_api,
+            permissions=tuple(permissions + wiring.permissions),
+            rules=tuple(wiring.rules),
+            s3_notifications=tuple(wiring.s3),
+            sns_subscriptions=tuple(wiring.sns),
+            mappings=tuple(wiring.mappings),
+        ),
+        warnings=roles.warnings,
+    )
+
+
+class _RoleSet:
+    """Managed roles: ``<app>-<stage>`` for every function with the stage's policy settings, and
+    ``<app>-<stage>-<name>`` for a function whose policy settings differ."""
+
+    def __init__(self, ctx: _Context, config: StageConfig, build_policy: PolicyBuilder) -> None:
+        self._ctx = ctx
+        self._config = config
+        self._build_policy = build_policy
+        self._default_key = self._policy_key(config.function(None))
+        self._policies: dict[tuple[bool, str | None], Any] = {}
+        self.roles: dict[str, ManagedRole] = {}
+        self._warnings: list[str] = []
+
+    @staticmethod
+    def _policy_key(fconfig: FunctionConfig) -> tuple[bool, str | None]:
+        return (fconfig.autogen_policy, fconfig.iam_policy_file)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self._warnings))
+
+    def arn_for(self, logical: str, fconfig: FunctionConfig) -> str:
+        if not fconfig.manage_iam_role:
+            assert fconfig.iam_role_arn is not None  # config guarantees it
+            return fconfig.iam_role_arn
+        key = self._policy_key(fconfig)
+        base = f"{self._ctx.app_name}-{self._ctx.stage}"
+        name = base if key == self._default_key else f"{base}-{logical}"
+        if len(name) > _MAX_ROLE_NAME:
+            raise ConfigError(
+                f"IAM role name {name!r} is over IAM's 64 characters; shorten the app, stage or"
+                " handler name, or set iam_role_arn"
+            )
+        if name not in self.roles:
+            if key not in self._policies:
+                result = self._build_policy(
+                    self._config.project_dir, autogen_policy=key[0], iam_policy_file=key[1]
+                )
+                self._policies[key] = result.document
+                self._warnings.extend(result.warnings)
+            self.roles[name] = ManagedRole(
+                name=name,
+                arn=self._ctx.arn("iam", f"role/{name}", region=False),
+                policy_name=name,
+                policy_document=self._policies[key],
+            )
+        return self.roles[name].arn
+
+
+def _function(
+    ctx: _Context,
+    name: str,
+    logical: str,
+    handler_string: str,
+    fconfig: FunctionConfig,
+    role_arn: str,
+    code: CodeArtifact,
+    layer: LambdaLayer | None,
+) -> LambdaFunction:
+    layers = ((MANAGED_LAYER,) if layer is not None else ()) + tuple(fconfig.layers)
+    tags = {**fconfig.tags, DEPLOYMENT_TAG: f"{ctx.app_name}/{ctx.stage}"}
+    return LambdaFunction(
+        logical_name=logical,
+        function_name=name,
+        arn=ctx.arn("lambda", f"function:{name}"),
+        code=code,
+        architecture=fconfig.architecture,
+        settings=FunctionSettings(
+            handler=handler_string,
+            role_arn=role_arn,
+            runtime=fconfig.runtime,
+            memory_size=fconfig.lambda_memory_size,
+            timeout=fconfig.lambda_timeout,
+            environment=dict(fconfig.environment_variables),
+            layers=layers,
+            subnet_ids=frozenset(fconfig.subnet_ids),
+            security_group_ids=frozenset(fconfig.security_group_ids),
+            xray=fconfig.xray,
+        ),
+        reserved_concurrency=fconfig.reserved_concurrency,
+        tags=tags,
+        log_retention_in_days=fconfig.log_retention_in_days,
+    )
+
+
+def _rest_api(
+    ctx: _Context, app: Any, config: StageConfig, functions: dict[str, LambdaFunction]
+) -> RestApi:
+    from . import openapi
+
+    handler_uri = openapi.integration_uri(ctx.region, functions[API_HANDLER_NAME].arn)
+    authorizer_uris = {
+        a.name: openapi.integration_uri(ctx.region, functions[a.name].arn)
+        for a in app.builtin_auth_handlers
+    }
+    credentials = {a.name: a.execution_role for a in app.builtin_auth_handlers if a.execution_role}
+    document = openapi.build_openapi(
+        app,
+        handler_uri=handler_uri,
+        authorizer_uris=authorizer_uris or None,
+        authorizer_credentials=credentials or None,
+    )
+    # The endpoint type is set on the API, not in the document, but a change must redeploy too.
+    fingerprint = hashlib.sha256(
+        f"{openapi.api_fingerprint(document)}:{config.api_gateway_endpoint_type}".encode()
+    ).hexdigest()
+    return RestApi(
+        name=f"{ctx.app_name}-{ctx.stage}",
+        document=document,
+        fingerprint=fingerprint,
+        stage_name=config.api_gateway_stage,
+        endpoint_type=config.api_gateway_endpoint_type,
+    )
+
+
+class _Wiring:
+    """Rules, notifications, subscriptions, mappings and the permissions they need."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self._ctx = ctx
+        self.rules: list[EventRule] = []
+        self.s3: list[S3Notification] = []
+        self.sns: list[SNSSubscription] = []
+        self.mappings: list[EventSourceMapping] = []
+        self.permissions: list[Permission] = []
+
+    def _permit(self, function: LambdaFunction, principal: str, source_arn: str, **kw: Any) -> None:
+        self.permissions.append(
+            Permission(function.function_name, STATEMENT_ID, principal, source_arn, **kw)
+        )
+
+    def add(self, source: Any, function: LambdaFunction) -> None:
+        ctx = self._ctx
+        kind = source.kind
+        if kind in ("schedule", "cloudwatch"):
+            rule = EventRule(
+                name=function.function_name,
+                function_name=function.function_name,
+                function_arn=function.arn,
+                schedule_expression=source.schedule_expression if kind == "schedule" else None,
+                event_pattern=(
+                    canonical_json(source.event_pattern) if kind == "cloudwatch" else None
+                ),
+                description=(source.description or "") if kind == "schedule" else "",
+            )
+            self.rules.append(rule)
+            self._permit(function, "events.amazonaws.com", ctx.arn("events", f"rule/{rule.name}"))
+        elif kind == "s3":
+            self.s3.append(
+                S3Notification(
+                    id=function.function_name,
+                    bucket=source.bucket,
+                    function_name=function.function_name,
+                    function_arn=function.arn,
+                    events=tuple(sorted(source.events)),
+                    prefix=source.prefix or None,
+                    suffix=source.suffix or None,
+                )
+            )
+            self._permit(
+                function,
+                "s3.amazonaws.com",
+                f"arn:{ctx.partition}:s3:::{source.bucket}",
+                source_account=ctx.account_id,
+            )
+        elif kind == "sns":
+            topic = source.topic
+            topic_arn = topic if topic.startswith("arn:") else ctx.arn("sns", topic)
+            self.sns.append(SNSSubscription(topic_arn, function.function_name, function.arn))
+            self._permit(function, "sns.amazonaws.com", topic_arn)
+        elif kind == "sqs":
+            queue_arn = source.queue_arn or ctx.arn("sqs", source.queue)
+            self.mappings.append(
+                EventSourceMapping(
+                    source_kind="sqs",
+                    source_arn=queue_arn,
+                    function_name=function.function_name,
+                    batch_size=source.batch_size,
+                    maximum_batching_window_in_seconds=source.maximum_batching_window_in_seconds
+                    or 0,
+                    # SQS handlers report partial batch failures (the runtime returns them).
+                    function_response_types=("ReportBatchItemFailures",),
+                )
+            )
+        elif kind in ("kinesis", "dynamodb"):
+            arn = (
+                ctx.arn("kinesis", f"stream/{source.stream}")
+                if kind == "kinesis"
+                else source.stream_arn
+            )
+            self.mappings.append(
+                EventSourceMapping(
+                    source_kind=kind,
+                    source_arn=arn,
+                    function_name=function.function_name,
+                    batch_size=source.batch_size,
+                    maximum_batching_window_in_seconds=source.maximum_batching_window_in_seconds
+                    or 0,
+                    starting_position=source.starting_position,
+                )
+            )
+        else:  # pragma: no cover - the runtime defines no other kinds
+            raise ConfigError(f"unknown event source kind {kind!r} for handler {source.name!r}")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces, so equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,783 @@
+"""Compare the desired state with AWS and the record, and list what to change: a pure function.
+
+``plan(desired, remote, record)`` asks ``remote`` (read-only) what exists and returns a
+:class:`Plan`: an immutable, ordered tuple of instructions, each a frozen record that says what
+to do and carries its own message. Nothing here calls AWS directly, so the tests answer
+``remote`` from a dict. Order is dependency order: roles and the layer before the functions
+that use them, functions before the API and wiring that invoke them, permissions before S3
+notifications (S3 checks the permission when the notification is put), and removals last,
+wiring before functions before roles.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .models import (
+    API_ID,
+    MANAGED_LAYER,
+    DesiredState,
+    EventRule,
+    EventSourceMapping,
+    FunctionSettings,
+    LambdaFunction,
+    LambdaLayer,
+    ManagedRole,
+    Permission,
+    RestApi,
+    S3Notification,
+    SNSSubscription,
+)
+from .remote import RemoteFunction, RemoteState
+from .state import Record
+
+__all__ = [
+    "AddPermission",
+    "CreateFunction",
+    "CreateMapping",
+    "CreateRestApi",
+    "CreateRole",
+    "DeleteFunction",
+    "DeleteLayer",
+    "DeleteMapping",
+    "DeleteRestApi",
+    "DeleteRole",
+    "DeleteRule",
+    "DeployRestApi",
+    "ForgetResource",
+    "Instruction",
+    "Plan",
+    "PublishLayer",
+    "PutFunctionConcurrency",
+    "PutLogRetention",
+    "PutRestApi",
+    "PutRolePolicy",
+    "PutRule",
+    "PutS3Notification",
+    "RecordResource",
+    "RemovePermission",
+    "RemoveS3Notification",
+    "Subscribe",
+    "TagFunction",
+    "Unsubscribe",
+    "UpdateAssumeRolePolicy",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "UpdateMapping",
+    "plan",
+    "plan_delete",
+    "resolve_layers",
+]
+
+# Statement ids fw owns on its functions' resource policies; others are left alone.
+_OWN_SID_PREFIX = "fw-"
+
+
+# --- instructions ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class CreateRole:
+    role: ManagedRole
+
+    @property
+    def message(self) -> str:
+        return f"Creating IAM role {self.role.name}"
+
+
+@attrs.frozen
+class PutRolePolicy:
+    role: ManagedRole
+
+    @property
+    def message(self) -> str:
+        return f"Updating the policy of IAM role {self.role.name}"
+
+
+@attrs.frozen
+class UpdateAssumeRolePolicy:
+    role: ManagedRole
+
+    @property
+    def message(self) -> str:
+        return f"Updating the trust policy of IAM role {self.role.name}"
+
+
+@attrs.frozen
+class DeleteRole:
+    key: str
+    name: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting IAM role {self.name}"
+
+
+@attrs.frozen
+class PublishLayer:
+    layer: LambdaLayer
+
+    @property
+    def message(self) -> str:
+        return f"Publishing layer {self.layer.name}"
+
+
+@attrs.frozen
+class DeleteLayer:
+    key: str
+    name: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting layer {self.name}"
+
+
+@attrs.frozen
+class CreateFunction:
+    function: LambdaFunction
+
+    @property
+    def message(self) -> str:
+        return f"Creating function {self.function.function_name}"
+
+
+@attrs.frozen
+class UpdateFunctionCode:
+    function: LambdaFunction
+
+    @property
+    def message(self) -> str:
+        return f"Updating code of function {self.function.function_name}"
+
+
+@attrs.frozen
+class UpdateFunctionConfiguration:
+    function: LambdaFunction
+    changed: tuple[str, ...] = ()  # names of the settings that differ, for the message
+
+    @property
+    def message(self) -> str:
+        what = f" ({', '.join(self.changed)})" if self.changed else ""
+        return f"Updating configuration of function {self.function.function_name}{what}"
+
+
+@attrs.frozen
+class PutFunctionConcurrency:
+    function_name: str
+    reserved: int | None
+
+    @property
+    def message(self) -> str:
+        if self.reserved is None:
+            return f"Removing reserved concurrency of function {self.function_name}"
+        return f"Setting reserved concurrency of function {self.function_name} to {self.reserved}"
+
+
+@attrs.frozen
+class TagFunction:
+    function_name: str
+    arn: str
+    set_tags: Mapping[str, str]
+    remove_keys: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return f"Updating tags of function {self.function_name}"
+
+
+@attrs.frozen
+class PutLogRetention:
+    function_name: str
+    days: int
+
+    @property
+    def message(self) -> str:
+        return f"Setting log retention of function {self.function_name} to {self.days} days"
+
+
+@attrs.frozen
+class DeleteFunction:
+    key: str
+    name: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting function {self.name}"
+
+
+@attrs.frozen
+class CreateRestApi:
+    api: RestApi
+
+    @property
+    def message(self) -> str:
+        return f"Creating REST API {self.api.name}"
+
+
+@attrs.frozen
+class PutRestApi:
+    api: RestApi
+
+    @property
+    def message(self) -> str:
+        return f"Updating REST API {self.api.name} from its OpenAPI document"
+
+
+@attrs.frozen
+class DeployRestApi:
+    api: RestApi
+
+    @property
+    def message(self) -> str:
+        return f"Deploying REST API {self.api.name} to stage {self.api.stage_name}"
+
+
+@attrs.frozen
+class DeleteRestApi:
+    key: str
+    api_id: str
+    name: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting REST API {self.name} ({self.api_id})"
+
+
+@attrs.frozen
+class AddPermission:
+    permission: Permission
+
+    @property
+    def message(self) -> str:
+        service = self.permission.principal.split(".")[0]
+        return f"Allowing {service} to invoke function {self.permission.function_name}"
+
+
+@attrs.frozen
+class RemovePermission:
+    function_name: str
+    statement_id: str
+
+    @property
+    def message(self) -> str:
+        return f"Removing invoke permission {self.statement_id} of function {self.function_name}"
+
+
+@attrs.frozen
+class PutRule:
+    rule: EventRule
+
+    @property
+    def message(self) -> str:
+        return f"Putting EventBridge rule {self.rule.name}"
+
+
+@attrs.frozen
+class DeleteRule:
+    key: str
+    name: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting EventBridge rule {self.name}"
+
+
+@attrs.frozen
+class PutS3Notification:
+    notification: S3Notification
+
+    @property
+    def message(self) -> str:
+        n = self.notification
+        return f"Putting S3 notification {n.id} on bucket {n.bucket}"
+
+
+@attrs.frozen
+class RemoveS3Notification:
+    key: str
+    bucket: str
+    id: str
+
+    @property
+    def message(self) -> str:
+        return f"Removing S3 notification {self.id} from bucket {self.bucket}"
+
+
+@attrs.frozen
+class Subscribe:
+    subscription: SNSSubscription
+
+    @property
+    def message(self) -> str:
+        s = self.subscription
+        return f"Subscribing function {s.function_name} to SNS topic {s.topic_arn}"
+
+
+@attrs.frozen
+class Unsubscribe:
+    key: str
+    subscription_arn: str
+
+    @property
+    def message(self) -> str:
+        return f"Unsubscribing {self.subscription_arn}"
+
+
+@attrs.frozen
+class CreateMapping:
+    mapping: EventSourceMapping
+
+    @property
+    def message(self) -> str:
+        m = self.mapping
+        return f"Creating {m.source_kind} event source mapping {m.source_arn} -> {m.function_name}"
+
+
+@attrs.frozen
+class UpdateMapping:
+    uuid: str
+    mapping: EventSourceMapping
+
+    @property
+    def message(self) -> str:
+        m = self.mapping
+        return f"Updating {m.source_kind} event source mapping {m.source_arn} -> {m.function_name}"
+
+
+@attrs.frozen
+class DeleteMapping:
+    key: str
+    uuid: str
+    source_arn: str
+
+    @property
+    def message(self) -> str:
+        return f"Deleting event source mapping {self.source_arn} ({self.uuid})"
+
+
+@attrs.frozen
+class RecordResource:
+    """Nothing to change in AWS, but the record lacks a resource that exists (adopt it)."""
+
+    key: str
+    entry: Mapping[str, Any]
+
+    @property
+    def message(self) -> str:
+        return f"Recording existing {self.key}"
+
+
+@attrs.frozen
+class ForgetResource:
+    """The record holds a resource that is already gone from AWS."""
+
+    key: str
+
+    @property
+    def message(self) -> str:
+        return f"Forgetting {self.key} (already gone)"
+
+
+Instruction = (
+    CreateRole | PutRolePolicy | UpdateAssumeRolePolicy | DeleteRole | PublishLayer | DeleteLayer
+    | CreateFunction | UpdateFunctionCode | UpdateFunctionConfiguration | PutFunctionConcurrency
+    | TagFunction | PutLogRetention | DeleteFunction | CreateRestApi | PutRestApi | DeployRestApi
+    | DeleteRestApi | AddPermission | RemovePermission | PutRule | DeleteRule | PutS3Notification
+    | RemoveS3Notification | Subscribe | Unsubscribe | CreateMapping | UpdateMapping
+    | DeleteMapping | RecordResource | ForgetResource
+)  # fmt: skip
+
+# Instructions that only touch the local record, never AWS.
+LOCAL_ONLY = (RecordResource, ForgetResource)
+
+
+@attrs.frozen
+class Plan:
+    """An ordered, immutable list of instructions."""
+
+    instructions: tuple[Instruction, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.instructions)
+
+    @property
+    def aws_changes(self) -> tuple[Instruction, ...]:
+        """The instructions that call AWS (everything but record bookkeeping)."""
+        return tuple(i for i in self.instructions if not isinstance(i, LOCAL_ONLY))
+
+    def messages(self) -> list[str]:
+        return [i.message for i in self.instructions]
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def resolve_layers(layers: tuple[str, ...], layer_arn: str | None) -> tuple[str, ...]:
+    """Substitute the managed layer's version ARN where known; keep the placeholder otherwise."""
+    if layer_arn is None:
+        return layers
+    return tuple(layer_arn if a == MANAGED_LAYER else a for a in layers)
+
+
+def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
+    """The instructions that make AWS match ``desired``, given what ``remote`` reports."""
+    steps: list[Instruction] = []
+    for role in desired.roles:
+        steps += _plan_role(role, remote, record)
+    layer_arn = None
+    if desired.layer is not None:
+        layer_steps, layer_arn = _plan_layer(desired.layer, remote, record)
+        steps += layer_steps
+    existing: dict[str, RemoteFunction | None] = {}
+    for function in desired.functions:
+        remote_fn = remote.function(function.function_name)
+        existing[function.function_name] = remote_fn
+        steps += _plan_function(function, remote_fn, remote, record, layer_arn)
+    api_id = None
+    if desired.rest_api is not None:
+        api_steps, api_id = _plan_rest_api(desired.rest_api, remote, record)
+        steps += api_steps
+    steps += _plan_permissions(desired, existing, remote, api_id)
+    for rule in desired.rules:
+        steps += _plan_rule(rule, remote, record)
+    steps += _plan_s3(desired.s3_notifications, remote, record)
+    for subscription in desired.sns_subscriptions:
+        steps += _plan_subscription(subscription, remote, record)
+    for mapping in desired.mappings:
+        exists = existing.get(mapping.function_name) is not None
+        steps += _plan_mapping(mapping, remote, record, exists)
+    steps += _plan_removals(record, remote, keep=desired.keys())
+    return Plan(tuple(steps))
+
+
+def plan_delete(record: Record, remote: RemoteState) -> Plan:
+    """The instructions that remove everything ``record`` holds, skipping what is gone."""
+    return Plan(tuple(_plan_removals(record, remote, keep=frozenset())))
+
+
+def _record_if_missing(record: Record, key: str, entry: Mapping[str, Any]) -> list[Instruction]:
+    recorded = record.get(key)
+    if recorded is not None and all(recorded.get(k) == v for k, v in entry.items()):
+        return []
+    return [RecordResource(key, dict(entry))]
+
+
+def _same_document(a: Any, b: Any) -> bool:
+    # IAM normalizes documents (a one-item Action list may come back as a string, and key order
+    # changes), so compare canonical forms rather than raw JSON.
+    return _canonical_policy(a) == _canonical_policy(b)
+
+
+def _canonical_policy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _canonical_policy(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        items = [_canonical_policy(v) for v in value]
+        if len(items) == 1 and not isinstance(items[0], (dict, list)):
+            return items[0]
+        return items
+    return value
+
+
+def _plan_role(role: ManagedRole, remote: RemoteState, record: Record) -> list[Instruction]:
+    found = remote.role(role.name)
+    if found is None:
+        return [CreateRole(role)]
+    steps: list[Instruction] = _record_if_missing(
+        record, role.key, {"kind": "role", "name": role.name, "arn": found.arn}
+    )
+    if found.trust_policy is None or not _same_document(found.trust_policy, role.trust_policy):
+        steps.append(UpdateAssumeRolePolicy(role))
+    current = found.policies.get(role.policy_name)
+    if current is None or not _same_document(current, role.policy_document):
+        steps.append(PutRolePolicy(role))
+    return steps
+
+
+def _plan_layer(
+    layer: LambdaLayer, remote: RemoteState, record: Record
+) -> tuple[list[Instruction], str | None]:
+    found = remote.layer(layer.name)
+    if found is None or found.code_sha256 != layer.code.code_sha256:
+        return [PublishLayer(layer)], None
+    entry = {"kind": "layer", "name": layer.name, "version_arn": found.version_arn}
+    return _record_if_missing(record, layer.key, entry), found.version_arn
+
+
+def _settings_diff(desired: FunctionSettings, actual: FunctionSettings) -> tuple[str, ...]:
+    return tuple(
+        field.name
+        for field in attrs.fields(FunctionSettings)
+        if getattr(desired, field.name) != getattr(actual, field.name)
+    )
+
+
+def _plan_function(
+    function: LambdaFunction,
+    found: RemoteFunction | None,
+    remote: RemoteState,
+    record: Record,
+    layer_arn: str | None,
+) -> list[Instruction]:
+    settings = attrs.evolve(
+        function.settings, layers=resolve_layers(function.settings.layers, layer_arn)
+    )
+    function = attrs.evolve(function, settings=settings)
+    if found is None:
+        steps: list[Instruction] = [CreateFunction(function)]
+        if function.reserved_concurrency is not None:
+            steps.append(
+                PutFunctionConcurrency(function.function_name, function.reserved_concurrency)
+            )
+        if function.log_retention_in_days is not None:
+            steps.append(PutLogRetention(function.function_name, function.log_retention_in_days))
+        return steps
+    steps = _record_if_missing(
+        record, function.key, {"kind": "function", "name": function.function_name, "arn": found.arn}
+    )
+    if (
+        found.code_sha256 != function.code.code_sha256
+        or found.architecture != function.architecture
+    ):
+        steps.append(UpdateFunctionCode(function))
+    changed = _settings_diff(settings, found.settings)
+    if changed:
+        steps.append(UpdateFunctionConfiguration(function, changed))
+    if found.reserved_concurrency != function.reserved_concurrency:
+        steps.append(PutFunctionConcurrency(function.function_name, function.reserved_concurrency))
+    to_set = {k: v for k, v in function.tags.items() if found.tags.get(k) != v}
+    to_remove = tuple(
+        sorted(k for k in found.tags if k not in function.tags and not k.startswith("aws:"))
+    )
+    if to_set or to_remove:
+        steps.append(TagFunction(function.function_name, found.arn, to_set, to_remove))
+    days = function.log_retention_in_days
+    if days is not None and remote.log_retention(function.function_name) != days:
+        steps.append(PutLogRetention(function.function_name, days))
+    return steps
+
+
+def _plan_rest_api(
+    api: RestApi, remote: RemoteState, record: Record
+) -> tuple[list[Instruction], str | None]:
+    found = remote.rest_api(record.rest_api_id(), api.name, api.stage_name)
+    if found is None:
+        return [CreateRestApi(api), PutRestApi(api), DeployRestApi(api)], None
+    recorded = record.get(api.key) or {}
+    steps: list[Instruction] = []
+    if recorded.get("id") != found.id or recorded.get("stage") != api.stage_name:
+        entry = {
+            "kind": "rest_api",
+            "name": api.name,
+            "id": found.id,
+            "stage": api.stage_name,
+            "fingerprint": found.deployed_fingerprint,
+        }
+        steps.append(RecordResource(api.key, entry))
+    # The stage's deployment carries the fingerprint of the document it was made from; if a
+    # deploy stopped between PutRestApi and CreateDeployment, they differ and both run again.
+    if found.deployed_fingerprint != api.fingerprint:
+        steps += [PutRestApi(api), DeployRestApi(api)]
+    return steps, found.id
+
+
+def _plan_permissions(
+    desired: DesiredState,
+    existing: Mapping[str, RemoteFunction | None],
+    remote: RemoteState,
+    api_id: str | None,
+) -> list[Instruction]:
+    wanted: dict[str, list[Permission]] = {}
+    for permission in desired.permissions:
+        wanted.setdefault(permission.function_name, []).append(permission)
+    steps: list[Instruction] = []
+    for function in desired.functions:
+        name = function.function_name
+        statements = remote.function_permissions(name) if existing.get(name) else {}
+        permissions = wanted.get(name, [])
+        for permission in permissions:
+            source = (
+                permission.source_arn.replace(API_ID, api_id) if api_id else permission.source_arn
+            )
+            current = statements.get(permission.statement_id)
+            if (
+                current is not None
+                and API_ID not in source
+                and current.principal == permission.principal
+                and current.source_arn == source
+                and current.source_account == permission.source_account
+            ):
+                continue
+            if current is not None:
+                steps.append(RemovePermission(name, permission.statement_id))
+            steps.append(AddPermission(attrs.evolve(permission, source_arn=source)))
+        own = {p.statement_id for p in permissions}
+        for sid in sorted(statements):
+            if sid.startswith(_OWN_SID_PREFIX) and sid not in own:
+                steps.append(RemovePermission(name, sid))
+    return steps
+
+
+def _same_pattern(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a == b
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return a == b
+
+
+def _plan_rule(rule: EventRule, remote: RemoteState, record: Record) -> list[Instruction]:
+    found = remote.rule(rule.name)
+    if (
+        found is None
+        or found.schedule_expression != rule.schedule_expression
+        or not _same_pattern(found.event_pattern, rule.event_pattern)
+        or found.description != rule.description
+        or found.target_arns != (rule.function_arn,)
+    ):
+        return [PutRule(rule)]
+    return _record_if_missing(record, rule.key, {"kind": "rule", "name": rule.name})
+
+
+def s3_filter_rules(notification: S3Notification) -> list[dict[str, str]]:
+    """The notification's key filter; rule names lowercase (S3 accepts both, moto only these)."""
+    rules = []
+    if notification.prefix:
+        rules.append({"Name": "prefix", "Value": notification.prefix})
+    if notification.suffix:
+        rules.append({"Name": "suffix", "Value": notification.suffix})
+    return rules
+
+
+def _same_s3(entry: Mapping[str, Any], notification: S3Notification) -> bool:
+    rules = (entry.get("Filter") or {}).get("Key", {}).get("FilterRules", [])
+    actual = sorted((r["Name"].lower(), r["Value"]) for r in rules)
+    expected = sorted((r["Name"], r["Value"]) for r in s3_filter_rules(notification))
+    return (
+        entry.get("LambdaFunctionArn") == notification.function_arn
+        and tuple(sorted(entry.get("Events", []))) == notification.events
+        and actual == expected
+    )
+
+
+def _plan_s3(
+    notifications: tuple[S3Notification, ...], remote: RemoteState, record: Record
+) -> list[Instruction]:
+    steps: list[Instruction] = []
+    by_bucket: dict[str, tuple[Mapping[str, Any], ...] | None] = {}
+    for notification in notifications:
+        if notification.bucket not in by_bucket:
+            by_bucket[notification.bucket] = remote.s3_notifications(notification.bucket)
+        entries = {e.get("Id"): e for e in by_bucket[notification.bucket] or ()}
+        entry = entries.get(notification.id)
+        if entry is None or not _same_s3(entry, notification):
+            steps.append(PutS3Notification(notification))
+            continue
+        record_entry = {
+            "kind": "s3_notification",
+            "bucket": notification.bucket,
+            "id": notification.id,
+        }
+        steps += _record_if_missing(record, notification.key, record_entry)
+    return steps
+
+
+def _plan_subscription(
+    subscription: SNSSubscription, remote: RemoteState, record: Record
+) -> list[Instruction]:
+    for found in remote.sns_subscriptions(subscription.topic_arn) or ():
+        if found.endpoint == subscription.function_arn and found.protocol == "lambda":
+            entry = {
+                "kind": "sns_subscription",
+                "topic_arn": subscription.topic_arn,
+                "subscription_arn": found.arn,
+            }
+            return _record_if_missing(record, subscription.key, entry)
+    return [Subscribe(subscription)]
+
+
+def _plan_mapping(
+    mapping: EventSourceMapping, remote: RemoteState, record: Record, function_exists: bool
+) -> list[Instruction]:
+    found_all = remote.event_source_mappings(mapping.function_name) if function_exists else ()
+    for found in found_all:
+        if found.source_arn != mapping.source_arn:
+            continue
+        steps = _record_if_missing(
+            record,
+            mapping.key,
+            {
+                "kind": "event_source_mapping",
+                "uuid": found.uuid,
+                "source_arn": mapping.source_arn,
+                "function_name": mapping.function_name,
+            },
+        )
+        if (
+            found.batch_size != mapping.batch_size
+            or found.maximum_batching_window_in_seconds
+            != mapping.maximum_batching_window_in_seconds
+            or tuple(sorted(found.function_response_types))
+            != tuple(sorted(mapping.function_response_types))
+        ):
+            steps.append(UpdateMapping(found.uuid, mapping))
+        return steps
+    return [CreateMapping(mapping)]
+
+
+# Removal order: what invokes a function goes before the function, functions before roles.
+_REMOVAL_ORDER = (
+    "rest_api", "rule", "s3_notification", "sns_subscription", "event_source_mapping",
+    "function", "layer", "role",
+)  # fmt: skip
+
+
+def _plan_removals(
+    record: Record, remote: RemoteState, *, keep: frozenset[str]
+) -> list[Instruction]:
+    steps: list[Instruction] = []
+    for kind in _REMOVAL_ORDER:
+        for key, entry in sorted(record.of_kind(kind).items()):
+            if key not in keep:
+                steps.append(_removal(kind, key, entry, remote))
+    return steps
+
+
+def _removal(kind: str, key: str, entry: Mapping[str, Any], remote: RemoteState) -> Instruction:
+    gone = ForgetResource(key)
+    if kind == "rest_api":
+        found = remote.rest_api(entry["id"], None, entry.get("stage", ""))
+        return DeleteRestApi(key, entry["id"], entry["name"]) if found else gone
+    if kind == "rule":
+        return DeleteRule(key, entry["name"]) if remote.rule(entry["name"]) else gone
+    if kind == "s3_notification":
+        ids = {e.get("Id") for e in remote.s3_notifications(entry["bucket"]) or ()}
+        return (
+            RemoveS3Notification(key, entry["bucket"], entry["id"]) if entry["id"] in ids else gone
+        )
+    if kind == "sns_subscription":
+        arns = {s.arn for s in remote.sns_subscriptions(entry["topic_arn"]) or ()}
+        arn = entry["subscription_arn"]
+        return Unsubscribe(key, arn) if arn in arns else gone
+    if kind == "event_source_mapping":
+        uuids = {m.uuid for m in remote.event_source_mappings(entry["function_name"])}
+        return (
+            DeleteMapping(key, entry["uuid"], entry["source_arn"])
+            if entry["uuid"] in uuids
+            else gone
+        )
+    if kind == "function":
+        return DeleteFunction(key, entry["name"]) if remote.function(entry["name"]) else gone
+    if kind == "layer":
+        return DeleteLayer(key, entry["name"]) if remote.layer(entry["name"]) else gone
+    if kind == "role":
+        return DeleteRole(key, entry["name"]) if remote.role(entry["name"]) else gone
+    raise AssertionError(f"unknown record kind {kind!r}")  # pragma: no cover

@@ -1,0 +1,366 @@
+"""What a stage has in AWS now, read through boto3: the planner's only view of the world.
+
+``RemoteState`` is a read-only protocol so the planner's tests can answer it from a dict; the
+boto3 implementation makes only Get/List/Describe calls. "Does not exist" is ``None`` (or an
+empty result), never an exception; any other failure is a DeployError naming the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+import attrs
+import botocore.exceptions
+
+from .aws import AwsContext, error_message
+from .errors import DeployError
+from .models import FunctionSettings
+
+__all__ = [
+    "BotoRemoteState",
+    "RemoteApi",
+    "RemoteFunction",
+    "RemoteLayer",
+    "RemoteMapping",
+    "RemoteRole",
+    "RemoteRule",
+    "RemoteState",
+    "RemoteStatement",
+    "RemoteSubscription",
+]
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class RemoteRole:
+    arn: str
+    trust_policy: Mapping[str, Any] | None
+    policies: Mapping[str, Mapping[str, Any]]  # inline policy name -> document
+
+
+@attrs.frozen
+class RemoteFunction:
+    name: str
+    arn: str
+    code_sha256: str
+    architecture: str
+    settings: FunctionSettings
+    reserved_concurrency: int | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+    state: str = "Active"
+    last_update_status: str = "Successful"
+
+
+@attrs.frozen
+class RemoteStatement:
+    sid: str
+    principal: str | None
+    source_arn: str | None
+    source_account: str | None = None
+
+
+@attrs.frozen
+class RemoteLayer:
+    version_arn: str
+    code_sha256: str
+
+
+@attrs.frozen
+class RemoteApi:
+    id: str
+    name: str
+    deployed_fingerprint: str | None  # of the deployment the stage points at, None: no stage
+
+
+@attrs.frozen
+class RemoteRule:
+    name: str
+    schedule_expression: str | None
+    event_pattern: str | None
+    description: str
+    target_arns: tuple[str, ...]
+
+
+@attrs.frozen
+class RemoteSubscription:
+    arn: str
+    endpoint: str
+    protocol: str = "lambda"
+
+
+@attrs.frozen
+class RemoteMapping:
+    uuid: str
+    source_arn: str
+    batch_size: int
+    maximum_batching_window_in_seconds: int
+    function_response_types: tuple[str, ...] = ()
+
+
+class RemoteState(Protocol):
+    """Read-only questions the planner asks; ``None`` means "does not exist"."""
+
+    def role(self, name: str) -> RemoteRole | None: ...
+    def function(self, name: str) -> RemoteFunction | None: ...
+    def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]: ...
+    def log_retention(self, function_name: str) -> int | None: ...
+    def layer(self, name: str) -> RemoteLayer | None: ...
+    def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None: ...
+    def rule(self, name: str) -> RemoteRule | None: ...
+    def s3_notifications(self, bucket: str) -> tuple[Mapping[str, Any], ...] | None: ...
+    def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None: ...
+    def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]: ...
+
+
+# Error codes that mean "not there" for the reads below.
+_MISSING = frozenset({
+    "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
+    "NotFound", "NoSuchKey",
+})  # fmt: skip
+
+
+def error_code(err: Exception) -> str:
+    if isinstance(err, botocore.exceptions.ClientError):
+        return str(err.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class BotoRemoteState:
+    """:class:`RemoteState` over boto3 clients; every method makes only read calls."""
+
+    def __init__(self, aws: AwsContext) -> None:
+        self._aws = aws
+
+    def _read(self, what: str, call: Callable[[], _T]) -> _T | None:
+        try:
+            return call()
+        except botocore.exceptions.ClientError as err:
+            if error_code(err) in _MISSING:
+                return None
+            raise DeployError(
+                f"reading {what} failed ({err.operation_name}): {error_message(err)}"
+            ) from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise DeployError(f"reading {what} failed: {err}") from err
+
+    def role(self, name: str) -> RemoteRole | None:
+        iam = self._aws.client("iam")
+        found = self._read(f"IAM role {name!r}", lambda: iam.get_role(RoleName=name))
+        if found is None:
+            return None
+        trust = found["Role"].get("AssumeRolePolicyDocument")
+        names = self._read(
+            f"IAM role {name!r}", lambda: iam.list_role_policies(RoleName=name)["PolicyNames"]
+        )
+        policies = {}
+        for policy_name in names or ():
+            doc = self._read(
+                f"IAM role {name!r}",
+                lambda p=policy_name: iam.get_role_policy(RoleName=name, PolicyName=p),
+            )
+            if doc is not None:
+                policies[policy_name] = _json(doc["PolicyDocument"])
+        return RemoteRole(found["Role"]["Arn"], _json(trust) if trust else None, policies)
+
+    def function(self, name: str) -> RemoteFunction | None:
+        client = self._aws.client("lambda")
+        found = self._read(f"function {name!r}", lambda: client.get_function(FunctionName=name))
+        if found is None:
+            return None
+        config = found["Configuration"]
+        vpc = config.get("VpcConfig") or {}
+        settings = FunctionSettings(
+            handler=config.get("Handler", ""),
+            role_arn=config.get("Role", ""),
+            runtime=config.get("Runtime", ""),
+            memory_size=config.get("MemorySize", 128),
+            timeout=config.get("Timeout", 3),
+            environment=dict((config.get("Environment") or {}).get("Variables") or {}),
+            layers=tuple(layer["Arn"] for layer in config.get("Layers") or ()),
+            subnet_ids=frozenset(vpc.get("SubnetIds") or ()),
+            security_group_ids=frozenset(vpc.get("SecurityGroupIds") or ()),
+            xray=(config.get("TracingConfig") or {}).get("Mode") == "Active",
+        )
+        concurrency = (found.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        return RemoteFunction(
+            name=name,
+            arn=config["FunctionArn"],
+            code_sha256=config.get("CodeSha256", ""),
+            architecture=(config.get("Architectures") or ["x86_64"])[0],
+            settings=settings,
+            reserved_concurrency=concurrency,
+            tags=dict(found.get("Tags") or {}),
+            state=config.get("State") or "Active",
+            last_update_status=config.get("LastUpdateStatus") or "Successful",
+        )
+
+    def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]:
+        client = self._aws.client("lambda")
+        found = self._read(
+            f"function {name!r} policy", lambda: client.get_policy(FunctionName=name)
+        )
+        if found is None:
+            return {}
+        statements = {}
+        for statement in _json(found["Policy"]).get("Statement", []):
+            principal = statement.get("Principal")
+            if isinstance(principal, dict):
+                principal = principal.get("Service") or principal.get("AWS")
+            condition = statement.get("Condition") or {}
+            source = (condition.get("ArnLike") or {}).get("AWS:SourceArn")
+            account = (condition.get("StringEquals") or {}).get("AWS:SourceAccount")
+            sid = statement.get("Sid", "")
+            statements[sid] = RemoteStatement(sid, principal, source, account)
+        return statements
+
+    def log_retention(self, function_name: str) -> int | None:
+        logs = self._aws.client("logs")
+        group = f"/aws/lambda/{function_name}"
+        found = self._read(
+            f"log group {group!r}", lambda: logs.describe_log_groups(logGroupNamePrefix=group)
+        )
+        for entry in (found or {}).get("logGroups", []):
+            if entry["logGroupName"] == group:
+                return entry.get("retentionInDays")
+        return None
+
+    def layer(self, name: str) -> RemoteLayer | None:
+        client = self._aws.client("lambda")
+        found = self._read(
+            f"layer {name!r}", lambda: client.list_layer_versions(LayerName=name, MaxItems=1)
+        )
+        versions = (found or {}).get("LayerVersions") or []
+        if not versions:
+            return None
+        latest = max(versions, key=lambda v: v["Version"])
+        detail = self._read(
+            f"layer {name!r}",
+            lambda: client.get_layer_version(LayerName=name, VersionNumber=latest["Version"]),
+        )
+        if detail is None:
+            return None
+        return RemoteLayer(latest["LayerVersionArn"], detail["Content"].get("CodeSha256", ""))
+
+    def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None:
+        client = self._aws.client("apigateway")
+        found = None
+        if api_id:
+            found = self._read(
+                f"REST API {api_id!r}", lambda: client.get_rest_api(restApiId=api_id)
+            )
+        if found is None and name:
+            # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
+            # record): adopt the API by name, but only if exactly one has it.
+            matches = [
+                item
+                for page in client.get_paginator("get_rest_apis").paginate()
+                for item in page.get("items", [])
+                if item.get("name") == name
+            ]
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            return None
+        rest_id = found["id"]
+        stage_info = self._read(
+            f"REST API {rest_id!r} stage {stage!r}",
+            lambda: client.get_stage(restApiId=rest_id, stageName=stage),
+        )
+        fingerprint = None
+        if stage_info and stage_info.get("deploymentId"):
+            deployment = self._read(
+                f"REST API {rest_id!r} deployment",
+                lambda: client.get_deployment(
+                    restApiId=rest_id, deploymentId=stage_info["deploymentId"]
+                ),
+            )
+            fingerprint = (deployment or {}).get("description") or None
+        return RemoteApi(rest_id, found.get("name", ""), fingerprint)
+
+    def rule(self, name: str) -> RemoteRule | None:
+        events = self._aws.client("events")
+        found = self._read(f"rule {name!r}", lambda: events.describe_rule(Name=name))
+        if found is None:
+            return None
+        targets = self._read(f"rule {name!r}", lambda: events.list_targets_by_rule(Rule=name))
+        return RemoteRule(
+            name=name,
+            schedule_expression=found.get("ScheduleExpression"),
+            event_pattern=found.get("EventPattern"),
+            description=found.get("Description") or "",
+            target_arns=tuple(t["Arn"] for t in (targets or {}).get("Targets", [])),
+        )
+
+    def s3_notifications(self, bucket: str) -> tuple[Mapping[str, Any], ...] | None:
+        s3 = self._aws.client("s3")
+        found = self._read(
+            f"bucket {bucket!r} notifications",
+            lambda: s3.get_bucket_notification_configuration(Bucket=bucket),
+        )
+        if found is None:
+            return None
+        return tuple(found.get("LambdaFunctionConfigurations", []))
+
+    def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None:
+        sns = self._aws.client("sns")
+        try:
+            subs = [
+                sub
+                for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
+                    TopicArn=topic_arn
+                )
+                for sub in page.get("Subscriptions", [])
+            ]
+        except botocore.exceptions.ClientError as err:
+            if error_code(err) in _MISSING:
+                return None
+            raise DeployError(
+                f"reading topic {topic_arn!r} subscriptions failed ({err.operation_name}):"
+                f" {error_message(err)}"
+            ) from err
+        return tuple(
+            RemoteSubscription(s["SubscriptionArn"], s.get("Endpoint", ""), s.get("Protocol", ""))
+            for s in subs
+        )
+
+    def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
+        client = self._aws.client("lambda")
+        try:
+            items = [
+                item
+                for page in client.get_paginator("list_event_source_mappings").paginate(
+                    FunctionName=function_name
+                )
+                for item in page.get("EventSourceMappings", [])
+            ]
+        except botocore.exceptions.ClientError as err:
+            if error_code(err) in _MISSING:
+                return ()
+            raise DeployError(
+                f"reading event source mappings of {function_name!r} failed"
+                f" ({err.operation_name}): {error_message(err)}"
+            ) from err
+        return tuple(
+            RemoteMapping(
+                uuid=item["UUID"],
+                source_arn=item.get("EventSourceArn", ""),
+                batch_size=item.get("BatchSize") or 0,
+                maximum_batching_window_in_seconds=item.get("MaximumBatchingWindowInSeconds") or 0,
+                function_response_types=tuple(item.get("FunctionResponseTypes") or ()),
+            )
+            for item in items
+        )
+
+
+def _json(value: Any) -> Any:
+    # IAM returns policy documents URL-decoded into dicts by boto3, Lambda returns a string.
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            return json.loads(unquote(value))
+    return value

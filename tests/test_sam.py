@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deployer.config import load_config
 from deployer.openapi import build_openapi
@@ -388,6 +390,23 @@ def test_yaml_round_trips_awkward_strings(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     write_template(template, path, "yaml")
     assert yaml.safe_load(path.read_text()) == template
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(), _json_values, max_size=5))
+def test_yaml_round_trips_any_json_data(tmp_path_factory: pytest.TempPathFactory, data) -> None:
+    path = tmp_path_factory.mktemp("yaml") / "t.yaml"
+    write_template(data, path, "yaml")
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == (data or None)
 
 
 def test_json_and_yaml_hold_the_same_template(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from microframework.app import App
 from .config import FunctionConfig, StageConfig
 from .openapi import build_openapi
 from .packaging import PackageResult
-from .sam_events import event_resources, sam_events
+from .sam_events import EVENT_IDS, event_resources, sam_events
 
 __all__ = ["API_HANDLER_ID", "REST_API_ID", "TemplateFunction", "build_template", "write_template"]
 
@@ -43,8 +43,17 @@ _LOGS_ONLY_POLICY = {
         }
     ],
 }
-# Logical ids SAM derives from a function's id; a function's own id must not collide with them.
-_DERIVED_SUFFIXES = ("Role", "LogGroup", "InvokePermission", "S3Permission")
+# Logical ids derived from a function's id (by SAM: its role, and each event's rule,
+# subscription or mapping plus its permission; by this module: log group and permissions).
+# Another function's id must not land on one of them.
+_DERIVED_SUFFIXES = (
+    "Role",
+    "LogGroup",
+    "InvokePermission",
+    "S3Permission",
+    *EVENT_IDS,
+    *(f"{event}Permission" for event in EVENT_IDS),
+)
 
 
 @attrs.frozen

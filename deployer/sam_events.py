@@ -22,7 +22,10 @@ from microframework.sources import (
     SQSEventConfig,
 )
 
-__all__ = ["event_resources", "sam_events"]
+__all__ = ["EVENT_IDS", "event_resources", "sam_events"]
+
+# The keys of the Events maps below; SAM names each event's resources <FunctionId><EventId>.
+EVENT_IDS = ("Schedule", "Rule", "Topic", "Queue", "Stream")
 
 # EventBridge caps a rule's description at 512 characters.
 _MAX_RULE_DESCRIPTION = 512

@@ -371,6 +371,20 @@ def test_logical_ids_are_camel_case_and_unique(tmp_path: Path) -> None:
     assert props(template, "CleanUp2")["Handler"] == "app.second"
 
 
+def test_logical_ids_avoid_the_ids_sam_derives(tmp_path: Path) -> None:
+    app = App("demo")
+
+    @app.schedule("rate(1 hour)")
+    def tick(event: Any) -> None: ...
+
+    @app.lambda_function(name="tick_schedule")
+    def other(event: Any, context: Any) -> None: ...
+
+    template = build_template(app, stage_config(tmp_path), policy=None, package=package(tmp_path))
+    assert "Schedule" in props(template, "Tick")["Events"]  # SAM names its rule TickSchedule
+    assert props(template, "TickSchedule2")["Handler"] == "app.other"
+
+
 def test_template_is_deterministic(tmp_path: Path) -> None:
     config = stage_config(tmp_path)
     first = build_template(rest_app(), config, policy=POLICY, package=package(tmp_path))

@@ -149,8 +149,8 @@ class _Handler(socketserver.StreamRequestHandler):
             return False
         started = time.perf_counter()
         response = self._respond(request)
-        self._send(request, response)
         elapsed = (time.perf_counter() - started) * 1000
+        # Logged before sending, so a client that saw its response can count on the log line.
         self.server.log.request(
             self.client,
             request.method,
@@ -159,6 +159,7 @@ class _Handler(socketserver.StreamRequestHandler):
             len(response.body),
             elapsed,
         )
+        self._send(request, response)
         return request.keep_alive
 
     def _respond(self, request: _Request) -> GatewayResponse:

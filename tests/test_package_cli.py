@@ -101,6 +101,19 @@ def test_automatic_layer_writes_the_layer_zip(project: Path, tmp_path: Path) -> 
     assert {"Ref": "ManagedLayer"} in template["Resources"]["Job"]["Properties"]["Layers"]
 
 
+def test_s3_handler_gets_a_note(project: Path, tmp_path: Path) -> None:
+    source = (project / "app.py").read_text()
+    source += "\n\n@app.on_s3_event('uploads')\ndef uploaded(event):\n    pass\n"
+    (project / "app.py").write_text(source)
+    result = CliRunner().invoke(
+        cli, ["--project-dir", str(project), "package", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Note: the template cannot subscribe 'uploaded' to the existing bucket 'uploads'" in (
+        result.stderr
+    )
+
+
 def test_bad_template_format_is_a_usage_error(project: Path, tmp_path: Path) -> None:
     result = run(project, "--template-format", "xml", str(tmp_path / "out"))
     assert result.exit_code == 2

@@ -57,3 +57,17 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
         if artifact is not None:
             click.echo(f"Wrote {artifact.path} ({artifact.size:,} bytes)")
     click.echo(f"Wrote {template_path}")
+    for source in app.event_sources:
+        if source.kind == "s3":
+            # SAM can only subscribe a function to a bucket declared in the same template.
+            click.echo(
+                f"Note: the template cannot subscribe {source.name!r} to the existing bucket "
+                f"{source.bucket!r}; configure its notification after deploying (see Outputs).",
+                err=True,
+            )
+    if app.routes and config.api_gateway_endpoint_type == "PRIVATE":
+        click.echo(
+            "Warning: a PRIVATE API needs a resource policy naming your VPC endpoints; add one"
+            " to RestAPI (Auth.ResourcePolicy) before deploying.",
+            err=True,
+        )

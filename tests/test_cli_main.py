@@ -1,0 +1,101 @@
+"""The ``fw`` entry point: version, help, usage mistakes, and plain output off a terminal."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import __version__, main
+from cli.output import color_enabled, style, table
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main([*args])
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return info.value.code or 0, out, err
+
+
+def test_version_from_the_installed_script() -> None:
+    script = shutil.which("fw", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, f"fw, version {__version__}\n")
+
+
+def test_help_lists_the_commands(capsys) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for name in ("local", "new-project", "generate-event", "invoke", "--project-dir", "--debug"):
+        assert name in out
+
+
+@pytest.mark.parametrize("command", ["local", "new-project", "generate-event", "invoke"])
+def test_each_command_has_help(capsys, command: str) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0 and out.startswith(f"Usage: fw {command}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nosuch"], "Error: No such command 'nosuch'."),
+        (["local", "--port", "99999"], "Error: Invalid value for '--port'"),
+        (["local", "--bogus"], "Error: No such option '--bogus'"),
+        (["new-project"], "Error: Missing argument 'NAME'."),
+        (["invoke"], "Error: Missing argument 'NAME'."),
+    ],
+)
+def test_usage_mistakes_exit_2_with_one_error_line(capsys, args: list[str], message: str) -> None:
+    code, _, err = run(capsys, *args)
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert code == 2 and len(errors) == 1 and errors[0].startswith(message)
+    assert "Traceback" not in err
+
+
+def test_failures_exit_1_with_one_line(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "--project-dir", str(tmp_path), "local")
+    assert (code, out) == (1, "")
+    assert (
+        err
+        == f"Error: no .fw/config.json in {str(tmp_path)!r}: run 'fw new-project' or create it\n"
+    )
+
+
+def test_local_refuses_an_app_that_does_not_import(capsys, tmp_path: Path) -> None:
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "x"}')
+    (tmp_path / "app.py").write_text("import no_such_module_here\n")
+    code, _, err = run(capsys, "--project-dir", str(tmp_path), "local")
+    assert code == 1 and err.count("\n") == 1 and "No module named 'no_such_module_here'" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert (
+        color_enabled(_Terminal()) and style("x", "red", stream=_Terminal()) == "\x1b[31mx\x1b[0m"
+    )
+    assert not color_enabled(io.StringIO()) and style("x", "red", stream=io.StringIO()) == "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not color_enabled(_Terminal()) and style("x", "red", stream=_Terminal()) == "x"
+
+
+def test_table_aligns_columns() -> None:
+    assert table(["A", "LONGER"], [["xyz", "1"], ["q", "22"]]).splitlines() == [
+        "  A    LONGER",
+        "  ---  ------",
+        "  xyz  1",
+        "  q    22",
+    ]

@@ -35,7 +35,14 @@ from .models import (
 )
 from .packaging import PackageResult
 
-__all__ = ["DEPLOYMENT_TAG", "STATEMENT_ID", "Desired", "PolicyBuilder", "build_desired"]
+__all__ = [
+    "DEPLOYMENT_TAG",
+    "STATEMENT_ID",
+    "Desired",
+    "PolicyBuilder",
+    "build_desired",
+    "function_name",
+]
 
 REST_HANDLER_STRING = "app.app"
 # One statement id per function: every fw function has exactly one trigger.
@@ -70,6 +77,13 @@ class _Context:
             f"arn:{self.partition}:{service}:{self.region if region else ''}:"
             f"{self.account_id if account else ''}:{resource}"
         )
+
+
+def function_name(app_name: str, stage: str, logical_name: str | None) -> str:
+    """The Lambda name of a function: ``<app>-<stage>`` for the REST handler, else with the name."""
+    if logical_name in (None, API_HANDLER_NAME):
+        return f"{app_name}-{stage}"
+    return f"{app_name}-{stage}-{logical_name}"
 
 
 def _default_policy_builder() -> PolicyBuilder:
@@ -119,7 +133,7 @@ def build_desired(
     functions: list[LambdaFunction] = []
     for logical, handler_string in entries:
         fconfig = config.function(None if logical == API_HANDLER_NAME else logical)
-        name = base if logical == API_HANDLER_NAME else f"{base}-{logical}"
+        name = function_name(ctx.app_name, ctx.stage, logical)
         if len(name) > _MAX_FUNCTION_NAME:
             raise ConfigError(
                 f"function name {name!r} is {len(name)} characters, over Lambda's 64; shorten the"

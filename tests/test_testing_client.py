@@ -1,0 +1,193 @@
+"""microframework.testing: Client(app) as users write their tests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from microframework import App, NotFoundError, Response
+from microframework.testing import Client
+
+
+def make_app() -> App:
+    app = App("demo")
+
+    @app.route("/")
+    def index() -> dict[str, str]:
+        return {"hello": "world"}
+
+    @app.route("/items/{item_id}", methods=["GET", "PUT", "PATCH", "DELETE", "POST"])
+    def item(item_id: str) -> Any:
+        request = app.current_request
+        if item_id == "missing":
+            raise NotFoundError(f"no item {item_id}")
+        return {"id": item_id, "method": request.method, "body": request.json_body}
+
+    @app.route("/text", methods=["POST"], content_types=["text/plain"])
+    def text() -> Response:
+        body = app.current_request.raw_body.decode()
+        return Response(body.upper(), headers={"Content-Type": "text/plain"})
+
+    return app
+
+
+def test_get_json() -> None:
+    with Client(make_app()) as client:
+        response = client.http.get("/")
+    assert response.status_code == 200
+    assert response.json_body == {"hello": "world"}
+    assert response.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "post", "delete"])
+def test_every_method_helper_sends_json(method: str) -> None:
+    client = Client(make_app())
+    response = getattr(client.http, method)("/items/7", json={"n": 1})
+    assert response.json_body == {"id": "7", "method": method.upper(), "body": {"n": 1}}
+
+
+def test_text_body_and_headers() -> None:
+    client = Client(make_app())
+    response = client.http.post("/text", body="abc", headers={"Content-Type": "text/plain"})
+    assert (response.status_code, response.body) == (200, b"ABC")
+    assert response.headers["Content-Type"] == "text/plain"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body"),
+    [
+        ("GET", "/items/missing", 404, {"Code": "NotFoundError", "Message": "no item missing"}),
+        ("GET", "/unknown", 403, {"message": "Missing Authentication Token"}),
+        (
+            "POST",
+            "/",
+            405,
+            {"Code": "MethodNotAllowedError", "Message": "Unsupported method: POST"},
+        ),
+        (
+            "HEAD",
+            "/",
+            405,
+            {"Code": "MethodNotAllowedError", "Message": "Unsupported method: HEAD"},
+        ),
+    ],
+    ids=["view-error", "unknown-path", "wrong-method", "head"],
+)
+def test_error_statuses(method: str, path: str, status: int, body: Any) -> None:
+    response = Client(make_app()).http.request(method, path)
+    assert (response.status_code, response.json_body) == (status, body)
+
+
+def test_empty_body_json_is_none() -> None:
+    app = App("demo")
+
+    @app.route("/")
+    def index() -> Response:
+        return Response("", status_code=204)
+
+    response = Client(app).http.get("/")
+    assert (response.status_code, response.json_body) == (204, None)
+
+
+def test_repeated_response_headers_are_joined() -> None:
+    app = App("demo")
+
+    @app.route("/")
+    def index() -> Response:
+        return Response({}, headers={"X-Multi": ["a", "b"]})
+
+    assert Client(app).http.get("/").headers["X-Multi"] == "a, b"
+
+
+def test_stage_name_and_variables() -> None:
+    app = App("demo")
+
+    @app.route("/")
+    def index() -> dict[str, Any]:
+        request = app.current_request
+        return {"stage": request.context["stage"], "vars": request.stage_vars}
+
+    client = Client(app, stage_name="prod", stage_variables={"db": "main"})
+    assert client.http.get("/").json_body == {"stage": "prod", "vars": {"db": "main"}}
+
+
+def test_concurrent_requests_through_the_client_keep_their_own_request() -> None:
+    app = App("demo")
+    barrier = threading.Barrier(3, timeout=10)
+
+    @app.route("/who/{name}")
+    def who(name: str) -> dict[str, Any]:
+        barrier.wait()  # all three requests are in flight at once
+        return {"name": name, "seen": app.current_request.uri_params["name"]}
+
+    client = Client(app)
+    results: dict[str, Any] = {}
+
+    def run(name: str) -> None:
+        results[name] = client.http.get(f"/who/{name}").json_body
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("ann", "bob", "cy")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {n: {"name": n, "seen": n} for n in ("ann", "bob", "cy")}
+
+
+def test_generated_events_drive_event_handlers() -> None:
+    app = App("demo")
+
+    @app.on_s3_event(bucket="uploads")
+    def on_upload(event: Any) -> Any:
+        return [event.bucket, event.key]
+
+    @app.on_sns_message(topic="alerts")
+    def on_alert(event: Any) -> Any:
+        return [event.message, event.subject]
+
+    @app.on_sqs_message(queue="jobs")
+    def on_job(event: Any) -> Any:
+        return [r.body for r in event]
+
+    client = Client(app)
+    assert on_upload(client.events.generate_s3_event("uploads", "a b.txt"), None) == [
+        "uploads",
+        "a b.txt",
+    ]
+    assert on_alert(client.events.generate_sns_event("hi", subject="s"), None) == ["hi", "s"]
+    assert on_job(client.events.generate_sqs_event(["1", "2"]), None) == ["1", "2"]
+
+
+def test_generated_stream_and_cloudwatch_events() -> None:
+    client = Client(App("demo"))
+    cw = client.events.generate_cw_event("my.src", "Thing", {"k": 1}, ["arn:r"], region="eu-west-1")
+    assert (cw["source"], cw["detail-type"], cw["detail"], cw["region"]) == (
+        "my.src",
+        "Thing",
+        {"k": 1},
+        "eu-west-1",
+    )
+    kinesis = client.events.generate_kinesis_event([b"a"], stream_name="s")
+    assert kinesis["Records"][0]["eventSourceARN"].endswith(":stream/s")
+    ddb = client.events.generate_dynamodb_event([{"id": {"S": "1"}}], table_name="t")
+    assert ddb["Records"][0]["dynamodb"]["NewImage"] == {"id": {"S": "1"}}
+
+
+def test_lambda_invoke_calls_the_named_handler() -> None:
+    app = App("demo")
+
+    @app.lambda_function(name="adder")
+    def add(event: Any, context: Any) -> Any:
+        return {"sum": event["a"] + event["b"], "fn": context.function_name}
+
+    response = Client(app).lambda_.invoke("adder", {"a": 1, "b": 2})
+    assert response.payload == {"sum": 3, "fn": "demo-adder"}
+
+
+def test_lambda_invoke_unknown_name_lists_the_known_ones() -> None:
+    app = App("demo")
+    app.lambda_function(name="adder")(lambda event, context: None)
+    with pytest.raises(ValueError, match=r"no handler named 'nope' \(known: adder\)"):
+        Client(app).lambda_.invoke("nope")

@@ -23,6 +23,7 @@ from microframework.app import App
 from .config import FunctionConfig, StageConfig
 from .openapi import build_openapi
 from .packaging import PackageResult
+from .policy import LOGS_STATEMENT, POLICY_VERSION
 from .sam_events import EVENT_IDS, event_resources, sam_events
 
 __all__ = ["API_HANDLER_ID", "REST_API_ID", "TemplateFunction", "build_template", "write_template"]
@@ -33,16 +34,8 @@ LAYER_ID = "ManagedLayer"
 FUNCTION_ZIP_URI = "./deployment.zip"
 LAYER_ZIP_URI = "./layer-deployment.zip"
 _REST_HANDLER = "app.app"
-_LOGS_ONLY_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": "arn:*:logs:*:*:*",
-        }
-    ],
-}
+# Lambda needs these to write the function's logs whatever else the app does.
+_LOGS_ONLY_POLICY = {"Version": POLICY_VERSION, "Statement": [LOGS_STATEMENT]}
 # Logical ids derived from a function's id (by SAM: its role, and each event's rule,
 # subscription or mapping plus its permission; by this module: log group and permissions).
 # Another function's id must not land on one of them.

@@ -96,14 +96,17 @@ def _function_params(func: Callable[..., Any]) -> tuple[set[str], set[str], bool
         return set(), set(), True
     positional = code.co_varnames[: code.co_argcount]
     kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    posonly = code.co_posonlyargcount
     if getattr(func, "__self__", None) is not None:
         positional = positional[1:]
+        posonly = max(0, posonly - 1)
     defaults = func.__defaults__ or ()
     required = set(positional[: len(positional) - len(defaults)])
     kwdefaults = func.__kwdefaults__ or {}
     required |= {n for n in kwonly if n not in kwdefaults}
     takes_kwargs = bool(code.co_flags & 0x08)
-    return set(positional) | set(kwonly), required, takes_kwargs
+    # Path parameters are passed by keyword, so positional-only ones cannot receive them.
+    return set(positional[posonly:]) | set(kwonly), required, takes_kwargs
 
 
 class RouteEntry:
@@ -295,7 +298,7 @@ class App(Scaffold):
             params = parse_path_params(path)
         except ValueError as err:
             raise ValueError(f"{err} in view {name!r}") from None
-        self._check_sibling_params(path, name)
+        claims = self._sibling_param_claims(path, name)
         content_types = options["content_types"]
         if not isinstance(content_types, list) or not all(
             isinstance(c, str) for c in content_types
@@ -324,19 +327,22 @@ class App(Scaffold):
         methods = options["methods"]
         if not methods:
             raise ValueError(f"{where}: methods must name at least one HTTP method")
-        by_method = self.routes.setdefault(path, {})
+        existing = self.routes.get(path, {})
+        entries: dict[str, RouteEntry] = {}
+        # Validate every method before changing anything: a rejected route leaves no trace.
         for method in methods:
             upper = method.upper() if isinstance(method, str) else method
             if upper not in _HTTP_METHODS:
                 raise ValueError(
                     f"{where}: unknown HTTP method {method!r}; use one of {sorted(_HTTP_METHODS)}"
                 )
-            if upper in by_method:
+            other = existing.get(upper) or entries.get(upper)
+            if other is not None:
                 raise ValueError(
                     f"duplicate route: {upper} {path} is handled by both view "
-                    f"{by_method[upper].view_name!r} and view {name!r}"
+                    f"{other.view_name!r} and view {name!r}"
                 )
-            entry = RouteEntry(
+            entries[upper] = RouteEntry(
                 view,
                 name,
                 path,
@@ -347,32 +353,41 @@ class App(Scaffold):
                 authorizer=options["authorizer"],
                 view_args=view_args,
             )
-            for other in by_method.values():
-                if other.cors != entry.cors:
-                    # One OPTIONS preflight answers for every method of a path.
-                    raise ValueError(
-                        f"route {path!r}: view {name!r} has a CORS config different from view "
-                        f"{other.view_name!r} on the same path; all methods of a path share one"
-                    )
-            by_method[upper] = entry
+        new_cors = next(iter(entries.values())).cors
+        for other in existing.values():
+            if other.cors != new_cors:
+                # One OPTIONS preflight answers for every method of a path.
+                raise ValueError(
+                    f"route {path!r}: view {name!r} has a CORS config different from view "
+                    f"{other.view_name!r} on the same path; all methods of a path share one"
+                )
+        self._param_names.update(claims)
+        self.routes.setdefault(path, {}).update(entries)
         self._route_table = None
 
-    def _check_sibling_params(self, path: str, name: str) -> None:
-        # API Gateway has one resource per position: /a/{id} and /a/{key}/b cannot coexist.
+    def _sibling_param_claims(self, path: str, name: str) -> dict[tuple[str, ...], str]:
+        """The parameter names ``path`` would claim per position; raises on a conflict.
+
+        API Gateway has one resource per position: /a/{id} and /a/{key}/b cannot coexist.
+        """
+        claims: dict[tuple[str, ...], str] = {}
         prefix: list[str] = []
         for segment in path.strip("/").split("/"):
             if segment.startswith("{"):
                 key = tuple(prefix)
                 param = segment[1:-1]
-                known = self._param_names.setdefault(key, param)
+                known = self._param_names.get(key, param)
                 if known != param:
                     raise ValueError(
                         f"route {path!r} (view {name!r}): parameter {{{param}}} conflicts with "
-                        f"{{{known}}} at the same position of another route; API Gateway needs one name"
+                        f"{{{known}}} at the same position of another route; "
+                        "API Gateway needs one name"
                     )
+                claims[key] = param
                 prefix.append("{}")
             else:
                 prefix.append(segment)
+        return claims
 
     def _middleware_for(self, event_type: str) -> list[Callable[..., Any]]:
         return [

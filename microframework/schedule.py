@@ -37,16 +37,58 @@ class Rate(ScheduleExpression):
         return f"rate({self.value} {unit})"
 
 
-# Field name, and what one field may hold (EventBridge's cron grammar, loosely: the service has the
-# final word, this catches typos early).
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+# Field name, its numeric range, and its names (EventBridge's cron grammar). The service has the
+# final word; this catches what it would reject, when the app is defined rather than at deploy.
 _CRON_FIELDS = (
-    ("minutes", "0123456789,-*/"),
-    ("hours", "0123456789,-*/"),
-    ("day_of_month", "0123456789,-*?/LW"),
-    ("month", "0123456789,-*/ABCDEFGJLMNOPRSTUVY"),
-    ("day_of_week", "0123456789,-*?/L#ADEFHIMNORSTUW"),
-    ("year", "0123456789,-*/"),
+    ("minutes", 0, 59, ()),
+    ("hours", 0, 23, ()),
+    ("day_of_month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day_of_week", 1, 7, _DAYS),
+    ("year", 1970, 2199, ()),
 )
+
+
+def _cron_atom_ok(atom: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if atom in names:
+        return True
+    return atom.isdigit() and low <= int(atom) <= high
+
+
+def _cron_field_ok(field: str, text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if text == "?":
+        return field in ("day_of_month", "day_of_week")
+    for item in text.split(","):
+        base, slash, step = item.partition("/")
+        if slash and not (step.isdigit() and int(step) >= 1):
+            return False
+        if base == "*":
+            continue
+        if (
+            field == "day_of_month"
+            and not slash
+            and (
+                base in ("L", "LW")
+                or (base.endswith("W") and _cron_atom_ok(base[:-1], low, high, ()))
+            )
+        ):
+            continue
+        if field == "day_of_week" and not slash:
+            if base == "L" or (base.endswith("L") and _cron_atom_ok(base[:-1], low, high, names)):
+                continue
+            day, hash_, nth = base.partition("#")
+            if hash_:
+                if _cron_atom_ok(day, low, high, names) and nth in ("1", "2", "3", "4", "5"):
+                    continue
+                return False
+        first, dash, last = base.partition("-")
+        if not _cron_atom_ok(first, low, high, names):
+            return False
+        if dash and not _cron_atom_ok(last, low, high, names):
+            return False
+    return True
 
 
 class Cron(ScheduleExpression):
@@ -62,9 +104,9 @@ class Cron(ScheduleExpression):
         year: str | int,
     ) -> None:
         values = (minutes, hours, day_of_month, month, day_of_week, year)
-        for (field, allowed), value in zip(_CRON_FIELDS, values, strict=True):
-            text = str(value)
-            if isinstance(value, bool) or not text or any(c not in allowed for c in text.upper()):
+        for (field, low, high, names), value in zip(_CRON_FIELDS, values, strict=True):
+            text = str(value).upper()
+            if isinstance(value, bool) or not _cron_field_ok(field, text, low, high, names):
                 raise ValueError(f"Cron {field} is not a valid cron field: {value!r}")
         if str(day_of_month) != "?" and str(day_of_week) != "?":
             # EventBridge rejects a rule that fixes both; say so before a deploy fails on it.

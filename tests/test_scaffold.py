@@ -121,10 +121,6 @@ def test_bound_method_views_do_not_count_self() -> None:
     assert get(app, "/items/3", "/items/{item}", {"item": "3"}) == (200, {"item": "3"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a positional-only view parameter passes registration, then every request is a 500",
-)
 def test_positional_only_path_parameter_is_rejected() -> None:
     app = App("demo", configure_logs=False)
     with pytest.raises(ValueError, match="item"):
@@ -188,10 +184,6 @@ def test_unknown_methods_are_rejected(methods: list[Any]) -> None:
         def view() -> None: ...
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a route that fails registration on its second method leaves the first registered",
-)
 def test_failed_registration_registers_no_method() -> None:
     app = App("demo")
     with pytest.raises(ValueError, match="BOGUS"):
@@ -202,10 +194,6 @@ def test_failed_registration_registers_no_method() -> None:
     assert app.routes.get("/x", {}) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a route rejected for its methods leaves an empty path behind (405 with 'Allow: ')",
-)
 def test_failed_registration_leaves_no_empty_path() -> None:
     app = App("demo")
     with pytest.raises(ValueError):
@@ -216,10 +204,6 @@ def test_failed_registration_leaves_no_empty_path() -> None:
     assert "/x" not in app.routes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a route rejected for its view's parameters still claims its {param} names",
-)
 def test_failed_registration_does_not_claim_parameter_names() -> None:
     app = App("demo")
     with pytest.raises(ValueError):

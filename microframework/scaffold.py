@@ -43,6 +43,22 @@ def _check_batch(batch_size: int, low: int, high: int, what: str) -> None:
         )
 
 
+def _stream_options(
+    kind: str, batch_size: int, starting_position: str, window: int
+) -> dict[str, Any]:
+    """The checked mapping options shared by the Kinesis and DynamoDB stream decorators."""
+    _check_batch(batch_size, 1, 10000, kind)
+    if starting_position not in _STARTING_POSITIONS:
+        raise ValueError(
+            f"starting_position must be LATEST or TRIM_HORIZON, got {starting_position!r}"
+        )
+    return {
+        "batch_size": batch_size,
+        "starting_position": starting_position,
+        "maximum_batching_window_in_seconds": window,
+    }
+
+
 class Scaffold:
     """Owns every decorator; subclasses decide what registering means."""
 
@@ -169,18 +185,10 @@ class Scaffold:
         maximum_batching_window_in_seconds: int = 0,
     ) -> Callable[[Callable[..., Any]], EventHandler]:
         """Run the handler for batches of records from a Kinesis stream."""
-        _check_batch(batch_size, 1, 10000, "on_kinesis_record")
-        if starting_position not in _STARTING_POSITIONS:
-            raise ValueError(
-                f"starting_position must be LATEST or TRIM_HORIZON, got {starting_position!r}"
-            )
-        options = {
-            "stream": stream,
-            "batch_size": batch_size,
-            "starting_position": starting_position,
-            "maximum_batching_window_in_seconds": maximum_batching_window_in_seconds,
-        }
-        return self._event_decorator("on_kinesis_record", name, options)
+        options = _stream_options(
+            "on_kinesis_record", batch_size, starting_position, maximum_batching_window_in_seconds
+        )
+        return self._event_decorator("on_kinesis_record", name, {"stream": stream, **options})
 
     def on_dynamodb_record(
         self,
@@ -191,18 +199,12 @@ class Scaffold:
         maximum_batching_window_in_seconds: int = 0,
     ) -> Callable[[Callable[..., Any]], EventHandler]:
         """Run the handler for batches of records from a DynamoDB stream."""
-        _check_batch(batch_size, 1, 10000, "on_dynamodb_record")
-        if starting_position not in _STARTING_POSITIONS:
-            raise ValueError(
-                f"starting_position must be LATEST or TRIM_HORIZON, got {starting_position!r}"
-            )
-        options = {
-            "stream_arn": stream_arn,
-            "batch_size": batch_size,
-            "starting_position": starting_position,
-            "maximum_batching_window_in_seconds": maximum_batching_window_in_seconds,
-        }
-        return self._event_decorator("on_dynamodb_record", name, options)
+        options = _stream_options(
+            "on_dynamodb_record", batch_size, starting_position, maximum_batching_window_in_seconds
+        )
+        return self._event_decorator(
+            "on_dynamodb_record", name, {"stream_arn": stream_arn, **options}
+        )
 
     def lambda_function(
         self, name: str | None = None

@@ -96,12 +96,18 @@ def create_context(
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound as err:
-            raise DeployError(f"AWS profile {profile!r} not found: {err}") from err
+            raise DeployError(
+                f"AWS profile {profile!r} not found; check --profile, AWS_PROFILE and ~/.aws/config"
+            ) from err
     resolved = region or session.region_name
     if not resolved:
         raise DeployError(
             "no AWS region configured; pass --region, set AWS_REGION or set a region in your profile"
         )
+    try:
+        session.get_partition_for_region(resolved)
+    except botocore.exceptions.UnknownRegionError as err:
+        raise DeployError(f"unknown AWS region {resolved!r}; check --region or AWS_REGION") from err
     if on_call is not None:
         session.events.register("before-call", on_call)
     return AwsContext(session=session, region=resolved)

@@ -98,6 +98,7 @@ def deploy(
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)
     app = load_app(project_dir)
+    aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
     report(f"Packaging {config.app_name} ({stage})")
     package = build_package(
         project_dir,
@@ -112,7 +113,6 @@ def deploy(
             " takes in one request; set automatic_layer to move requirements into a layer, or"
             " trim requirements.txt"
         )
-    aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
     desired = build_desired(
         app,
         config,

@@ -1,0 +1,284 @@
+"""``fw deploy`` against a real moto server: every resource, then incremental redeploys."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli, main
+from deployer.aws import is_write_operation
+from deployer.deploy import deploy
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+EVENTS_APP = """\
+from microframework import App, Rate
+
+app = App("shop")
+
+
+@app.route("/")
+def index():
+    return {"ok": True}
+
+
+@app.route("/items/{id}", methods=["GET", "PUT"])
+def item(id):
+    return {"id": id}
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def tick(event):
+    pass
+
+
+@app.on_cw_event({"source": ["aws.ec2"]})
+def ec2(event):
+    pass
+
+
+@app.on_s3_event(bucket="uploads", prefix="in/", suffix=".csv")
+def uploaded(event):
+    pass
+
+
+@app.on_sns_message(topic="alerts")
+def alert(event):
+    pass
+
+
+@app.on_sqs_message(queue="jobs", batch_size=5)
+def work(event):
+    pass
+"""
+
+CONFIG = {
+    "version": "1.0",
+    "app_name": "shop",
+    "environment_variables": {"MODE": "test"},
+    "stages": {
+        "dev": {
+            "api_gateway_stage": "api",
+            "lambda_functions": {"work": {"lambda_memory_size": 256, "lambda_timeout": 30}},
+        }
+    },
+}
+
+
+class CallLog:
+    """A botocore before-call hook recording every operation a deploy makes."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs["model"].name)
+
+    @property
+    def writes(self) -> list[str]:
+        return [c for c in self.calls if is_write_operation(c)]
+
+
+def write_project(root: Path, source: str = EVENTS_APP, config: dict | None = None) -> Path:
+    (root / ".fw").mkdir(parents=True, exist_ok=True)
+    (root / ".fw" / "config.json").write_text(json.dumps(config or CONFIG))
+    (root / "app.py").write_text(source)
+    return root
+
+
+def make_event_sources() -> None:
+    """The bucket (with someone else's notification), topic and queue the app subscribes to."""
+    boto3.client("sqs").create_queue(QueueName="jobs")
+    boto3.client("sns").create_topic(Name="alerts")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="uploads")
+    s3.put_bucket_notification_configuration(
+        Bucket="uploads",
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "audit",
+                    "QueueArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs",
+                    "Events": ["s3:ObjectRemoved:*"],
+                }
+            ]
+        },
+    )
+
+
+def no_sleep(seconds: float) -> None:
+    pass
+
+
+def test_full_deploy_creates_every_resource(aws: str, tmp_path: Path) -> None:
+    make_event_sources()
+    result = deploy(write_project(tmp_path), "dev", sleep=no_sleep)
+
+    iam = boto3.client("iam")
+    role = iam.get_role(RoleName="shop-dev")["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"
+    }
+    policy = iam.get_role_policy(RoleName="shop-dev", PolicyName="shop-dev")["PolicyDocument"]
+    assert "logs:PutLogEvents" in policy["Statement"][0]["Action"]
+
+    lam = boto3.client("lambda")
+    names = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
+    assert names == ["shop-dev", *(f"shop-dev-{n}" for n in sorted(
+        ["tick", "ec2", "uploaded", "alert", "work"]))]  # fmt: skip
+    api_fn = lam.get_function_configuration(FunctionName="shop-dev")
+    assert api_fn["Handler"] == "app.app" and api_fn["Role"] == role["Arn"]
+    assert api_fn["Environment"]["Variables"] == {"MODE": "test"}
+    work = lam.get_function_configuration(FunctionName="shop-dev-work")
+    assert (work["Handler"], work["MemorySize"], work["Timeout"]) == ("app.work", 256, 30)
+
+    apigw = boto3.client("apigateway")
+    (api,) = apigw.get_rest_apis()["items"]
+    assert api["name"] == "shop-dev"
+    resources = {r["path"]: r for r in apigw.get_resources(restApiId=api["id"])["items"]}
+    assert {"/", "/items/{id}"} <= set(resources)
+    assert set(resources["/items/{id}"]["resourceMethods"]) == {"GET", "PUT"}
+    assert apigw.get_stage(restApiId=api["id"], stageName="api")["deploymentId"]
+    assert result.url == f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/api/"
+    statement = json.loads(lam.get_policy(FunctionName="shop-dev")["Policy"])["Statement"][0]
+    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+        f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api['id']}/*"
+    )
+
+    events = boto3.client("events")
+    assert events.describe_rule(Name="shop-dev-tick")["ScheduleExpression"] == "rate(5 minutes)"
+    assert json.loads(events.describe_rule(Name="shop-dev-ec2")["EventPattern"]) == {
+        "source": ["aws.ec2"]
+    }
+    (target,) = events.list_targets_by_rule(Rule="shop-dev-tick")["Targets"]
+    assert target["Arn"].endswith(":function:shop-dev-tick")
+
+    notification = boto3.client("s3").get_bucket_notification_configuration(Bucket="uploads")
+    assert [q["Id"] for q in notification["QueueConfigurations"]] == ["audit"]  # kept
+    (ours,) = notification["LambdaFunctionConfigurations"]
+    assert ours["LambdaFunctionArn"].endswith(":function:shop-dev-uploaded")
+    assert ours["Filter"]["Key"]["FilterRules"] == [
+        {"Name": "prefix", "Value": "in/"},
+        {"Name": "suffix", "Value": ".csv"},
+    ]
+
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+    (sub,) = boto3.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert (sub["Protocol"], sub["Endpoint"]) == ("lambda", f"{work['FunctionArn'][:-4]}alert")
+
+    (mapping,) = lam.list_event_source_mappings(FunctionName="shop-dev-work")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"
+    assert mapping["BatchSize"] == 5
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_redeploys_change_only_what_changed(aws: str, tmp_path: Path) -> None:
+    make_event_sources()
+    project = write_project(tmp_path)
+    deploy(project, "dev", sleep=no_sleep)
+
+    unchanged = CallLog()
+    result = deploy(project, "dev", on_call=unchanged, sleep=no_sleep)
+    assert unchanged.writes == [] and result.actions == ()
+    assert unchanged.calls  # it did read
+
+    (project / "app.py").write_text(EVENTS_APP + "\n# a code change\n")
+    code_change = CallLog()
+    deploy(project, "dev", on_call=code_change, sleep=no_sleep)
+    assert code_change.writes == ["UpdateFunctionCode"] * 6
+
+    without_tick = EVENTS_APP.replace(
+        "@app.schedule(Rate(5, unit=Rate.MINUTES))\ndef tick(event):\n    pass\n", ""
+    )
+    (project / "app.py").write_text(without_tick)
+    removal = CallLog()
+    deploy(project, "dev", on_call=removal, sleep=no_sleep)
+    assert {"RemoveTargets", "DeleteRule", "DeleteFunction"} <= set(removal.writes)
+    assert removal.writes.count("DeleteFunction") == 1
+    names = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
+    assert "shop-dev-tick" not in names and len(names) == 5
+    assert [r["Name"] for r in boto3.client("events").list_rules()["Rules"]] == ["shop-dev-ec2"]
+    record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
+    assert not any("tick" in key for key in record["resources"])
+
+
+def test_config_change_updates_configuration_only(aws: str, tmp_path: Path) -> None:
+    source = 'from microframework import App\napp = App("cfg")\n\n@app.lambda_function()\ndef job(event, context):\n    return 1\n'
+    config = {"version": "1.0", "app_name": "cfg", "stages": {"dev": {}}}
+    project = write_project(tmp_path, source, config)
+    deploy(project, "dev", sleep=no_sleep)
+    config["stages"]["dev"] = {"lambda_timeout": 120, "tags": {"team": "data"}}
+    write_project(tmp_path, source, config)
+    log = CallLog()
+    deploy(project, "dev", on_call=log, sleep=no_sleep)
+    assert log.writes == ["UpdateFunctionConfiguration", "TagResource"]
+    fn = boto3.client("lambda").get_function(FunctionName="cfg-dev-job")
+    assert fn["Configuration"]["Timeout"] == 120 and fn["Tags"]["team"] == "data"
+
+
+def test_sample_app_through_the_cli_with_json(aws: str, tmp_path: Path) -> None:
+    project = tmp_path / "hello"
+    shutil.copytree(SAMPLES / "hello", project, ignore=shutil.ignore_patterns(".fw", "__pycache__"))
+    shutil.copytree(
+        SAMPLES / "hello" / ".fw",
+        project / ".fw",
+        ignore=shutil.ignore_patterns("deployed", "deployments", "cache"),
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--project-dir", str(project), "deploy", "--json"], obj={})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    (api,) = boto3.client("apigateway").get_rest_apis()["items"]
+    assert summary["url"] == f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/api/"
+    assert "Creating function hello-dev" in summary["actions"]
+    assert set(summary["resources"]) == {
+        "role:hello-dev",
+        "function:hello-dev",
+        "rest_api:hello-dev",
+    }
+    assert "Creating IAM role hello-dev" in result.stderr  # progress goes to stderr
+
+    url = runner.invoke(cli, ["--project-dir", str(project), "url"], obj={})
+    assert url.stdout.strip() == summary["url"]
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    log = CallLog()
+    lines: list[str] = []
+    result = deploy(project, "dev", dry_run=True, on_call=log, report=lines.append)
+    assert log.writes == []
+    assert "Would: Creating IAM role shop-dev" in lines
+    assert "Would: Creating REST API shop-dev" in lines
+    assert result.url is None and not (project / ".fw" / "deployed" / "dev.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        pytest.param("--profile", "nope", "Error: AWS profile 'nope' not found", id="profile"),
+        pytest.param("--region", "xx-nowhere-1", "Error: unknown AWS region", id="region"),
+    ],
+)
+def test_bad_profile_or_region_is_one_line(
+    aws: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    flag: str,
+    value: str,
+    message: str,
+) -> None:
+    project = write_project(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--project-dir", str(project), "deploy", flag, value])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1

@@ -185,3 +185,58 @@ def test_set_jobs_keeps_a_surviving_jobs_time() -> None:
         ]
     )
     assert [j.next_fire for j in scheduler.jobs] == [kept, at(2026, 1, 2, 0, 0)]
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def message(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_fw_local_fires_the_apps_schedules_with_schedule_events(tmp_path) -> None:
+    from cli.commands.local import _fire, _GatewayLoader, _schedule_jobs
+
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "sched"}')
+    (tmp_path / "app.py").write_text(
+        "from microframework import App\n"
+        "app = App('sched')\n"
+        "@app.schedule('cron(0/5 * * * ? *)')\n"
+        "def tick(event):\n"
+        "    return {'rule': event.resources[0], 'type': event.detail_type}\n"
+        "@app.schedule('rate(1 hour)')\n"
+        "def broken(event):\n"
+        "    raise RuntimeError('no database')\n"
+    )
+    loader = _GatewayLoader(tmp_path, "dev")
+    loader()
+    log = _Log()
+    scheduler = Scheduler(_schedule_jobs(loader, START), _fire(loader, log), clock=lambda: START)
+    assert [j.next_fire for j in scheduler.jobs] == [at(2026, 1, 1, 0, 5), at(2026, 1, 1, 1, 0)]
+    scheduler.run_due(at(2026, 1, 1, 1, 0))
+    assert log.lines == [
+        'schedule tick fired at 01:00:00Z -> {"rule": "arn:aws:events:us-east-1:123456789012:'
+        'rule/sched-dev-tick", "type": "Scheduled Event"}',
+        "schedule broken: RuntimeError: no database",
+    ]
+
+
+def test_fw_local_refuses_a_bad_schedule_at_startup(tmp_path) -> None:
+    from cli.commands.local import _GatewayLoader, _schedule_jobs
+    from deployer.errors import FwError
+
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "sched"}')
+    (tmp_path / "app.py").write_text(
+        "from microframework import App\n"
+        "app = App('sched')\n"
+        "@app.schedule('rate(1 minutes)')\n"
+        "def tick(event):\n"
+        "    pass\n"
+    )
+    loader = _GatewayLoader(tmp_path, "dev")
+    loader()
+    with pytest.raises(FwError, match="schedule 'tick': bad rate expression 'rate\\(1 minutes\\)'"):
+        _schedule_jobs(loader, START)

@@ -6,7 +6,8 @@ import errno
 import json
 import os
 import signal
-from datetime import datetime
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,8 @@ def _banner(app: Any, url: str) -> str:
     return "\n".join(lines)
 
 
-def _schedule_jobs(loader: _GatewayLoader) -> list[Any]:
+def _schedule_jobs(loader: _GatewayLoader, anchor: datetime) -> list[Any]:
+    """One job per ``@app.schedule``; rates count from ``anchor`` (when ``fw local`` started)."""
     from ..scheduler import Job, parse_schedule
 
     jobs = []
@@ -117,7 +119,7 @@ def _schedule_jobs(loader: _GatewayLoader) -> list[Any]:
         if record.kind != "schedule":
             continue
         try:
-            schedule = parse_schedule(record.schedule_expression)
+            schedule = parse_schedule(record.schedule_expression, anchor=anchor)
         except ValueError as err:
             raise FwError(f"schedule {record.name!r}: {err}") from None
         jobs.append(Job(record.name, schedule, loader.app.handlers[record.name]))
@@ -193,6 +195,8 @@ def command(
     error = slot.reload()
     if error is not None:
         raise FwError(error)
+    started = datetime.now(timezone.utc)
+    jobs = _schedule_jobs(loader, started) if schedules else []  # a bad expression fails first
     log = AccessLog()
     server = _bind(host, port, slot, log)
     shown_host = f"[{host}]" if ":" in host else host
@@ -202,7 +206,7 @@ def command(
     if schedules:
         from ..scheduler import Scheduler
 
-        scheduler = Scheduler(_schedule_jobs(loader), _fire(loader, log))
+        scheduler = Scheduler(jobs, _fire(loader, log))
         scheduler.start()
 
     def on_change(paths: list[str]) -> None:
@@ -210,18 +214,15 @@ def command(
         forget_project_modules(project_dir)
         problem = slot.reload()
         if problem is not None:
-            log.message(style(f"Reload failed ({names}): {problem}", "red", stream=log_stream))
+            log.message(style(f"Reload failed ({names}): {problem}", "red", stream=sys.stderr))
             return
-        log.message(style(f"Reloaded ({names})", "green", stream=log_stream))
+        log.message(style(f"Reloaded ({names})", "green", stream=sys.stderr))
         if scheduler is not None:
             try:
-                scheduler.set_jobs(_schedule_jobs(loader))
+                scheduler.set_jobs(_schedule_jobs(loader, started))
             except FwError as err:
                 log.message(f"Schedules not updated: {err}")
 
-    import sys
-
-    log_stream = sys.stderr
     reloader = Reloader(project_dir, on_change) if autoreload else None
     if reloader is not None:
         reloader.start()

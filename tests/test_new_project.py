@@ -20,6 +20,11 @@ from cli.main import main
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def run_fw(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as info:
         main([*args])
@@ -121,7 +126,7 @@ def test_generated_tests_pass_and_the_app_serves(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        while not _listening(port):
             assert server.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

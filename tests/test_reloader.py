@@ -20,6 +20,13 @@ from cli.reloader import AppSlot, Reloader, forget_project_modules, watched_file
 from deployer.errors import FwError
 
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 CONFIG = '{"version": "1.0", "app_name": "live", "stages": {"dev": {}}}'
 
 
@@ -118,7 +125,7 @@ def test_live_server_picks_up_edits_and_survives_a_syntax_error(tmp_path: Path) 
     )
     try:
         deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        while not _listening(port):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         assert _get(port) == (200, {"greeting": "hello", "helper": "one"})

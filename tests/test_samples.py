@@ -25,6 +25,11 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.mark.parametrize("name", ["hello", "todo", "events"])
 def test_each_sample_is_a_complete_project(name: str) -> None:
     project = SAMPLES / name
@@ -59,7 +64,7 @@ def test_hello_served_by_fw_local() -> None:
     )
     try:
         deadline = time.monotonic() + 30
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        while not _listening(port):
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

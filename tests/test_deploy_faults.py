@@ -1,0 +1,169 @@
+"""Deploys that fail halfway, then recover with no duplicates, then delete to nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from cli.main import main
+from deployer.aws import is_write_operation
+from deployer.deploy import delete, deploy
+from deployer.errors import DeployError
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+APP = """\
+from microframework import App, Rate
+
+app = App("fault")
+
+
+@app.route("/")
+def index():
+    return {}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def hourly(event):
+    pass
+
+
+@app.on_s3_event(bucket="drop")
+def dropped(event):
+    pass
+
+
+@app.on_sns_message(topic="news")
+def news(event):
+    pass
+
+
+@app.on_sqs_message(queue="tasks")
+def task(event):
+    pass
+"""
+
+
+class FailOn:
+    """A before-call hook that fails the ``occurrence``-th call of ``operation`` (or the Nth
+    write of any kind when ``operation`` is None), the way AWS would: with a ClientError."""
+
+    def __init__(self, operation: str | None, occurrence: int = 1) -> None:
+        self.operation = operation
+        self.occurrence = occurrence
+        self.seen = 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        name = kwargs["model"].name
+        matches = name == self.operation if self.operation else is_write_operation(name)
+        if matches:
+            self.seen += 1
+            if self.seen == self.occurrence:
+                error = {"Error": {"Code": "ServiceUnavailable", "Message": "injected outage"}}
+                raise botocore.exceptions.ClientError(error, name)
+
+
+def write_project(root: Path, source: str = APP) -> Path:
+    (root / ".fw").mkdir(parents=True, exist_ok=True)
+    config = {"version": "1.0", "app_name": "fault", "stages": {"dev": {}}}
+    (root / ".fw" / "config.json").write_text(json.dumps(config))
+    (root / "app.py").write_text(source)
+    return root
+
+
+def make_sources(bucket: bool = True) -> None:
+    boto3.client("sns").create_topic(Name="news")
+    boto3.client("sqs").create_queue(QueueName="tasks")
+    if bucket:
+        boto3.client("s3").create_bucket(Bucket="drop")
+
+
+def assert_nothing_left() -> None:
+    lam = boto3.client("lambda")
+    assert lam.list_functions()["Functions"] == []
+    assert lam.list_event_source_mappings()["EventSourceMappings"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+    assert boto3.client("events").list_rules()["Rules"] == []
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:news"
+    assert boto3.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+    buckets = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    if "drop" in buckets:
+        config = boto3.client("s3").get_bucket_notification_configuration(Bucket="drop")
+        assert "LambdaFunctionConfigurations" not in config
+
+
+def no_sleep(seconds: float) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("operation", "occurrence"),
+    [
+        pytest.param("CreateFunction", 3, id="third-function"),
+        pytest.param("PutRestApi", 1, id="after-create-rest-api"),
+        pytest.param("CreateDeployment", 1, id="before-stage-deployment"),
+        pytest.param(None, 14, id="14th-write"),
+    ],
+)
+def test_failure_mid_deploy_then_recover_then_delete(
+    aws: str, tmp_path: Path, operation: str | None, occurrence: int
+) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    with pytest.raises(DeployError, match=r"failed \(\w+\): ServiceUnavailable: injected outage"):
+        deploy(project, "dev", on_call=FailOn(operation, occurrence), sleep=no_sleep)
+    record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
+    assert "role:fault-dev" in record["resources"]  # recorded as soon as it existed
+
+    deploy(project, "dev", sleep=no_sleep)
+    functions = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
+    assert sorted(functions) == sorted(
+        ["fault-dev", "fault-dev-hourly", "fault-dev-dropped", "fault-dev-news", "fault-dev-task"]
+    )
+    assert len(boto3.client("apigateway").get_rest_apis()["items"]) == 1
+    assert len(boto3.client("iam").list_roles()["Roles"]) == 1
+    (api,) = boto3.client("apigateway").get_rest_apis()["items"]
+    assert boto3.client("apigateway").get_stage(restApiId=api["id"], stageName="api")
+
+    delete(project, "dev")
+    assert_nothing_left()
+    assert not (project / ".fw" / "deployed" / "dev.json").exists()
+
+
+def test_missing_bucket_is_one_clear_line_then_recovers(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_sources(bucket=False)
+    project = write_project(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--project-dir", str(project), "deploy"])
+    assert exit_info.value.code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("Error: putting S3 notification fault-dev-dropped on bucket drop failed")
+    assert "NoSuchBucket" in last and "Traceback" not in last
+
+    boto3.client("s3").create_bucket(Bucket="drop")
+    result = deploy(project, "dev", sleep=no_sleep)
+    # The rest of the plan (after the failed step) runs now; nothing before it runs again.
+    assert [a.split(" ")[0] for a in result.actions] == ["Putting", "Subscribing", "Creating"]
+    delete(project, "dev")
+    assert_nothing_left()
+
+
+def test_lost_record_adopts_existing_resources(aws: str, tmp_path: Path) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    deploy(project, "dev", sleep=no_sleep)
+    (project / ".fw" / "deployed" / "dev.json").unlink()
+    result = deploy(project, "dev", sleep=no_sleep)
+    assert all(a.startswith("Recording existing") for a in result.actions)
+    assert len(boto3.client("apigateway").get_rest_apis()["items"]) == 1
+    delete(project, "dev")
+    assert_nothing_left()

@@ -1,0 +1,110 @@
+"""``fw delete`` against moto: everything in the record goes, in order; twice is harmless."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+from click.testing import CliRunner
+
+from cli.main import cli
+from deployer.aws import is_write_operation
+from deployer.deploy import delete, deploy
+
+APP = """\
+from microframework import App, Rate
+
+app = App("gone")
+
+
+@app.route("/")
+def index():
+    return {}
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def daily(event):
+    pass
+
+
+@app.on_sqs_message(queue="q")
+def consume(event):
+    pass
+"""
+
+
+def write_project(root: Path) -> Path:
+    (root / ".fw").mkdir(parents=True, exist_ok=True)
+    config = {"version": "1.0", "app_name": "gone", "stages": {"dev": {}}}
+    (root / ".fw" / "config.json").write_text(json.dumps(config))
+    (root / "app.py").write_text(APP)
+    return root
+
+
+def deployed_project(root: Path) -> Path:
+    boto3.client("sqs").create_queue(QueueName="q")
+    project = write_project(root)
+    deploy(project, "dev", sleep=lambda seconds: None)
+    return project
+
+
+class Writes:
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __call__(self, **kwargs: Any) -> None:
+        if is_write_operation(kwargs["model"].name):
+            self.names.append(kwargs["model"].name)
+
+
+def test_delete_removes_everything_in_dependency_order(aws: str, tmp_path: Path) -> None:
+    project = deployed_project(tmp_path)
+    writes = Writes()
+    lines: list[str] = []
+    delete(project, "dev", on_call=writes, report=lines.append)
+    assert writes.names.index("DeleteRestApi") < writes.names.index("DeleteFunction")
+    assert writes.names.index("DeleteEventSourceMapping") < writes.names.index("DeleteFunction")
+    assert writes.names[-1] == "DeleteRole"
+    assert lines[0].startswith("Deleting REST API gone-dev")
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+    assert boto3.client("events").list_rules()["Rules"] == []
+    assert not (project / ".fw" / "deployed" / "dev.json").exists()
+
+
+def test_delete_twice_is_fine(aws: str, tmp_path: Path) -> None:
+    project = deployed_project(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--project-dir", str(project), "delete"], obj={})
+    assert first.exit_code == 0 and "Deleted stage 'dev'." in first.stdout
+    writes = Writes()
+    lines: list[str] = []
+    result = delete(project, "dev", on_call=writes, report=lines.append)
+    assert result.actions == () and writes.names == []
+    assert lines == ["Nothing recorded for stage 'dev'; nothing to delete."]
+
+
+def test_already_gone_resources_are_skipped(aws: str, tmp_path: Path) -> None:
+    project = deployed_project(tmp_path)
+    boto3.client("lambda").delete_function(FunctionName="gone-dev-daily")
+    events = boto3.client("events")
+    events.remove_targets(Rule="gone-dev-daily", Ids=["1"])
+    events.delete_rule(Name="gone-dev-daily")
+    result = delete(project, "dev")
+    assert "Forgetting rule:gone-dev-daily (already gone)" in result.actions
+    assert "Forgetting function:gone-dev-daily (already gone)" in result.actions
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []
+
+
+def test_delete_dry_run_changes_nothing(aws: str, tmp_path: Path) -> None:
+    project = deployed_project(tmp_path)
+    writes = Writes()
+    result = delete(project, "dev", dry_run=True, on_call=writes)
+    assert writes.names == [] and "Deleting IAM role gone-dev" in result.actions
+    assert (project / ".fw" / "deployed" / "dev.json").exists()
+    assert len(boto3.client("lambda").list_functions()["Functions"]) == 3

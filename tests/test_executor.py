@@ -1,0 +1,160 @@
+"""The executor against moto: handlers, retries on a not-yet-usable role, error lines."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import attrs
+import boto3
+import botocore.exceptions
+import pytest
+
+from deployer import planner as p
+from deployer.aws import MAX_ATTEMPTS, create_context
+from deployer.errors import DeployError
+from deployer.executor import _HANDLERS, Executor, display_plan
+from deployer.models import (
+    CodeArtifact,
+    FunctionSettings,
+    LambdaFunction,
+    ManagedRole,
+    S3Notification,
+)
+from deployer.state import StateFile
+
+ACCOUNT = "123456789012"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/unit-dev"
+NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
+
+
+def code_zip(tmp_path: Path) -> CodeArtifact:
+    path = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    data = path.read_bytes()
+    return CodeArtifact(path, base64.b64encode(hashlib.sha256(data).digest()).decode(), len(data))
+
+
+def function(tmp_path: Path, name: str = "unit-dev-job") -> LambdaFunction:
+    return LambdaFunction(
+        logical_name="job",
+        function_name=name,
+        arn=f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}",
+        code=code_zip(tmp_path),
+        architecture="x86_64",
+        settings=FunctionSettings("app.handler", ROLE_ARN, "python3.12", 128, 30),
+        tags={"fw:deployment": "unit/dev"},
+    )
+
+
+LOGS = {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"}
+ROLE = ManagedRole("unit-dev", ROLE_ARN, "unit-dev", {"Version": "2012-10-17", "Statement": [LOGS]})
+
+
+class RoleNotReady:
+    """Fails CreateFunction as Lambda does while a new role propagates, ``times`` times."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name == "CreateFunction" and self.times > 0:
+            self.times -= 1
+            error = {"Error": {"Code": "InvalidParameterValueException", "Message": NOT_ASSUMABLE}}
+            raise botocore.exceptions.ClientError(error, "CreateFunction")
+
+
+def executor(tmp_path: Path, on_call: Any = None, **kwargs: Any) -> tuple[Executor, list[float]]:
+    sleeps: list[float] = []
+    state = StateFile.load(tmp_path, "dev", app_name="unit")
+    aws = create_context(on_call=on_call)
+    return Executor(aws=aws, state=state, sleep=sleeps.append, **kwargs), sleeps
+
+
+def test_every_instruction_type_has_a_handler() -> None:
+    assert set(_HANDLERS) == set(p.Instruction.__args__)
+
+
+def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: Path) -> None:
+    ex, sleeps = executor(tmp_path, RoleNotReady(times=2), role_retry_delays=(1, 2, 4))
+    plan = p.Plan((p.CreateRole(ROLE), p.CreateFunction(function(tmp_path))))
+    assert ex.execute(plan) == ["Creating IAM role unit-dev", "Creating function unit-dev-job"]
+    assert sleeps == [1, 2]
+    config = boto3.client("lambda").get_function_configuration(FunctionName="unit-dev-job")
+    assert config["Role"] == ROLE_ARN
+    assert set(ex.state.record.resources) == {"role:unit-dev", "function:unit-dev-job"}
+
+
+def test_role_that_never_becomes_assumable_fails_with_one_line(aws: str, tmp_path: Path) -> None:
+    ex, sleeps = executor(tmp_path, RoleNotReady(times=99), role_retry_delays=(1, 2))
+    plan = p.Plan((p.CreateRole(ROLE), p.CreateFunction(function(tmp_path))))
+    with pytest.raises(DeployError) as info:
+        ex.execute(plan)
+    assert str(info.value) == (
+        "creating function unit-dev-job failed (CreateFunction): InvalidParameterValueException: "
+        + NOT_ASSUMABLE
+    )
+    assert sleeps == [1, 2]
+    assert "role:unit-dev" in ex.state.record.resources  # the role was recorded before
+
+
+def test_code_then_configuration_update_waits_for_lambda(aws: str, tmp_path: Path) -> None:
+    fn = function(tmp_path)
+    ex, _ = executor(tmp_path)
+    ex.execute(p.Plan((p.CreateRole(ROLE), p.CreateFunction(fn))))
+    calls: list[str] = []
+    ex2, _ = executor(tmp_path, lambda **kw: calls.append(kw["model"].name))
+    bigger = attrs.evolve(fn, settings=attrs.evolve(fn.settings, memory_size=512))
+    ex2.execute(p.Plan((p.UpdateFunctionCode(fn), p.UpdateFunctionConfiguration(bigger))))
+    # The configuration update checks LastUpdateStatus after the code update, not before it.
+    assert calls == [
+        "UpdateFunctionCode",
+        "GetFunctionConfiguration",
+        "UpdateFunctionConfiguration",
+    ]
+    config = boto3.client("lambda").get_function_configuration(FunctionName="unit-dev-job")
+    assert config["MemorySize"] == 512
+
+
+def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None:
+    ex, _ = executor(tmp_path)
+    ex.state.put("function:unit-dev-x", {"kind": "function", "name": "unit-dev-x"})
+    ex.execute(
+        p.Plan((p.DeleteFunction("function:unit-dev-x", "unit-dev-x"), p.DeleteRule("rule:r", "r")))
+    )
+    assert ex.state.record.resources == {}
+
+
+def test_s3_notification_keeps_other_entries_of_the_bucket(aws: str, tmp_path: Path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="shared")
+    ex, _ = executor(tmp_path)
+    fn = function(tmp_path)
+    ex.execute(p.Plan((p.CreateRole(ROLE), p.CreateFunction(fn))))
+    other = S3Notification("other-app", "shared", fn.function_name, fn.arn, ("s3:ObjectRemoved:*",))
+    ours = S3Notification("unit-dev-job", "shared", fn.function_name, fn.arn,
+                          ("s3:ObjectCreated:*",), suffix=".png")  # fmt: skip
+    ex.execute(p.Plan((p.PutS3Notification(other), p.PutS3Notification(ours))))
+    ex.execute(p.Plan((p.RemoveS3Notification(ours.key, "shared", ours.id),)))
+    config = s3.get_bucket_notification_configuration(Bucket="shared")
+    assert [c["Id"] for c in config["LambdaFunctionConfigurations"]] == ["other-app"]
+
+
+def test_display_plan_calls_nothing() -> None:
+    lines: list[str] = []
+    display_plan(p.Plan((p.DeleteRole("role:r", "r"),)), lines.append)
+    display_plan(p.Plan(), lines.append)
+    assert lines == ["Would: Deleting IAM role r", "No changes."]
+
+
+def test_clients_retry_throttling_in_standard_mode(aws: str) -> None:
+    client = create_context().client("lambda")
+    # botocore counts max_attempts as retries, so the total includes the first attempt.
+    assert client.meta.config.retries == {
+        "mode": "standard",
+        "total_max_attempts": MAX_ATTEMPTS + 1,
+    }

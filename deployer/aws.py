@@ -19,8 +19,9 @@ from .errors import DeployError
 
 __all__ = ["AwsContext", "MAX_ATTEMPTS", "create_context", "is_write_operation", "error_message"]
 
-# "standard" retries throttling, 5xx and transient connection errors with jittered backoff;
-# 8 retries (botocore's max_attempts counts retries) ride out a burst of TooManyRequestsException from API Gateway's low rate limits.
+# "standard" retries throttling, 5xx and transient connection errors with jittered backoff.
+# 8 retries (botocore's max_attempts counts retries, not attempts) ride out a burst of
+# TooManyRequestsException from API Gateway's low per-account rate limits.
 MAX_ATTEMPTS = 8
 _READ_PREFIXES = ("Get", "List", "Describe", "Head")
 

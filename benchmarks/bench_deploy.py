@@ -1,0 +1,209 @@
+"""No-op redeploy of an events-only app: ``fw deploy`` next to ``chalice deploy``, against moto.
+
+Run: ``.venv/bin/python benchmarks/bench_deploy.py [--runs N]``. The script starts its own moto
+server on a free loopback port, creates the queue and topic the app uses, deploys the same app
+once with each tool, then times N no-op redeploys of each (median) and counts their AWS write
+calls (any operation not named Get*/List*/Describe*/Head*).
+
+Both tools run in this process with their imports warm, so the numbers compare the deploy
+logic, not interpreter start-up. Chalice's session is created inside its CLI, so the counting
+hook is added by wrapping ``chalice.cli.factory.create_botocore_session`` (benchmark only).
+Chalice works against moto for events-only apps (no REST API) when AWS_ENDPOINT_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from deployer.aws import is_write_operation  # noqa: E402
+from deployer.deploy import deploy  # noqa: E402
+
+HANDLERS = """
+@app.schedule("rate(5 minutes)")
+def every_five(event):
+    return None
+
+
+@app.on_sqs_message(queue="bench-jobs", batch_size=5)
+def work(event):
+    return None
+
+
+@app.on_sns_message(topic="bench-news")
+def news(event):
+    return None
+
+
+@app.lambda_function()
+def plain(event, context):
+    return {}
+"""
+
+FW_APP = 'from microframework import App\n\napp = App("bench")\n' + HANDLERS
+CHALICE_APP = 'from chalice import Chalice\n\napp = Chalice(app_name="bench")\n' + HANDLERS
+FW_CONFIG = {"version": "1.0", "app_name": "bench", "stages": {"dev": {}}}
+CHALICE_CONFIG = {"version": "2.0", "app_name": "bench", "stages": {"dev": {}}}
+
+
+class CallCounter:
+    """A botocore before-call hook: every operation name, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs["model"].name)
+
+    @property
+    def writes(self) -> list[str]:
+        return [c for c in self.calls if is_write_operation(c)]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
+        _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _set_environment(endpoint: str) -> None:
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def _project(root: Path, config_dir: str, source: str, config: dict[str, Any]) -> Path:
+    (root / config_dir).mkdir(parents=True)
+    (root / config_dir / "config.json").write_text(json.dumps(config))
+    (root / "app.py").write_text(source)
+    (root / "requirements.txt").write_text("")
+    return root
+
+
+def fw_deploy(project: Path, counter: CallCounter) -> None:
+    deploy(project, "dev", on_call=counter)
+
+
+def chalice_deploy(project: Path, counter: CallCounter) -> None:
+    import chalice.cli.factory as factory
+    from chalice.cli import cli as chalice_cli
+
+    original = factory.create_botocore_session
+
+    def counted_session(*args: Any, **kwargs: Any) -> Any:
+        session = original(*args, **kwargs)
+        session.register("before-call", counter)
+        return session
+
+    factory.create_botocore_session = counted_session
+    # Both apps are modules named "app"; Chalice would reuse fw's from sys.modules.
+    sys.modules.pop("app", None)
+    try:
+        # Chalice prints its progress on stdout/stderr; keep the benchmark's output readable.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            chalice_cli.main(
+                args=["--project-dir", str(project), "deploy", "--stage", "dev"],
+                standalone_mode=False,
+                obj={},
+            )
+    finally:
+        factory.create_botocore_session = original
+
+
+def measure(
+    name: str, run: Callable[[Path, CallCounter], None], project: Path, runs: int
+) -> tuple[float, list[str]]:
+    run(project, CallCounter())  # the first deploy creates everything
+    times, writes = [], []
+    for _ in range(runs):
+        counter = CallCounter()
+        start = time.perf_counter()
+        run(project, counter)
+        times.append(time.perf_counter() - start)
+        writes = counter.writes
+    return statistics.median(times), writes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed no-op redeploys per tool")
+    args = parser.parse_args()
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
+        _set_environment(endpoint)
+        import boto3
+
+        boto3.client("sqs").create_queue(QueueName="bench-jobs")
+        boto3.client("sns").create_topic(Name="bench-news")
+        fw_project = _project(Path(tmp) / "fw", ".fw", FW_APP, FW_CONFIG)
+        chalice_project = _project(Path(tmp) / "chalice", ".chalice", CHALICE_APP, CHALICE_CONFIG)
+        fw_time, fw_writes = measure("fw", fw_deploy, fw_project, args.runs)
+        chalice_time, chalice_writes = measure(
+            "chalice", chalice_deploy, chalice_project, args.runs
+        )
+    print(f"No-op redeploy of an events-only app (4 functions), median of {args.runs}:")
+    print(f"  fw deploy:      {fw_time * 1000:8.1f} ms  {len(fw_writes):3d} write calls")
+    print(f"  chalice deploy: {chalice_time * 1000:8.1f} ms  {len(chalice_writes):3d} write calls")
+    print(f"  ratio (chalice / fw wall time): {chalice_time / fw_time:.1f}x")
+    if chalice_writes:
+        kinds = sorted(set(chalice_writes))
+        print(f"  chalice writes: {', '.join(kinds)}")
+    if fw_writes:
+        raise SystemExit(f"fw made write calls on a no-op redeploy: {fw_writes}")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,8 +17,8 @@ from .aws import AwsContext, create_context
 from .errors import DeployError
 from .executor import Executor, display_plan
 from .models import api_url
-from .planner import Plan, plan, plan_delete
-from .remote import BotoRemoteState
+from .planner import Plan, plan, plan_delete, reads_for
+from .remote import BotoRemoteState, PrefetchedRemoteState
 from .state import Record, StateFile
 
 __all__ = ["DeleteResult", "DeployResult", "delete", "deploy", "deployment_dir", "stage_url"]
@@ -124,7 +124,9 @@ def deploy(
     for warning in desired.warnings:
         report(f"Warning: {warning}")
     state = StateFile.load(project_dir, stage, app_name=config.app_name)
-    the_plan = plan(desired.state, BotoRemoteState(aws), state.record)
+    remote = PrefetchedRemoteState(BotoRemoteState(aws))
+    remote.prefetch(reads_for(desired.state, state.record))
+    the_plan = plan(desired.state, remote, state.record)
     actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep)
     if not dry_run:
         state.set_region(aws.region)
@@ -185,7 +187,9 @@ def delete(
         session=session,
         on_call=on_call,
     )
-    the_plan = plan_delete(state.record, BotoRemoteState(aws))
+    remote = PrefetchedRemoteState(BotoRemoteState(aws))
+    remote.prefetch(reads_for(None, state.record))
+    the_plan = plan_delete(state.record, remote)
     actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=time.sleep)
     if not dry_run:
         state.delete_file()

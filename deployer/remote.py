@@ -364,3 +364,84 @@ def _json(value: Any) -> Any:
         except ValueError:
             return json.loads(unquote(value))
     return value
+
+
+# Services the reads above use; their clients are created before any thread starts, because
+# creating boto3 clients is not thread-safe (using them is).
+_SERVICES = ("iam", "lambda", "logs", "apigateway", "events", "s3", "sns")
+
+
+class PrefetchedRemoteState:
+    """A :class:`RemoteState` whose answers were read concurrently, up front.
+
+    The planner asks dozens of independent questions; against AWS each is a round trip of tens
+    of milliseconds, so asking them from a thread pool makes a no-op deploy several times
+    faster. Questions not prefetched fall through to the wrapped state.
+    """
+
+    def __init__(self, inner: BotoRemoteState) -> None:
+        self._inner = inner
+        self._answers: dict[tuple[str, tuple[Any, ...]], Any] = {}
+
+    def prefetch(self, questions: list[tuple[str, tuple[Any, ...]]], *, workers: int = 8) -> None:
+        """Answer ``(method name, args)`` questions concurrently and keep the answers."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        for service in _SERVICES:
+            self._inner._aws.client(service)
+        unique = list(dict.fromkeys(questions))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {q: pool.submit(self._table()[q[0]], *q[1]) for q in unique}
+            for question, future in futures.items():
+                self._answers[question] = future.result()
+
+    def _table(self) -> dict[str, Callable[..., Any]]:
+        inner = self._inner
+        return {
+            "role": inner.role,
+            "function": inner.function,
+            "function_permissions": inner.function_permissions,
+            "log_retention": inner.log_retention,
+            "layer": inner.layer,
+            "rest_api": inner.rest_api,
+            "rule": inner.rule,
+            "s3_notifications": inner.s3_notifications,
+            "sns_subscriptions": inner.sns_subscriptions,
+            "event_source_mappings": inner.event_source_mappings,
+        }
+
+    def _ask(self, method: str, *args: Any) -> Any:
+        key = (method, args)
+        if key not in self._answers:
+            self._answers[key] = self._table()[method](*args)
+        return self._answers[key]
+
+    def role(self, name: str) -> RemoteRole | None:
+        return self._ask("role", name)
+
+    def function(self, name: str) -> RemoteFunction | None:
+        return self._ask("function", name)
+
+    def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]:
+        return self._ask("function_permissions", name)
+
+    def log_retention(self, function_name: str) -> int | None:
+        return self._ask("log_retention", function_name)
+
+    def layer(self, name: str) -> RemoteLayer | None:
+        return self._ask("layer", name)
+
+    def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None:
+        return self._ask("rest_api", api_id, name, stage)
+
+    def rule(self, name: str) -> RemoteRule | None:
+        return self._ask("rule", name)
+
+    def s3_notifications(self, bucket: str) -> tuple[Mapping[str, Any], ...] | None:
+        return self._ask("s3_notifications", bucket)
+
+    def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None:
+        return self._ask("sns_subscriptions", topic_arn)
+
+    def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
+        return self._ask("event_source_mappings", function_name)

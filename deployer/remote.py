@@ -366,9 +366,21 @@ def _json(value: Any) -> Any:
     return value
 
 
-# Services the reads above use; their clients are created before any thread starts, because
-# creating boto3 clients is not thread-safe (using them is).
-_SERVICES = ("iam", "lambda", "logs", "apigateway", "events", "s3", "sns")
+# The service each read uses. Clients are created before any thread starts, because creating
+# boto3 clients is not thread-safe (using them is), and only for services a question needs:
+# loading a service model is most of a no-op deploy's local time.
+_SERVICE_OF = {
+    "role": "iam",
+    "function": "lambda",
+    "function_permissions": "lambda",
+    "log_retention": "logs",
+    "layer": "lambda",
+    "rest_api": "apigateway",
+    "rule": "events",
+    "s3_notifications": "s3",
+    "sns_subscriptions": "sns",
+    "event_source_mappings": "lambda",
+}
 
 
 class PrefetchedRemoteState:
@@ -387,9 +399,9 @@ class PrefetchedRemoteState:
         """Answer ``(method name, args)`` questions concurrently and keep the answers."""
         from concurrent.futures import ThreadPoolExecutor
 
-        for service in _SERVICES:
-            self._inner._aws.client(service)
         unique = list(dict.fromkeys(questions))
+        for service in dict.fromkeys(_SERVICE_OF[method] for method, _ in unique):
+            self._inner._aws.client(service)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {q: pool.submit(self._table()[q[0]], *q[1]) for q in unique}
             for question, future in futures.items():

@@ -30,7 +30,12 @@ def index():
     return {"ok": True}
 
 
-@app.route("/items/{id}", methods=["GET", "PUT"])
+@app.authorizer()
+def gate(auth_request):
+    return None
+
+
+@app.route("/items/{id}", methods=["GET", "PUT"], authorizer=gate)
 def item(id):
     return {"id": id}
 
@@ -133,7 +138,7 @@ def test_full_deploy_creates_every_resource(aws: str, tmp_path: Path) -> None:
     lam = boto3.client("lambda")
     names = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
     assert names == ["shop-dev", *(f"shop-dev-{n}" for n in sorted(
-        ["tick", "ec2", "uploaded", "alert", "work"]))]  # fmt: skip
+        ["tick", "ec2", "uploaded", "alert", "work", "gate"]))]  # fmt: skip
     api_fn = lam.get_function_configuration(FunctionName="shop-dev")
     assert api_fn["Handler"] == "app.app" and api_fn["Role"] == role["Arn"]
     assert api_fn["Environment"]["Variables"] == {"MODE": "test"}
@@ -148,10 +153,14 @@ def test_full_deploy_creates_every_resource(aws: str, tmp_path: Path) -> None:
     assert set(resources["/items/{id}"]["resourceMethods"]) == {"GET", "PUT"}
     assert apigw.get_stage(restApiId=api["id"], stageName="api")["deploymentId"]
     assert result.url == f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/api/"
-    statement = json.loads(lam.get_policy(FunctionName="shop-dev")["Policy"])["Statement"][0]
-    assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
-        f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api['id']}/*"
-    )
+    for name in ("shop-dev", "shop-dev-gate"):  # the handler and the built-in authorizer
+        statement = json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"][0]
+        assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+        assert statement["Condition"]["ArnLike"]["AWS:SourceArn"] == (
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api['id']}/*"
+        )
+    gate = lam.get_function_configuration(FunctionName="shop-dev-gate")
+    assert gate["Handler"] == "app.gate"
 
     events = boto3.client("events")
     assert events.describe_rule(Name="shop-dev-tick")["ScheduleExpression"] == "rate(5 minutes)"
@@ -193,7 +202,7 @@ def test_redeploys_change_only_what_changed(aws: str, tmp_path: Path) -> None:
     (project / "app.py").write_text(EVENTS_APP + "\n# a code change\n")
     code_change = CallLog()
     deploy(project, "dev", on_call=code_change, sleep=no_sleep)
-    assert code_change.writes == ["UpdateFunctionCode"] * 6
+    assert code_change.writes == ["UpdateFunctionCode"] * 7
 
     without_tick = EVENTS_APP.replace(
         "@app.schedule(Rate(5, unit=Rate.MINUTES))\ndef tick(event):\n    pass\n", ""
@@ -204,7 +213,7 @@ def test_redeploys_change_only_what_changed(aws: str, tmp_path: Path) -> None:
     assert {"RemoveTargets", "DeleteRule", "DeleteFunction"} <= set(removal.writes)
     assert removal.writes.count("DeleteFunction") == 1
     names = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
-    assert "shop-dev-tick" not in names and len(names) == 5
+    assert "shop-dev-tick" not in names and len(names) == 6
     assert [r["Name"] for r in boto3.client("events").list_rules()["Rules"]] == ["shop-dev-ec2"]
     record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
     assert not any("tick" in key for key in record["resources"])

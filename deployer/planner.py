@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -81,78 +81,65 @@ _OWN_SID_PREFIX = "fw-"
 # --- instructions ---------------------------------------------------------------------------
 
 
-@attrs.frozen
-class CreateRole:
-    role: ManagedRole
+class _Step:
+    """Base of the instructions: each says what it does in ``MESSAGE`` (formatted with it)."""
+
+    __slots__ = ()
+    MESSAGE: ClassVar[str] = ""
 
     @property
     def message(self) -> str:
-        return f"Creating IAM role {self.role.name}"
+        return self.MESSAGE.format(self=self)
 
 
 @attrs.frozen
-class PutRolePolicy:
+class CreateRole(_Step):
+    MESSAGE: ClassVar[str] = "Creating IAM role {self.role.name}"
     role: ManagedRole
 
-    @property
-    def message(self) -> str:
-        return f"Updating the policy of IAM role {self.role.name}"
-
 
 @attrs.frozen
-class UpdateAssumeRolePolicy:
+class PutRolePolicy(_Step):
+    MESSAGE: ClassVar[str] = "Updating the policy of IAM role {self.role.name}"
     role: ManagedRole
 
-    @property
-    def message(self) -> str:
-        return f"Updating the trust policy of IAM role {self.role.name}"
+
+@attrs.frozen
+class UpdateAssumeRolePolicy(_Step):
+    MESSAGE: ClassVar[str] = "Updating the trust policy of IAM role {self.role.name}"
+    role: ManagedRole
 
 
 @attrs.frozen
-class DeleteRole:
+class DeleteRole(_Step):
+    MESSAGE: ClassVar[str] = "Deleting IAM role {self.name}"
     key: str
     name: str
 
-    @property
-    def message(self) -> str:
-        return f"Deleting IAM role {self.name}"
-
 
 @attrs.frozen
-class PublishLayer:
+class PublishLayer(_Step):
+    MESSAGE: ClassVar[str] = "Publishing layer {self.layer.name}"
     layer: LambdaLayer
 
-    @property
-    def message(self) -> str:
-        return f"Publishing layer {self.layer.name}"
-
 
 @attrs.frozen
-class DeleteLayer:
+class DeleteLayer(_Step):
+    MESSAGE: ClassVar[str] = "Deleting layer {self.name}"
     key: str
     name: str
 
-    @property
-    def message(self) -> str:
-        return f"Deleting layer {self.name}"
+
+@attrs.frozen
+class CreateFunction(_Step):
+    MESSAGE: ClassVar[str] = "Creating function {self.function.function_name}"
+    function: LambdaFunction
 
 
 @attrs.frozen
-class CreateFunction:
+class UpdateFunctionCode(_Step):
+    MESSAGE: ClassVar[str] = "Updating code of function {self.function.function_name}"
     function: LambdaFunction
-
-    @property
-    def message(self) -> str:
-        return f"Creating function {self.function.function_name}"
-
-
-@attrs.frozen
-class UpdateFunctionCode:
-    function: LambdaFunction
-
-    @property
-    def message(self) -> str:
-        return f"Updating code of function {self.function.function_name}"
 
 
 @attrs.frozen
@@ -179,73 +166,54 @@ class PutFunctionConcurrency:
 
 
 @attrs.frozen
-class TagFunction:
+class TagFunction(_Step):
+    MESSAGE: ClassVar[str] = "Updating tags of function {self.function_name}"
     function_name: str
     arn: str
     set_tags: Mapping[str, str]
     remove_keys: tuple[str, ...] = ()
 
-    @property
-    def message(self) -> str:
-        return f"Updating tags of function {self.function_name}"
-
 
 @attrs.frozen
-class PutLogRetention:
+class PutLogRetention(_Step):
+    MESSAGE: ClassVar[str] = (
+        "Setting log retention of function {self.function_name} to {self.days} days"
+    )
     function_name: str
     days: int
 
-    @property
-    def message(self) -> str:
-        return f"Setting log retention of function {self.function_name} to {self.days} days"
-
 
 @attrs.frozen
-class DeleteFunction:
+class DeleteFunction(_Step):
+    MESSAGE: ClassVar[str] = "Deleting function {self.name}"
     key: str
     name: str
 
-    @property
-    def message(self) -> str:
-        return f"Deleting function {self.name}"
-
 
 @attrs.frozen
-class CreateRestApi:
+class CreateRestApi(_Step):
+    MESSAGE: ClassVar[str] = "Creating REST API {self.api.name}"
     api: RestApi
 
-    @property
-    def message(self) -> str:
-        return f"Creating REST API {self.api.name}"
-
 
 @attrs.frozen
-class PutRestApi:
+class PutRestApi(_Step):
+    MESSAGE: ClassVar[str] = "Updating REST API {self.api.name} from its OpenAPI document"
     api: RestApi
 
-    @property
-    def message(self) -> str:
-        return f"Updating REST API {self.api.name} from its OpenAPI document"
-
 
 @attrs.frozen
-class DeployRestApi:
+class DeployRestApi(_Step):
+    MESSAGE: ClassVar[str] = "Deploying REST API {self.api.name} to stage {self.api.stage_name}"
     api: RestApi
 
-    @property
-    def message(self) -> str:
-        return f"Deploying REST API {self.api.name} to stage {self.api.stage_name}"
-
 
 @attrs.frozen
-class DeleteRestApi:
+class DeleteRestApi(_Step):
+    MESSAGE: ClassVar[str] = "Deleting REST API {self.name} ({self.api_id})"
     key: str
     api_id: str
     name: str
-
-    @property
-    def message(self) -> str:
-        return f"Deleting REST API {self.name} ({self.api_id})"
 
 
 @attrs.frozen
@@ -259,32 +227,25 @@ class AddPermission:
 
 
 @attrs.frozen
-class RemovePermission:
+class RemovePermission(_Step):
+    MESSAGE: ClassVar[str] = (
+        "Removing invoke permission {self.statement_id} of function {self.function_name}"
+    )
     function_name: str
     statement_id: str
 
-    @property
-    def message(self) -> str:
-        return f"Removing invoke permission {self.statement_id} of function {self.function_name}"
-
 
 @attrs.frozen
-class PutRule:
+class PutRule(_Step):
+    MESSAGE: ClassVar[str] = "Putting EventBridge rule {self.rule.name}"
     rule: EventRule
 
-    @property
-    def message(self) -> str:
-        return f"Putting EventBridge rule {self.rule.name}"
-
 
 @attrs.frozen
-class DeleteRule:
+class DeleteRule(_Step):
+    MESSAGE: ClassVar[str] = "Deleting EventBridge rule {self.name}"
     key: str
     name: str
-
-    @property
-    def message(self) -> str:
-        return f"Deleting EventBridge rule {self.name}"
 
 
 @attrs.frozen
@@ -298,14 +259,11 @@ class PutS3Notification:
 
 
 @attrs.frozen
-class RemoveS3Notification:
+class RemoveS3Notification(_Step):
+    MESSAGE: ClassVar[str] = "Removing S3 notification {self.id} from bucket {self.bucket}"
     key: str
     bucket: str
     id: str
-
-    @property
-    def message(self) -> str:
-        return f"Removing S3 notification {self.id} from bucket {self.bucket}"
 
 
 @attrs.frozen
@@ -319,13 +277,10 @@ class Subscribe:
 
 
 @attrs.frozen
-class Unsubscribe:
+class Unsubscribe(_Step):
+    MESSAGE: ClassVar[str] = "Unsubscribing {self.subscription_arn}"
     key: str
     subscription_arn: str
-
-    @property
-    def message(self) -> str:
-        return f"Unsubscribing {self.subscription_arn}"
 
 
 @attrs.frozen
@@ -350,37 +305,28 @@ class UpdateMapping:
 
 
 @attrs.frozen
-class DeleteMapping:
+class DeleteMapping(_Step):
+    MESSAGE: ClassVar[str] = "Deleting event source mapping {self.source_arn} ({self.uuid})"
     key: str
     uuid: str
     source_arn: str
 
-    @property
-    def message(self) -> str:
-        return f"Deleting event source mapping {self.source_arn} ({self.uuid})"
-
 
 @attrs.frozen
-class RecordResource:
+class RecordResource(_Step):
     """Nothing to change in AWS, but the record lacks a resource that exists (adopt it)."""
 
+    MESSAGE: ClassVar[str] = "Recording existing {self.key}"
     key: str
     entry: Mapping[str, Any]
 
-    @property
-    def message(self) -> str:
-        return f"Recording existing {self.key}"
-
 
 @attrs.frozen
-class ForgetResource:
+class ForgetResource(_Step):
     """The record holds a resource that is already gone from AWS."""
 
+    MESSAGE: ClassVar[str] = "Forgetting {self.key} (already gone)"
     key: str
-
-    @property
-    def message(self) -> str:
-        return f"Forgetting {self.key} (already gone)"
 
 
 Instruction = (

@@ -113,11 +113,11 @@ def read_events(
 
 
 def function_for_logs(project_dir: Path, stage: str, name: str | None) -> tuple[str, str | None]:
-    """The Lambda name for ``name`` (the REST handler when None) and the stage's region, if any."""
-    from .config import load_config
-    from .desired import function_name
-    from .state import StateFile
+    """The Lambda name for ``name`` (the REST handler when None) and the stage's region.
 
-    config = load_config(Path(project_dir), stage)
-    record = StateFile.load(Path(project_dir), stage).record
-    return function_name(config.app_name, stage, name), record.region
+    Asking for the logs of a handler the stage never deployed is a mistake worth naming (a typo
+    in ``--name`` would otherwise print nothing), so it fails like ``fw invoke`` does.
+    """
+    from .invoke import deployed_function_name
+
+    return deployed_function_name(Path(project_dir), stage, name)

@@ -79,6 +79,7 @@ def test_format_event_is_utc_with_milliseconds() -> None:
 
 def test_logs_command_prints_recent_events(aws: str, tmp_path: Path) -> None:
     project = write_project(tmp_path)
+    deploy(project, "dev", sleep=lambda seconds: None)
     now_ms = int(time.time() * 1000)
     put_events(
         "/aws/lambda/tools-dev-job", ["START", "hello from job", "END"], start_ms=now_ms - 5000
@@ -90,6 +91,19 @@ def test_logs_command_prints_recent_events(aws: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split(" ", 3)[3] for line in lines] == ["START", "hello from job", "END"]
+
+
+def test_logs_of_an_unknown_handler_name_the_deployed_ones(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    runner = CliRunner()
+    args = ["--project-dir", str(project), "logs", "--name", "jbo"]
+    result = runner.invoke(cli, args, obj={}, standalone_mode=False)
+    assert "stage 'dev' is not deployed" in str(result.exception)
+    deploy(project, "dev", sleep=lambda seconds: None)
+    result = runner.invoke(cli, args, obj={}, standalone_mode=False)
+    assert str(result.exception) == (
+        "stage 'dev' has no deployed function 'jbo'; deployed handlers: job"
+    )
 
 
 def test_follow_polls_and_prints_each_event_once(aws: str) -> None:

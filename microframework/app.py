@@ -280,7 +280,7 @@ class App(Scaffold):
             "on_dynamodb_record": sources.DynamoDBEventConfig,
             "lambda_function": sources.LambdaFunctionConfig,
         }[kind]
-        record = record_class(name=name, handler_string=handler_string, **options)
+        record: Any = record_class(name=name, handler_string=handler_string, **options)
         if kind == "lambda_function":
             self.pure_lambda_functions.append(record)
         else:
@@ -460,7 +460,7 @@ class App(Scaffold):
         by_method = self.routes.get(path)
         if by_method is None:
             return error_response("NotFoundError", f"No view function for: {path}", 404)
-        entry = by_method.get(method)
+        entry = by_method.get(method or "")
         if entry is None:
             return error_response(
                 "MethodNotAllowedError",

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from .scaffold import Scaffold
+    from .app import App
 
 # decorator kind -> (event class, the middleware event_type that sees it)
 EVENT_KINDS: dict[str, tuple[type[_events.BaseLambdaEvent], str]] = {
@@ -61,7 +61,7 @@ class EventHandler:
         self.kind = kind
         self.name = name
         self.event_class, self.middleware_type = EVENT_KINDS[kind]
-        self.owner: Scaffold | None = None  # the App, once registered
+        self.owner: App | None = None  # the App, once registered
         self._chain: Callable[[Any], Any] | None = None
         self._chain_version = -1
         self.__name__ = getattr(func, "__name__", name)

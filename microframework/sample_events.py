@@ -8,6 +8,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 ACCOUNT = "123456789012"
@@ -154,7 +155,7 @@ def schedule_event(rule: str = "fw-rule", region: str = REGION) -> dict[str, Any
 
 
 def kinesis_event(
-    data: list[bytes | str], stream: str = "mystream", region: str = REGION
+    data: Sequence[bytes | str], stream: str = "mystream", region: str = REGION
 ) -> dict[str, Any]:
     import base64
 

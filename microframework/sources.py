@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 class _Record:
     __slots__: tuple[str, ...] = ()
     kind = ""
+    # Every record has these; the rest are declared per class for type checkers.
+    name: str
+    handler_string: str
 
     def __init__(self, **values: Any) -> None:
         for field in self.__slots__:
@@ -38,21 +41,29 @@ class _Record:
 class ScheduledEventConfig(_Record):
     kind = "schedule"
     __slots__ = ("name", "handler_string", "schedule_expression", "description")
+    schedule_expression: str
+    description: str
 
 
 class CloudWatchEventConfig(_Record):
     kind = "cloudwatch"
     __slots__ = ("name", "handler_string", "event_pattern")
+    event_pattern: dict[str, Any]
 
 
 class S3EventConfig(_Record):
     kind = "s3"
     __slots__ = ("name", "handler_string", "bucket", "events", "prefix", "suffix")
+    bucket: str
+    events: list[str]
+    prefix: str | None
+    suffix: str | None
 
 
 class SNSEventConfig(_Record):
     kind = "sns"
     __slots__ = ("name", "handler_string", "topic")
+    topic: str
 
 
 class SQSEventConfig(_Record):
@@ -65,6 +76,10 @@ class SQSEventConfig(_Record):
         "batch_size",
         "maximum_batching_window_in_seconds",
     )
+    queue: str | None
+    queue_arn: str | None
+    batch_size: int
+    maximum_batching_window_in_seconds: int
 
 
 class KinesisEventConfig(_Record):
@@ -77,6 +92,10 @@ class KinesisEventConfig(_Record):
         "starting_position",
         "maximum_batching_window_in_seconds",
     )
+    stream: str
+    batch_size: int
+    starting_position: str
+    maximum_batching_window_in_seconds: int
 
 
 class DynamoDBEventConfig(_Record):
@@ -89,6 +108,10 @@ class DynamoDBEventConfig(_Record):
         "starting_position",
         "maximum_batching_window_in_seconds",
     )
+    stream_arn: str
+    batch_size: int
+    starting_position: str
+    maximum_batching_window_in_seconds: int
 
 
 class LambdaFunctionConfig(_Record):

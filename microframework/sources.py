@@ -28,10 +28,10 @@ class _Record:
         return {field: getattr(self, field) for field in self.__slots__}
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.name))  # type: ignore[attr-defined]
+        return hash((type(self).__name__, self.name))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())

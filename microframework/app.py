@@ -135,13 +135,17 @@ class RouteEntry:
         self.view_args = parse_path_params(path) if view_args is None else view_args
         self._content_types = frozenset(t.lower() for t in self.content_types)
         self._cors_headers = None if self.cors is None else self.cors.get_access_control_headers()
+        # No Content-Type counts as application/json.
+        self._accepts_missing = not self._content_types or matches_content_type(
+            "application/json", self._content_types
+        )
 
     def accepts(self, content_type: str | None) -> bool:
-        if not self._content_types or content_type is None:
-            # No Content-Type counts as application/json, which the default list accepts.
-            return not self._content_types or matches_content_type(
-                "application/json", self._content_types
-            )
+        """Whether a request with this Content-Type may reach the view (else 415)."""
+        if content_type is None:
+            return self._accepts_missing
+        if content_type in self._content_types or not self._content_types:
+            return True
         return matches_content_type(content_type, self._content_types)
 
     def __eq__(self, other: object) -> bool:

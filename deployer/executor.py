@@ -17,8 +17,7 @@ import botocore.exceptions
 
 from .aws import AwsContext, error_message
 from .errors import DeployError
-from .models import API_ID, MANAGED_LAYER, LambdaFunction, S3Notification
-from .planner import (
+from .instructions import (
     AddPermission,
     CreateFunction,
     CreateMapping,
@@ -51,8 +50,9 @@ from .planner import (
     UpdateFunctionCode,
     UpdateFunctionConfiguration,
     UpdateMapping,
-    s3_filter_rules,
 )
+from .models import API_ID, MANAGED_LAYER, LambdaFunction, S3Notification
+from .planner import s3_filter_rules
 from .remote import error_code
 from .state import StateFile
 

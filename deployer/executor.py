@@ -25,6 +25,7 @@ from .instructions import (
     CreateRole,
     DeleteFunction,
     DeleteLayer,
+    DeleteLogGroup,
     DeleteMapping,
     DeleteRestApi,
     DeleteRole,
@@ -47,11 +48,12 @@ from .instructions import (
     TagFunction,
     Unsubscribe,
     UpdateAssumeRolePolicy,
+    UpdateEndpointType,
     UpdateFunctionCode,
     UpdateFunctionConfiguration,
     UpdateMapping,
 )
-from .models import API_ID, MANAGED_LAYER, LambdaFunction, S3Notification
+from .models import API_ID, MANAGED_LAYER, LambdaFunction, S3Notification, log_group_key
 from .planner import s3_filter_rules
 from .remote import error_code
 from .state import StateFile
@@ -281,14 +283,11 @@ def _publish_layer(ex: Executor, step: PublishLayer) -> None:
 
 def _delete_layer(ex: Executor, step: DeleteLayer) -> None:
     client = ex._client("lambda")
-    pages = client.get_paginator("list_layer_versions").paginate(LayerName=step.name)
-    for page in pages:
-        for version in page.get("LayerVersions", []):
-            _ignore_gone(
-                lambda v=version: client.delete_layer_version(
-                    LayerName=step.name, VersionNumber=v["Version"]
-                )
-            )
+    for version in step.versions:
+        # DeleteLayerVersion succeeds for a version already deleted; _ignore_gone is for safety.
+        _ignore_gone(
+            lambda v=version: client.delete_layer_version(LayerName=step.name, VersionNumber=v)
+        )
     ex.state.remove(step.key)
 
 
@@ -362,14 +361,20 @@ def _tag_function(ex: Executor, step: TagFunction) -> None:
 
 def _put_log_retention(ex: Executor, step: PutLogRetention) -> None:
     logs = ex._client("logs")
-    group = f"/aws/lambda/{step.function_name}"
+    group = step.group
     try:
         # Lambda creates the group on the first invocation; create it now to set retention.
         logs.create_log_group(logGroupName=group)
     except botocore.exceptions.ClientError as err:
         if error_code(err) != "ResourceAlreadyExistsException":
             raise
+    ex.state.put(log_group_key(group), {"kind": "log_group", "name": group})
     logs.put_retention_policy(logGroupName=group, retentionInDays=step.days)
+
+
+def _delete_log_group(ex: Executor, step: DeleteLogGroup) -> None:
+    _ignore_gone(lambda: ex._client("logs").delete_log_group(logGroupName=step.name))
+    ex.state.remove(step.key)
 
 
 def _delete_function(ex: Executor, step: DeleteFunction) -> None:
@@ -396,6 +401,19 @@ def _create_rest_api(ex: Executor, step: CreateRestApi) -> None:
             "stage": api.stage_name,
             "fingerprint": None,
         },
+    )
+
+
+def _update_endpoint_type(ex: Executor, step: UpdateEndpointType) -> None:
+    ex._client("apigateway").update_rest_api(
+        restApiId=step.api_id,
+        patchOperations=[
+            {
+                "op": "replace",
+                "path": f"/endpointConfiguration/types/{step.old}",
+                "value": step.api.endpoint_type,
+            }
+        ],
     )
 
 
@@ -631,8 +649,10 @@ _HANDLERS: Mapping[type, Callable[[Executor, Any], None]] = {
     PutFunctionConcurrency: _put_concurrency,
     TagFunction: _tag_function,
     PutLogRetention: _put_log_retention,
+    DeleteLogGroup: _delete_log_group,
     DeleteFunction: _delete_function,
     CreateRestApi: _create_rest_api,
+    UpdateEndpointType: _update_endpoint_type,
     PutRestApi: _put_rest_api,
     DeployRestApi: _deploy_rest_api,
     DeleteRestApi: _delete_rest_api,

@@ -22,6 +22,7 @@ from .models import (
     RestApi,
     S3Notification,
     SNSSubscription,
+    log_group_name,
 )
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "CreateRole",
     "DeleteFunction",
     "DeleteLayer",
+    "DeleteLogGroup",
     "DeleteMapping",
     "DeleteRestApi",
     "DeleteRole",
@@ -55,6 +57,7 @@ __all__ = [
     "TagFunction",
     "Unsubscribe",
     "UpdateAssumeRolePolicy",
+    "UpdateEndpointType",
     "UpdateFunctionCode",
     "UpdateFunctionConfiguration",
     "UpdateMapping",
@@ -104,10 +107,22 @@ class PublishLayer(_Step):
 
 
 @attrs.frozen
-class DeleteLayer(_Step):
-    MESSAGE: ClassVar[str] = "Deleting layer {self.name}"
+class DeleteLayer:
+    """Delete the versions of fw's managed layer (all of them: every deploy that changed the
+    requirements published one, and each is kept until the stage or its layer goes)."""
+
     key: str
     name: str
+    versions: tuple[int, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if not self.versions:
+            return f"Deleting layer {self.name}"
+        numbers = ", ".join(str(v) for v in self.versions)
+        return (
+            f"Deleting layer {self.name} (version{'s' if len(self.versions) > 1 else ''} {numbers})"
+        )
 
 
 @attrs.frozen
@@ -156,11 +171,24 @@ class TagFunction(_Step):
 
 @attrs.frozen
 class PutLogRetention(_Step):
+    """Create the function's log group if Lambda has not yet, and set its retention."""
+
     MESSAGE: ClassVar[str] = (
         "Setting log retention of function {self.function_name} to {self.days} days"
     )
     function_name: str
     days: int
+
+    @property
+    def group(self) -> str:
+        return log_group_name(self.function_name)
+
+
+@attrs.frozen
+class DeleteLogGroup(_Step):
+    MESSAGE: ClassVar[str] = "Deleting log group {self.name}"
+    key: str
+    name: str
 
 
 @attrs.frozen
@@ -180,6 +208,20 @@ class CreateRestApi(_Step):
 class PutRestApi(_Step):
     MESSAGE: ClassVar[str] = "Updating REST API {self.api.name} from its OpenAPI document"
     api: RestApi
+
+
+@attrs.frozen
+class UpdateEndpointType(_Step):
+    """Switch an existing API between EDGE, REGIONAL and PRIVATE (set on the API, not its
+    document, so ``PutRestApi`` alone would keep the old type)."""
+
+    MESSAGE: ClassVar[str] = (
+        "Changing the endpoint type of REST API {self.api.name} from {self.old} to"
+        " {self.api.endpoint_type}"
+    )
+    api: RestApi
+    api_id: str
+    old: str
 
 
 @attrs.frozen
@@ -312,10 +354,11 @@ class ForgetResource(_Step):
 Instruction = (
     CreateRole | PutRolePolicy | UpdateAssumeRolePolicy | DeleteRole | PublishLayer | DeleteLayer
     | CreateFunction | UpdateFunctionCode | UpdateFunctionConfiguration | PutFunctionConcurrency
-    | TagFunction | PutLogRetention | DeleteFunction | CreateRestApi | PutRestApi | DeployRestApi
-    | DeleteRestApi | AddPermission | RemovePermission | PutRule | DeleteRule | PutS3Notification
-    | RemoveS3Notification | Subscribe | Unsubscribe | CreateMapping | UpdateMapping
-    | DeleteMapping | RecordResource | ForgetResource
+    | TagFunction | PutLogRetention | DeleteLogGroup | DeleteFunction | CreateRestApi
+    | UpdateEndpointType | PutRestApi | DeployRestApi | DeleteRestApi | AddPermission
+    | RemovePermission | PutRule | DeleteRule | PutS3Notification | RemoveS3Notification
+    | Subscribe | Unsubscribe | CreateMapping | UpdateMapping | DeleteMapping | RecordResource
+    | ForgetResource
 )  # fmt: skip
 
 # Instructions that only touch the local record, never AWS.

@@ -30,6 +30,8 @@ __all__ = [
     "S3Notification",
     "SNSSubscription",
     "api_url",
+    "log_group_key",
+    "log_group_name",
 ]
 
 API_ID = "{fw:api_id}"
@@ -50,6 +52,16 @@ LAMBDA_TRUST_POLICY: Mapping[str, Any] = {
 def api_url(api_id: str, region: str, stage: str) -> str:
     """The invoke URL of a REST API stage."""
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/"
+
+
+def log_group_name(function_name: str) -> str:
+    """The CloudWatch Logs group Lambda writes a function's logs to."""
+    return f"/aws/lambda/{function_name}"
+
+
+def log_group_key(group_name: str) -> str:
+    """The record key of a log group fw manages."""
+    return f"log_group:{group_name}"
 
 
 @attrs.frozen
@@ -123,6 +135,10 @@ class LambdaFunction:
     @property
     def key(self) -> str:
         return f"function:{self.function_name}"
+
+    @property
+    def log_group(self) -> str:
+        return log_group_name(self.function_name)
 
 
 @attrs.frozen
@@ -250,4 +266,7 @@ class DesiredState:
             resources.append(self.layer)
         if self.rest_api is not None:
             resources.append(self.rest_api)
-        return frozenset(r.key for r in resources)
+        # A function's log group is kept for as long as the function is, with or without a
+        # retention setting: dropping the setting must not delete the logs.
+        groups = [log_group_key(f.log_group) for f in self.functions]
+        return frozenset([*(r.key for r in resources), *groups])

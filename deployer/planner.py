@@ -27,6 +27,7 @@ from .instructions import (
     CreateRole,
     DeleteFunction,
     DeleteLayer,
+    DeleteLogGroup,
     DeleteMapping,
     DeleteRestApi,
     DeleteRole,
@@ -49,6 +50,7 @@ from .instructions import (
     TagFunction,
     Unsubscribe,
     UpdateAssumeRolePolicy,
+    UpdateEndpointType,
     UpdateFunctionCode,
     UpdateFunctionConfiguration,
     UpdateMapping,
@@ -67,6 +69,8 @@ from .models import (
     RestApi,
     S3Notification,
     SNSSubscription,
+    log_group_key,
+    log_group_name,
 )
 from .remote import RemoteFunction, RemoteState
 from .state import Record
@@ -80,6 +84,7 @@ __all__ = [
     "CreateRole",
     "DeleteFunction",
     "DeleteLayer",
+    "DeleteLogGroup",
     "DeleteMapping",
     "DeleteRestApi",
     "DeleteRole",
@@ -102,6 +107,7 @@ __all__ = [
     "TagFunction",
     "Unsubscribe",
     "UpdateAssumeRolePolicy",
+    "UpdateEndpointType",
     "UpdateFunctionCode",
     "UpdateFunctionConfiguration",
     "UpdateMapping",
@@ -178,7 +184,7 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
                 ("function_permissions", (f.function_name,)),
             ]
             if f.log_retention_in_days is not None:
-                questions.append(("log_retention", (f.function_name,)))
+                questions.append(("log_group", (f.log_group,)))
         if desired.rest_api is not None:
             api = desired.rest_api
             questions.append(("rest_api", (record.rest_api_id(), api.name, api.stage_name)))
@@ -194,6 +200,10 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
             questions.append(("rest_api", (entry["id"], None, entry.get("stage", ""))))
         elif kind in ("rule", "function", "layer", "role"):
             questions.append((kind, (entry["name"],)))
+            if kind == "function":
+                questions.append(("log_group", (log_group_name(entry["name"]),)))
+        elif kind == "log_group":
+            questions.append(("log_group", (entry["name"],)))
         elif kind == "s3_notification":
             questions.append(("s3_notifications", (entry["bucket"],)))
         elif kind == "sns_subscription":
@@ -246,7 +256,14 @@ def _plan_layer(
     layer: LambdaLayer, remote: RemoteState, record: Record
 ) -> tuple[list[Instruction], str | None]:
     found = remote.layer(layer.name)
-    if found is None or found.code_sha256 != layer.code.code_sha256:
+    # Pure-Python requirements give the same zip for every runtime and architecture, but the
+    # version's compatible runtime/architecture must still follow the stage's settings.
+    if (
+        found is None
+        or found.code_sha256 != layer.code.code_sha256
+        or (found.runtimes and layer.runtime not in found.runtimes)
+        or (found.architectures and layer.architecture not in found.architectures)
+    ):
         return [PublishLayer(layer)], None
     entry = {"kind": "layer", "name": layer.name, "version_arn": found.version_arn}
     return _record_if_missing(record, layer.key, entry), found.version_arn
@@ -300,8 +317,13 @@ def _plan_function(
     if to_set or to_remove:
         steps.append(TagFunction(function.function_name, found.arn, to_set, to_remove))
     days = function.log_retention_in_days
-    if days is not None and remote.log_retention(function.function_name) != days:
-        steps.append(PutLogRetention(function.function_name, days))
+    if days is not None:
+        group = remote.log_group(function.log_group)
+        if group is None or group.retention_in_days != days:
+            steps.append(PutLogRetention(function.function_name, days))
+        else:
+            entry = {"kind": "log_group", "name": group.name}
+            steps += _record_if_missing(record, log_group_key(group.name), entry)
     return steps
 
 
@@ -322,6 +344,10 @@ def _plan_rest_api(
             "fingerprint": found.deployed_fingerprint,
         }
         steps.append(RecordResource(api.key, entry))
+    # The endpoint type lives on the API, outside the document, so it is changed on its own.
+    # (It is also part of the fingerprint, so the stage is redeployed as well: harmless.)
+    if found.endpoint_type is not None and found.endpoint_type != api.endpoint_type:
+        steps.append(UpdateEndpointType(api, found.id, found.endpoint_type))
     # The stage's deployment carries the fingerprint of the document it was made from; if a
     # deploy stopped between PutRestApi and CreateDeployment, they differ and both run again.
     if found.deployed_fingerprint != api.fingerprint:
@@ -474,10 +500,11 @@ def _plan_mapping(
     return [CreateMapping(mapping)]
 
 
-# Removal order: what invokes a function goes before the function, functions before roles.
+# Removal order: what invokes a function goes before the function, functions before their log
+# groups (a live function could write to a group again), and roles last.
 _REMOVAL_ORDER = (
     "rest_api", "rule", "s3_notification", "sns_subscription", "event_source_mapping",
-    "function", "layer", "role",
+    "function", "log_group", "layer", "role",
 )  # fmt: skip
 
 
@@ -486,9 +513,40 @@ def _plan_removals(
 ) -> list[Instruction]:
     steps: list[Instruction] = []
     for kind in _REMOVAL_ORDER:
+        if kind == "log_group":
+            steps += _log_group_removals(record, remote, keep)
+            continue
         for key, entry in sorted(record.of_kind(kind).items()):
             if key not in keep:
                 steps.append(_removal(kind, key, entry, remote))
+    return steps
+
+
+def _log_group_removals(
+    record: Record, remote: RemoteState, keep: frozenset[str]
+) -> list[Instruction]:
+    """Delete the log groups of the functions being removed, and any recorded group not kept.
+
+    fw records the groups it creates to set retention, but Lambda itself creates
+    ``/aws/lambda/<function>`` on a function's first invocation. ``fw delete`` promises to remove
+    the whole stage, and a group whose function is gone is only an orphan that still bills for
+    storage, so the group of every function fw deletes goes too, recorded or not (each with its
+    own message line). Chalice and SAM leave such groups behind; we think that is the surprise.
+    Groups of functions fw never deployed are never touched.
+    """
+    groups = {
+        entry["name"]: key for key, entry in record.of_kind("log_group").items() if key not in keep
+    }
+    for key, entry in record.of_kind("function").items():
+        if key not in keep:
+            name = log_group_name(entry["name"])
+            groups.setdefault(name, log_group_key(name))
+    steps: list[Instruction] = []
+    for name, key in sorted(groups.items()):
+        if remote.log_group(name) is not None:
+            steps.append(DeleteLogGroup(key, name))
+        elif record.get(key) is not None:
+            steps.append(ForgetResource(key))
     return steps
 
 
@@ -518,7 +576,8 @@ def _removal(kind: str, key: str, entry: Mapping[str, Any], remote: RemoteState)
     if kind == "function":
         return DeleteFunction(key, entry["name"]) if remote.function(entry["name"]) else gone
     if kind == "layer":
-        return DeleteLayer(key, entry["name"]) if remote.layer(entry["name"]) else gone
+        layer = remote.layer(entry["name"])
+        return DeleteLayer(key, entry["name"], layer.versions) if layer else gone
     if kind == "role":
         return DeleteRole(key, entry["name"]) if remote.role(entry["name"]) else gone
     raise AssertionError(f"unknown record kind {kind!r}")  # pragma: no cover

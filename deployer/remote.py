@@ -23,6 +23,7 @@ __all__ = [
     "RemoteApi",
     "RemoteFunction",
     "RemoteLayer",
+    "RemoteLogGroup",
     "RemoteMapping",
     "RemoteRole",
     "RemoteRule",
@@ -63,9 +64,19 @@ class RemoteStatement:
 
 
 @attrs.frozen
+class RemoteLogGroup:
+    name: str
+    retention_in_days: int | None  # None: never expire
+
+
+@attrs.frozen
 class RemoteLayer:
     version_arn: str
     code_sha256: str
+    # What the version was published for; empty when unknown (then not compared).
+    runtimes: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ()
+    versions: tuple[int, ...] = ()  # every version under the name, oldest first
 
 
 @attrs.frozen
@@ -73,6 +84,7 @@ class RemoteApi:
     id: str
     name: str
     deployed_fingerprint: str | None  # of the deployment the stage points at, None: no stage
+    endpoint_type: str | None = None  # EDGE, REGIONAL or PRIVATE; None: not reported
 
 
 @attrs.frozen
@@ -106,7 +118,7 @@ class RemoteState(Protocol):
     def role(self, name: str) -> RemoteRole | None: ...
     def function(self, name: str) -> RemoteFunction | None: ...
     def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]: ...
-    def log_retention(self, function_name: str) -> int | None: ...
+    def log_group(self, name: str) -> RemoteLogGroup | None: ...
     def layer(self, name: str) -> RemoteLayer | None: ...
     def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None: ...
     def rule(self, name: str) -> RemoteRule | None: ...
@@ -216,23 +228,30 @@ class BotoRemoteState:
             statements[sid] = RemoteStatement(sid, principal, source, account)
         return statements
 
-    def log_retention(self, function_name: str) -> int | None:
+    def log_group(self, name: str) -> RemoteLogGroup | None:
         logs = self._aws.client("logs")
-        group = f"/aws/lambda/{function_name}"
+        # A prefix query: "/aws/lambda/app-dev" also matches "/aws/lambda/app-dev-job", so the
+        # exact name is picked out (one page is enough, names sort with the exact one first).
         found = self._read(
-            f"log group {group!r}", lambda: logs.describe_log_groups(logGroupNamePrefix=group)
+            f"log group {name!r}", lambda: logs.describe_log_groups(logGroupNamePrefix=name)
         )
         for entry in (found or {}).get("logGroups", []):
-            if entry["logGroupName"] == group:
-                return entry.get("retentionInDays")
+            if entry["logGroupName"] == name:
+                return RemoteLogGroup(name, entry.get("retentionInDays"))
         return None
 
     def layer(self, name: str) -> RemoteLayer | None:
         client = self._aws.client("lambda")
-        found = self._read(
-            f"layer {name!r}", lambda: client.list_layer_versions(LayerName=name, MaxItems=1)
+        # Every version, not just the latest: fw delete removes all those published under fw's
+        # name (one page of 50 holds them unless a stage was redeployed that many times).
+        versions = self._read(
+            f"layer {name!r}",
+            lambda: [
+                v
+                for page in client.get_paginator("list_layer_versions").paginate(LayerName=name)
+                for v in page.get("LayerVersions", [])
+            ],
         )
-        versions = (found or {}).get("LayerVersions") or []
         if not versions:
             return None
         latest = max(versions, key=lambda v: v["Version"])
@@ -242,7 +261,13 @@ class BotoRemoteState:
         )
         if detail is None:
             return None
-        return RemoteLayer(latest["LayerVersionArn"], detail["Content"].get("CodeSha256", ""))
+        return RemoteLayer(
+            latest["LayerVersionArn"],
+            detail["Content"].get("CodeSha256", ""),
+            runtimes=tuple(detail.get("CompatibleRuntimes") or ()),
+            architectures=tuple(detail.get("CompatibleArchitectures") or ()),
+            versions=tuple(sorted(v["Version"] for v in versions)),
+        )
 
     def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None:
         client = self._aws.client("apigateway")
@@ -277,7 +302,8 @@ class BotoRemoteState:
                 ),
             )
             fingerprint = (deployment or {}).get("description") or None
-        return RemoteApi(rest_id, found.get("name", ""), fingerprint)
+        types = (found.get("endpointConfiguration") or {}).get("types") or [None]
+        return RemoteApi(rest_id, found.get("name", ""), fingerprint, types[0])
 
     def rule(self, name: str) -> RemoteRule | None:
         events = self._aws.client("events")
@@ -373,7 +399,7 @@ _SERVICE_OF = {
     "role": "iam",
     "function": "lambda",
     "function_permissions": "lambda",
-    "log_retention": "logs",
+    "log_group": "logs",
     "layer": "lambda",
     "rest_api": "apigateway",
     "rule": "events",
@@ -413,7 +439,7 @@ class PrefetchedRemoteState:
             "role": inner.role,
             "function": inner.function,
             "function_permissions": inner.function_permissions,
-            "log_retention": inner.log_retention,
+            "log_group": inner.log_group,
             "layer": inner.layer,
             "rest_api": inner.rest_api,
             "rule": inner.rule,
@@ -437,8 +463,8 @@ class PrefetchedRemoteState:
     def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]:
         return self._ask("function_permissions", name)
 
-    def log_retention(self, function_name: str) -> int | None:
-        return self._ask("log_retention", function_name)
+    def log_group(self, name: str) -> RemoteLogGroup | None:
+        return self._ask("log_group", name)
 
     def layer(self, name: str) -> RemoteLayer | None:
         return self._ask("layer", name)

@@ -35,17 +35,17 @@ def consume(event):
 """
 
 
-def write_project(root: Path) -> Path:
+def write_project(root: Path, stage: dict[str, Any] | None = None) -> Path:
     (root / ".fw").mkdir(parents=True, exist_ok=True)
-    config = {"version": "1.0", "app_name": "gone", "stages": {"dev": {}}}
+    config = {"version": "1.0", "app_name": "gone", "stages": {"dev": stage or {}}}
     (root / ".fw" / "config.json").write_text(json.dumps(config))
     (root / "app.py").write_text(APP)
     return root
 
 
-def deployed_project(root: Path) -> Path:
+def deployed_project(root: Path, stage: dict[str, Any] | None = None) -> Path:
     boto3.client("sqs").create_queue(QueueName="q")
-    project = write_project(root)
+    project = write_project(root, stage)
     deploy(project, "dev", sleep=lambda seconds: None)
     return project
 
@@ -108,3 +108,34 @@ def test_delete_dry_run_changes_nothing(aws: str, tmp_path: Path) -> None:
     assert writes.names == [] and "Deleting IAM role gone-dev" in result.actions
     assert (project / ".fw" / "deployed" / "dev.json").exists()
     assert len(boto3.client("lambda").list_functions()["Functions"]) == 3
+
+
+def log_groups() -> dict[str, int | None]:
+    groups = boto3.client("logs").describe_log_groups()["logGroups"]
+    return {g["logGroupName"]: g.get("retentionInDays") for g in groups}
+
+
+def test_delete_removes_the_log_groups_of_the_functions_it_deletes(
+    aws: str, tmp_path: Path
+) -> None:
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/someone-else")
+    project = deployed_project(
+        tmp_path, {"lambda_functions": {"daily": {"log_retention_in_days": 7}}}
+    )
+    assert log_groups() == {"/aws/lambda/gone-dev-daily": 7, "/aws/lambda/someone-else": None}
+    record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
+    assert record["resources"]["log_group:/aws/lambda/gone-dev-daily"] == {
+        "kind": "log_group",
+        "name": "/aws/lambda/gone-dev-daily",
+    }
+    # Lambda makes the group of a function fw gave no retention on its first invocation.
+    logs.create_log_group(logGroupName="/aws/lambda/gone-dev")
+    lines: list[str] = []
+    delete(project, "dev", report=lines.append)
+    assert "Deleting log group /aws/lambda/gone-dev-daily" in lines
+    assert "Deleting log group /aws/lambda/gone-dev" in lines
+    assert lines.index("Deleting log group /aws/lambda/gone-dev") > lines.index(
+        "Deleting function gone-dev-consume"
+    )
+    assert log_groups() == {"/aws/lambda/someone-else": None}

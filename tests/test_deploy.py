@@ -9,11 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
+from _dists import make_wheel, write_requirements
 from click.testing import CliRunner
 
 from cli.main import cli, main
 from deployer.aws import is_write_operation
-from deployer.deploy import deploy
+from deployer.deploy import delete, deploy
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -291,3 +292,119 @@ def test_bad_profile_or_region_is_one_line(
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith(message) and "Traceback" not in err and err.count("\n") == 1
+
+
+TWO_JOBS = """\
+from microframework import App
+app = App("cfg")
+
+
+@app.lambda_function()
+def job(event, context):
+    return 1
+
+
+@app.lambda_function()
+def other(event, context):
+    return 2
+"""
+
+
+def test_removed_handler_takes_its_log_group_along(aws: str, tmp_path: Path) -> None:
+    config = {"version": "1.0", "app_name": "cfg", "stages": {"dev": {}}}
+    config["stages"]["dev"]["lambda_functions"] = {"job": {"log_retention_in_days": 14}}
+    project = write_project(tmp_path, TWO_JOBS, config)
+    deploy(project, "dev", sleep=no_sleep)
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/cfg-dev-other")  # as Lambda would
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/cfg-dev-job")["logGroups"]
+    assert group["retentionInDays"] == 14
+    without_job = "@app.lambda_function()\ndef job(event, context):\n    return 1\n"
+    (project / "app.py").write_text(TWO_JOBS.replace(without_job, ""))
+    log = CallLog()
+    deploy(project, "dev", on_call=log, sleep=no_sleep)
+    assert log.writes == ["UpdateFunctionCode", "DeleteFunction", "DeleteLogGroup"]
+    names = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    assert names == ["/aws/lambda/cfg-dev-other"]
+
+
+def test_endpoint_type_change_applies_to_the_deployed_api(aws: str, tmp_path: Path) -> None:
+    source = 'from microframework import App\napp = App("ep")\n\n@app.route("/")\ndef i():\n    return {}\n'
+    config: dict[str, Any] = {"version": "1.0", "app_name": "ep", "stages": {"dev": {}}}
+    project = write_project(tmp_path, source, config)
+    deploy(project, "dev", sleep=no_sleep)
+    apigw = boto3.client("apigateway")
+    (api,) = apigw.get_rest_apis()["items"]
+    assert api["endpointConfiguration"]["types"] == ["EDGE"]
+    config["stages"]["dev"]["api_gateway_endpoint_type"] = "REGIONAL"
+    write_project(tmp_path, source, config)
+    log = CallLog()
+    result = deploy(project, "dev", on_call=log, sleep=no_sleep)
+    assert log.writes == ["UpdateRestApi", "PutRestApi", "CreateDeployment"]
+    assert (
+        result.actions[0] == "Changing the endpoint type of REST API ep-dev from EDGE to REGIONAL"
+    )
+    types = apigw.get_rest_api(restApiId=api["id"])["endpointConfiguration"]["types"]
+    assert types == ["REGIONAL"]
+    again = CallLog()
+    deploy(project, "dev", on_call=again, sleep=no_sleep)
+    assert again.writes == []
+
+
+LAYERED = """\
+from microframework import App
+app = App("lay")
+
+
+@app.route("/")
+def index():
+    return {}
+
+
+@app.lambda_function()
+def job(event, context):
+    return 1
+"""
+
+
+def test_automatic_layer_publishes_updates_and_deletes_versions(aws: str, tmp_path: Path) -> None:
+    config = {"version": "1.0", "app_name": "lay", "automatic_layer": True, "stages": {"dev": {}}}
+    project = write_project(tmp_path, LAYERED, config)
+    make_wheel(project / "wheels", "tinydep", "1.0")
+    write_requirements(project, "tinydep==1.0")  # --no-index --find-links wheels: offline
+    deploy(project, "dev", sleep=no_sleep)
+    lam = boto3.client("lambda")
+    layer = "lay-dev-managed-layer"
+    (v1,) = lam.list_layer_versions(LayerName=layer)["LayerVersions"]
+    for name in ("lay-dev", "lay-dev-job"):
+        layers = lam.get_function_configuration(FunctionName=name)["Layers"]
+        assert [x["Arn"] for x in layers] == [v1["LayerVersionArn"]]
+
+    unchanged = CallLog()
+    assert deploy(project, "dev", on_call=unchanged, sleep=no_sleep).actions == ()
+    assert unchanged.writes == []
+
+    make_wheel(project / "wheels", "tinydep", "2.0")
+    write_requirements(project, "tinydep==2.0")
+    changed = CallLog()
+    deploy(project, "dev", on_call=changed, sleep=no_sleep)
+    assert changed.writes == ["PublishLayerVersion"] + ["UpdateFunctionConfiguration"] * 2
+    v2 = lam.list_layer_versions(LayerName=layer)["LayerVersions"][0]
+    assert v2["Version"] == 2
+    for name in ("lay-dev", "lay-dev-job"):
+        layers = lam.get_function_configuration(FunctionName=name)["Layers"]
+        assert [x["Arn"] for x in layers] == [v2["LayerVersionArn"]]
+
+    # Same pure-Python zip, but the version must be published for the new architecture.
+    config["architecture"] = "arm64"
+    write_project(tmp_path, LAYERED, config)
+    arm = CallLog()
+    deploy(project, "dev", on_call=arm, sleep=no_sleep)
+    assert arm.writes.count("PublishLayerVersion") == 1
+    v3 = lam.list_layer_versions(LayerName=layer)["LayerVersions"][0]
+    assert (v3["Version"], v3["CompatibleArchitectures"]) == (3, ["arm64"])
+
+    lines: list[str] = []
+    delete(project, "dev", report=lines.append)
+    assert "Deleting layer lay-dev-managed-layer (versions 1, 2, 3)" in lines
+    assert lam.list_layer_versions(LayerName=layer)["LayerVersions"] == []

@@ -123,10 +123,28 @@ def test_code_then_configuration_update_waits_for_lambda(aws: str, tmp_path: Pat
 def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None:
     ex, _ = executor(tmp_path)
     ex.state.put("function:unit-dev-x", {"kind": "function", "name": "unit-dev-x"})
+    group = "/aws/lambda/unit-dev-x"
+    ex.state.put(f"log_group:{group}", {"kind": "log_group", "name": group})
     ex.execute(
-        p.Plan((p.DeleteFunction("function:unit-dev-x", "unit-dev-x"), p.DeleteRule("rule:r", "r")))
+        p.Plan(
+            (
+                p.DeleteFunction("function:unit-dev-x", "unit-dev-x"),
+                p.DeleteLogGroup(f"log_group:{group}", group),
+                p.DeleteRule("rule:r", "r"),
+                p.DeleteLayer("layer:l", "l", (1, 2)),
+            )
+        )
     )
     assert ex.state.record.resources == {}
+
+
+def test_log_retention_records_the_group_it_creates(aws: str, tmp_path: Path) -> None:
+    ex, _ = executor(tmp_path)
+    ex.execute(p.Plan((p.PutLogRetention("unit-dev-job", 30),)))
+    group = "/aws/lambda/unit-dev-job"
+    assert ex.state.record.resources == {f"log_group:{group}": {"kind": "log_group", "name": group}}
+    (found,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert found["retentionInDays"] == 30
 
 
 def test_s3_notification_keeps_other_entries_of_the_bucket(aws: str, tmp_path: Path) -> None:

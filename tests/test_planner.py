@@ -30,6 +30,7 @@ from deployer.remote import (
     RemoteApi,
     RemoteFunction,
     RemoteLayer,
+    RemoteLogGroup,
     RemoteMapping,
     RemoteRole,
     RemoteRule,
@@ -55,7 +56,7 @@ class FakeRemote:
     buckets: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
     topics: dict[str, list[RemoteSubscription]] = attrs.field(factory=dict)
     mappings: dict[str, list[RemoteMapping]] = attrs.field(factory=dict)
-    retention: dict[str, int] = attrs.field(factory=dict)
+    log_groups: dict[str, RemoteLogGroup] = attrs.field(factory=dict)
 
     def role(self, name: str) -> RemoteRole | None:
         return self.roles.get(name)
@@ -66,8 +67,8 @@ class FakeRemote:
     def function_permissions(self, name: str) -> Mapping[str, RemoteStatement]:
         return self.permissions.get(name, {})
 
-    def log_retention(self, function_name: str) -> int | None:
-        return self.retention.get(function_name)
+    def log_group(self, name: str) -> RemoteLogGroup | None:
+        return self.log_groups.get(name)
 
     def layer(self, name: str) -> RemoteLayer | None:
         return self.layers.get(name)
@@ -439,3 +440,105 @@ def test_policy_documents_compare_as_iam_normalizes_them() -> None:
         remote.roles[role.name], policies={role.name: normalized}
     )
     assert p.plan(attrs.evolve(desired, roles=(new_role,)), remote, record).instructions == ()
+
+
+def test_log_group_with_retention_is_adopted_into_the_record() -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    fn = attrs.evolve(desired.functions[1], log_retention_in_days=14)
+    remote.log_groups[fn.log_group] = RemoteLogGroup(fn.log_group, 14)
+    changed = attrs.evolve(desired, functions=(desired.functions[0], fn, *desired.functions[2:]))
+    plan = p.plan(changed, remote, record)
+    assert plan.instructions == (
+        p.RecordResource(
+            "log_group:/aws/lambda/app-dev-tick",
+            {"kind": "log_group", "name": "/aws/lambda/app-dev-tick"},
+        ),
+    )
+
+
+def test_removed_handler_deletes_its_log_group_after_the_function() -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    remote.log_groups["/aws/lambda/app-dev-tick"] = RemoteLogGroup("/aws/lambda/app-dev-tick", 7)
+    remote.log_groups["/aws/lambda/app-dev"] = RemoteLogGroup("/aws/lambda/app-dev", None)
+    smaller = attrs.evolve(
+        desired,
+        functions=tuple(f for f in desired.functions if f.logical_name != "tick"),
+        permissions=tuple(x for x in desired.permissions if x.function_name != "app-dev-tick"),
+        rules=(),
+    )
+    plan = p.plan(smaller, remote, record)
+    assert plan.messages() == [
+        "Deleting EventBridge rule app-dev-tick",
+        "Deleting function app-dev-tick",
+        "Deleting log group /aws/lambda/app-dev-tick",
+    ]
+
+
+def test_dropping_retention_keeps_the_recorded_log_group() -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    group = "/aws/lambda/app-dev"
+    remote.log_groups[group] = RemoteLogGroup(group, 7)
+    resources = {**record.resources, f"log_group:{group}": {"kind": "log_group", "name": group}}
+    assert p.plan(desired, remote, attrs.evolve(record, resources=resources)).instructions == ()
+
+
+def test_delete_removes_recorded_and_lambda_made_log_groups() -> None:
+    remote, record = deployed(desired_state())
+    # Recorded by fw but deleted by hand; made by Lambda on first invocation, never recorded.
+    gone, lambda_made = "/aws/lambda/app-dev-tick", "/aws/lambda/app-dev-work"
+    resources = {**record.resources, f"log_group:{gone}": {"kind": "log_group", "name": gone}}
+    remote.log_groups[lambda_made] = RemoteLogGroup(lambda_made, None)
+    remote.log_groups["/aws/lambda/other-app"] = RemoteLogGroup("/aws/lambda/other-app", None)
+    plan = p.plan_delete(attrs.evolve(record, resources=resources), remote)
+    groups = [i for i in plan if isinstance(i, (p.DeleteLogGroup, p.ForgetResource))]
+    assert groups == [
+        p.ForgetResource(f"log_group:{gone}"),
+        p.DeleteLogGroup(f"log_group:{lambda_made}", lambda_made),
+    ]
+    names = kinds(plan)
+    assert names.index("DeleteLogGroup") > max(
+        i for i, n in enumerate(names) if n == "DeleteFunction"
+    )
+
+
+@pytest.mark.parametrize(("old", "new"), [("EDGE", "REGIONAL"), ("REGIONAL", "PRIVATE")])
+def test_endpoint_type_change_updates_the_api_then_redeploys(old: str, new: str) -> None:
+    desired = desired_state()
+    desired = attrs.evolve(desired, rest_api=attrs.evolve(desired.rest_api, endpoint_type=old))
+    remote, record = deployed(desired)
+    remote.apis["abc123"] = attrs.evolve(remote.apis["abc123"], endpoint_type=old)
+    api = attrs.evolve(desired.rest_api, endpoint_type=new, fingerprint="fp-2")
+    plan = p.plan(attrs.evolve(desired, rest_api=api), remote, record)
+    assert kinds(plan) == ["UpdateEndpointType", "PutRestApi", "DeployRestApi"]
+    assert plan.instructions[0] == p.UpdateEndpointType(api, "abc123", old)
+    assert plan.messages()[0] == (
+        f"Changing the endpoint type of REST API app-dev from {old} to {new}"
+    )
+
+
+@pytest.mark.parametrize(
+    "published",
+    [
+        pytest.param({"runtimes": ("python3.11",)}, id="runtime"),
+        pytest.param({"architectures": ("arm64",)}, id="architecture"),
+        pytest.param({"code_sha256": "l-0"}, id="content"),
+    ],
+)
+def test_layer_is_republished_when_its_version_does_not_fit(published: dict[str, Any]) -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    layer = LambdaLayer(
+        "app-dev-managed-layer", CodeArtifact(Path("l.zip"), "l-1", 1), "python3.12", "x86_64"
+    )
+    arn = "arn:aws:lambda:us-east-1:1:layer:app-dev-managed-layer:1"
+    fits = RemoteLayer(arn, "l-1", ("python3.12",), ("x86_64",))
+    remote.layers[layer.name] = fits
+    entry = {"kind": "layer", "name": layer.name, "version_arn": arn}
+    record = attrs.evolve(record, resources={**record.resources, layer.key: entry})
+    with_layer = attrs.evolve(desired, layer=layer)
+    assert p.plan(with_layer, remote, record).instructions == ()
+    remote.layers[layer.name] = attrs.evolve(fits, **published)
+    assert kinds(p.plan(with_layer, remote, record)) == ["PublishLayer"]

@@ -6,7 +6,7 @@ frozen record that says what to do and carries its own message. Nothing here cal
 so the tests answer ``remote`` from a dict. Order is dependency order: roles and the layer before
 the functions that use them, functions before the API and wiring that invoke them, permissions
 before S3 notifications (S3 checks the permission when the notification is put), and removals
-last, wiring before functions before roles.
+last (planned in ``removals``), wiring before functions before roles.
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ from .models import (
     S3Notification,
     SNSSubscription,
     log_group_key,
-    log_group_name,
 )
 from .remote import RemoteFunction, RemoteState
+from .removals import plan_removals, removal_reads
 from .state import Record
 
 __all__ = [
@@ -159,13 +159,13 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
     for mapping in desired.mappings:
         exists = existing.get(mapping.function_name) is not None
         steps += _plan_mapping(mapping, remote, record, exists)
-    steps += _plan_removals(record, remote, keep=desired.keys())
+    steps += plan_removals(record, remote, keep=desired.keys())
     return Plan(tuple(steps))
 
 
 def plan_delete(record: Record, remote: RemoteState) -> Plan:
     """The instructions that remove everything ``record`` holds, skipping what is gone."""
-    return Plan(tuple(_plan_removals(record, remote, keep=frozenset())))
+    return Plan(tuple(plan_removals(record, remote, keep=frozenset())))
 
 
 def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, tuple[Any, ...]]]:
@@ -192,24 +192,7 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
         questions += [("s3_notifications", (n.bucket,)) for n in desired.s3_notifications]
         questions += [("sns_subscriptions", (s.topic_arn,)) for s in desired.sns_subscriptions]
         questions += [("event_source_mappings", (m.function_name,)) for m in desired.mappings]
-    for key, entry in record.resources.items():
-        if key in keep:
-            continue
-        kind = entry.get("kind")
-        if kind == "rest_api":
-            questions.append(("rest_api", (entry["id"], None, entry.get("stage", ""))))
-        elif kind in ("rule", "function", "layer", "role"):
-            questions.append((kind, (entry["name"],)))
-            if kind == "function":
-                questions.append(("log_group", (log_group_name(entry["name"]),)))
-        elif kind == "log_group":
-            questions.append(("log_group", (entry["name"],)))
-        elif kind == "s3_notification":
-            questions.append(("s3_notifications", (entry["bucket"],)))
-        elif kind == "sns_subscription":
-            questions.append(("sns_subscriptions", (entry["topic_arn"],)))
-        elif kind == "event_source_mapping":
-            questions.append(("event_source_mappings", (entry["function_name"],)))
+    questions += removal_reads(record, keep)
     return questions
 
 
@@ -498,86 +481,3 @@ def _plan_mapping(
             steps.append(UpdateMapping(found.uuid, mapping))
         return steps
     return [CreateMapping(mapping)]
-
-
-# Removal order: what invokes a function goes before the function, functions before their log
-# groups (a live function could write to a group again), and roles last.
-_REMOVAL_ORDER = (
-    "rest_api", "rule", "s3_notification", "sns_subscription", "event_source_mapping",
-    "function", "log_group", "layer", "role",
-)  # fmt: skip
-
-
-def _plan_removals(
-    record: Record, remote: RemoteState, *, keep: frozenset[str]
-) -> list[Instruction]:
-    steps: list[Instruction] = []
-    for kind in _REMOVAL_ORDER:
-        if kind == "log_group":
-            steps += _log_group_removals(record, remote, keep)
-            continue
-        for key, entry in sorted(record.of_kind(kind).items()):
-            if key not in keep:
-                steps.append(_removal(kind, key, entry, remote))
-    return steps
-
-
-def _log_group_removals(
-    record: Record, remote: RemoteState, keep: frozenset[str]
-) -> list[Instruction]:
-    """Delete the log groups of the functions being removed, and any recorded group not kept.
-
-    fw records the groups it creates to set retention, but Lambda itself creates
-    ``/aws/lambda/<function>`` on a function's first invocation. ``fw delete`` promises to remove
-    the whole stage, and a group whose function is gone is only an orphan that still bills for
-    storage, so the group of every function fw deletes goes too, recorded or not (each with its
-    own message line). Chalice and SAM leave such groups behind; we think that is the surprise.
-    Groups of functions fw never deployed are never touched.
-    """
-    groups = {
-        entry["name"]: key for key, entry in record.of_kind("log_group").items() if key not in keep
-    }
-    for key, entry in record.of_kind("function").items():
-        if key not in keep:
-            name = log_group_name(entry["name"])
-            groups.setdefault(name, log_group_key(name))
-    steps: list[Instruction] = []
-    for name, key in sorted(groups.items()):
-        if remote.log_group(name) is not None:
-            steps.append(DeleteLogGroup(key, name))
-        elif record.get(key) is not None:
-            steps.append(ForgetResource(key))
-    return steps
-
-
-def _removal(kind: str, key: str, entry: Mapping[str, Any], remote: RemoteState) -> Instruction:
-    gone = ForgetResource(key)
-    if kind == "rest_api":
-        found = remote.rest_api(entry["id"], None, entry.get("stage", ""))
-        return DeleteRestApi(key, entry["id"], entry["name"]) if found else gone
-    if kind == "rule":
-        return DeleteRule(key, entry["name"]) if remote.rule(entry["name"]) else gone
-    if kind == "s3_notification":
-        ids = {e.get("Id") for e in remote.s3_notifications(entry["bucket"]) or ()}
-        return (
-            RemoveS3Notification(key, entry["bucket"], entry["id"]) if entry["id"] in ids else gone
-        )
-    if kind == "sns_subscription":
-        arns = {s.arn for s in remote.sns_subscriptions(entry["topic_arn"]) or ()}
-        arn = entry["subscription_arn"]
-        return Unsubscribe(key, arn) if arn in arns else gone
-    if kind == "event_source_mapping":
-        uuids = {m.uuid for m in remote.event_source_mappings(entry["function_name"])}
-        return (
-            DeleteMapping(key, entry["uuid"], entry["source_arn"])
-            if entry["uuid"] in uuids
-            else gone
-        )
-    if kind == "function":
-        return DeleteFunction(key, entry["name"]) if remote.function(entry["name"]) else gone
-    if kind == "layer":
-        layer = remote.layer(entry["name"])
-        return DeleteLayer(key, entry["name"], layer.versions) if layer else gone
-    if kind == "role":
-        return DeleteRole(key, entry["name"]) if remote.role(entry["name"]) else gone
-    raise AssertionError(f"unknown record kind {kind!r}")  # pragma: no cover

@@ -69,9 +69,9 @@ class FailOn:
                 raise botocore.exceptions.ClientError(error, name)
 
 
-def write_project(root: Path, source: str = APP) -> Path:
+def write_project(root: Path, source: str = APP, stage: dict[str, Any] | None = None) -> Path:
     (root / ".fw").mkdir(parents=True, exist_ok=True)
-    config = {"version": "1.0", "app_name": "fault", "stages": {"dev": {}}}
+    config = {"version": "1.0", "app_name": "fault", "stages": {"dev": stage or {}}}
     (root / ".fw" / "config.json").write_text(json.dumps(config))
     (root / "app.py").write_text(source)
     return root
@@ -167,3 +167,22 @@ def test_lost_record_adopts_existing_resources(aws: str, tmp_path: Path) -> None
     assert len(boto3.client("apigateway").get_rest_apis()["items"]) == 1
     delete(project, "dev")
     assert_nothing_left()
+
+
+def test_log_group_made_before_a_failed_retention_call_is_still_deleted(
+    aws: str, tmp_path: Path
+) -> None:
+    make_sources()
+    project = write_project(tmp_path, stage={"log_retention_in_days": 3})
+    with pytest.raises(DeployError, match="setting log retention of function fault-dev to 3"):
+        deploy(project, "dev", on_call=FailOn("PutRetentionPolicy"), sleep=no_sleep)
+    record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
+    assert "log_group:/aws/lambda/fault-dev" in record["resources"]
+
+    deploy(project, "dev", sleep=no_sleep)
+    logs = boto3.client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/fault-dev")["logGroups"]
+    assert len(groups) == 5 and {g["retentionInDays"] for g in groups} == {3}
+    delete(project, "dev")
+    assert_nothing_left()
+    assert logs.describe_log_groups()["logGroups"] == []

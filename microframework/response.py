@@ -36,21 +36,24 @@ def dumps(body: Any) -> str:
 
 
 def _make_dumps() -> Any:
-    from json import encoder
+    try:
+        # The C encoder, straight from _json: importing the json package would pull in re,
+        # enum and functools on the first request of every cold start, and JSONEncoder.encode's
+        # Python layers cost more than the encoding itself for a typical response.
+        from _json import encode_basestring_ascii, make_encoder
+    except ImportError:  # an interpreter without the C accelerator
+        from json import JSONEncoder
 
-    make = getattr(encoder, "c_make_encoder", None)
-    if make is None:  # an interpreter without the C accelerator
-        return encoder.JSONEncoder(separators=(",", ":"), default=_json_default).encode
-    # The C encoder called directly: JSONEncoder.encode's Python layers cost more than the
-    # encoding itself for a typical response. No circular-reference markers: a cycle ends in
-    # RecursionError, which the app turns into a 500 like any other view bug.
-    iterencode = make(
-        None, _json_default, encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+        return JSONEncoder(separators=(",", ":"), default=_json_default).encode
+    # No circular-reference markers: a cycle ends in RecursionError, which the app turns into
+    # a 500 like any other view bug.
+    iterencode = make_encoder(
+        None, _json_default, encode_basestring_ascii, None, ":", ",", False, False, True
     )
 
     def fast_dumps(body: Any) -> str:
         if isinstance(body, str):
-            return encoder.encode_basestring_ascii(body)
+            return encode_basestring_ascii(body)
         return "".join(iterencode(body, 0))
 
     return fast_dumps

@@ -13,7 +13,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from deployer import planner as p
+from deployer import instructions as ins
 from deployer.aws import MAX_ATTEMPTS, create_context
 from deployer.errors import DeployError
 from deployer.executor import _HANDLERS, Executor, display_plan
@@ -76,12 +76,12 @@ def executor(tmp_path: Path, on_call: Any = None, **kwargs: Any) -> tuple[Execut
 
 
 def test_every_instruction_type_has_a_handler() -> None:
-    assert set(_HANDLERS) == set(p.Instruction.__args__)
+    assert set(_HANDLERS) == set(ins.Instruction.__args__)
 
 
 def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: Path) -> None:
     ex, sleeps = executor(tmp_path, RoleNotReady(times=2), role_retry_delays=(1, 2, 4))
-    plan = p.Plan((p.CreateRole(ROLE), p.CreateFunction(function(tmp_path))))
+    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(function(tmp_path))))
     assert ex.execute(plan) == ["Creating IAM role unit-dev", "Creating function unit-dev-job"]
     assert sleeps == [1, 2]
     config = boto3.client("lambda").get_function_configuration(FunctionName="unit-dev-job")
@@ -91,7 +91,7 @@ def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: 
 
 def test_role_that_never_becomes_assumable_fails_with_one_line(aws: str, tmp_path: Path) -> None:
     ex, sleeps = executor(tmp_path, RoleNotReady(times=99), role_retry_delays=(1, 2))
-    plan = p.Plan((p.CreateRole(ROLE), p.CreateFunction(function(tmp_path))))
+    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(function(tmp_path))))
     with pytest.raises(DeployError) as info:
         ex.execute(plan)
     assert str(info.value) == (
@@ -105,11 +105,11 @@ def test_role_that_never_becomes_assumable_fails_with_one_line(aws: str, tmp_pat
 def test_code_then_configuration_update_waits_for_lambda(aws: str, tmp_path: Path) -> None:
     fn = function(tmp_path)
     ex, _ = executor(tmp_path)
-    ex.execute(p.Plan((p.CreateRole(ROLE), p.CreateFunction(fn))))
+    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn))))
     calls: list[str] = []
     ex2, _ = executor(tmp_path, lambda **kw: calls.append(kw["model"].name))
     bigger = attrs.evolve(fn, settings=attrs.evolve(fn.settings, memory_size=512))
-    ex2.execute(p.Plan((p.UpdateFunctionCode(fn), p.UpdateFunctionConfiguration(bigger))))
+    ex2.execute(ins.Plan((ins.UpdateFunctionCode(fn), ins.UpdateFunctionConfiguration(bigger))))
     # The configuration update checks LastUpdateStatus after the code update, not before it.
     assert calls == [
         "UpdateFunctionCode",
@@ -126,12 +126,12 @@ def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None
     group = "/aws/lambda/unit-dev-x"
     ex.state.put(f"log_group:{group}", {"kind": "log_group", "name": group})
     ex.execute(
-        p.Plan(
+        ins.Plan(
             (
-                p.DeleteFunction("function:unit-dev-x", "unit-dev-x"),
-                p.DeleteLogGroup(f"log_group:{group}", group),
-                p.DeleteRule("rule:r", "r"),
-                p.DeleteLayer("layer:l", "l", (1, 2)),
+                ins.DeleteFunction("function:unit-dev-x", "unit-dev-x"),
+                ins.DeleteLogGroup(f"log_group:{group}", group),
+                ins.DeleteRule("rule:r", "r"),
+                ins.DeleteLayer("layer:l", "l", (1, 2)),
             )
         )
     )
@@ -140,7 +140,7 @@ def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None
 
 def test_log_retention_records_the_group_it_creates(aws: str, tmp_path: Path) -> None:
     ex, _ = executor(tmp_path)
-    ex.execute(p.Plan((p.PutLogRetention("unit-dev-job", 30),)))
+    ex.execute(ins.Plan((ins.PutLogRetention("unit-dev-job", 30),)))
     group = "/aws/lambda/unit-dev-job"
     assert ex.state.record.resources == {f"log_group:{group}": {"kind": "log_group", "name": group}}
     (found,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
@@ -152,20 +152,20 @@ def test_s3_notification_keeps_other_entries_of_the_bucket(aws: str, tmp_path: P
     s3.create_bucket(Bucket="shared")
     ex, _ = executor(tmp_path)
     fn = function(tmp_path)
-    ex.execute(p.Plan((p.CreateRole(ROLE), p.CreateFunction(fn))))
+    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn))))
     other = S3Notification("other-app", "shared", fn.function_name, fn.arn, ("s3:ObjectRemoved:*",))
     ours = S3Notification("unit-dev-job", "shared", fn.function_name, fn.arn,
                           ("s3:ObjectCreated:*",), suffix=".png")  # fmt: skip
-    ex.execute(p.Plan((p.PutS3Notification(other), p.PutS3Notification(ours))))
-    ex.execute(p.Plan((p.RemoveS3Notification(ours.key, "shared", ours.id),)))
+    ex.execute(ins.Plan((ins.PutS3Notification(other), ins.PutS3Notification(ours))))
+    ex.execute(ins.Plan((ins.RemoveS3Notification(ours.key, "shared", ours.id),)))
     config = s3.get_bucket_notification_configuration(Bucket="shared")
     assert [c["Id"] for c in config["LambdaFunctionConfigurations"]] == ["other-app"]
 
 
 def test_display_plan_calls_nothing() -> None:
     lines: list[str] = []
-    display_plan(p.Plan((p.DeleteRole("role:r", "r"),)), lines.append)
-    display_plan(p.Plan(), lines.append)
+    display_plan(ins.Plan((ins.DeleteRole("role:r", "r"),)), lines.append)
+    display_plan(ins.Plan(), lines.append)
     assert lines == ["Would: Deleting IAM role r", "No changes."]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pytest
 
+from deployer import instructions as ins
 from deployer import planner as p
 from deployer.models import (
     API_ID,
@@ -238,7 +239,7 @@ def deployed(desired: DesiredState, api_id: str = "abc123") -> tuple[FakeRemote,
     return remote, Record("app", "dev", "us-east-1", resources)
 
 
-def kinds(plan: p.Plan) -> list[str]:
+def kinds(plan: ins.Plan) -> list[str]:
     return [type(i).__name__ for i in plan]
 
 
@@ -260,7 +261,7 @@ def test_create_all_in_dependency_order() -> None:
         "PutS3Notification"
     )
     assert names[-3:] == ["PutS3Notification", "Subscribe", "CreateMapping"]
-    api_permission = next(i for i in plan if isinstance(i, p.AddPermission))
+    api_permission = next(i for i in plan if isinstance(i, ins.AddPermission))
     assert API_ID in api_permission.permission.source_arn  # resolved by the executor
 
 
@@ -320,7 +321,7 @@ def test_tag_change_removes_stale_keys() -> None:
         remote.functions[fn.function_name], tags={**fn.tags, "old": "x", "aws:cfn": "kept"}
     )
     (step,) = p.plan(desired, remote, record)
-    assert isinstance(step, p.TagFunction)
+    assert isinstance(step, ins.TagFunction)
     assert step.set_tags == {} and step.remove_keys == ("old",)
 
 
@@ -355,9 +356,9 @@ def test_delete_forgets_what_is_already_gone() -> None:
     del remote.functions["app-dev-tick"]
     remote.rules.clear()
     plan = p.plan_delete(record, remote)
-    assert p.ForgetResource("rule:app-dev-tick") in plan.instructions
-    assert p.ForgetResource("function:app-dev-tick") in plan.instructions
-    assert all(not isinstance(i, p.LOCAL_ONLY) for i in plan.aws_changes)
+    assert ins.ForgetResource("rule:app-dev-tick") in plan.instructions
+    assert ins.ForgetResource("function:app-dev-tick") in plan.instructions
+    assert all(not isinstance(i, ins.LOCAL_ONLY) for i in plan.aws_changes)
 
 
 def test_existing_resources_missing_from_record_are_adopted_not_recreated() -> None:
@@ -365,8 +366,8 @@ def test_existing_resources_missing_from_record_are_adopted_not_recreated() -> N
     remote, _ = deployed(desired)
     plan = p.plan(desired, remote, Record("app", "dev"))
     assert plan.aws_changes == ()
-    assert all(isinstance(i, p.RecordResource) for i in plan)
-    assert "rest_api:app-dev" in {i.key for i in plan if isinstance(i, p.RecordResource)}
+    assert all(isinstance(i, ins.RecordResource) for i in plan)
+    assert "rest_api:app-dev" in {i.key for i in plan if isinstance(i, ins.RecordResource)}
 
 
 def test_api_change_puts_and_redeploys_without_touching_functions() -> None:
@@ -450,7 +451,7 @@ def test_log_group_with_retention_is_adopted_into_the_record() -> None:
     changed = attrs.evolve(desired, functions=(desired.functions[0], fn, *desired.functions[2:]))
     plan = p.plan(changed, remote, record)
     assert plan.instructions == (
-        p.RecordResource(
+        ins.RecordResource(
             "log_group:/aws/lambda/app-dev-tick",
             {"kind": "log_group", "name": "/aws/lambda/app-dev-tick"},
         ),
@@ -493,10 +494,10 @@ def test_delete_removes_recorded_and_lambda_made_log_groups() -> None:
     remote.log_groups[lambda_made] = RemoteLogGroup(lambda_made, None)
     remote.log_groups["/aws/lambda/other-app"] = RemoteLogGroup("/aws/lambda/other-app", None)
     plan = p.plan_delete(attrs.evolve(record, resources=resources), remote)
-    groups = [i for i in plan if isinstance(i, (p.DeleteLogGroup, p.ForgetResource))]
+    groups = [i for i in plan if isinstance(i, (ins.DeleteLogGroup, ins.ForgetResource))]
     assert groups == [
-        p.ForgetResource(f"log_group:{gone}"),
-        p.DeleteLogGroup(f"log_group:{lambda_made}", lambda_made),
+        ins.ForgetResource(f"log_group:{gone}"),
+        ins.DeleteLogGroup(f"log_group:{lambda_made}", lambda_made),
     ]
     names = kinds(plan)
     assert names.index("DeleteLogGroup") > max(
@@ -513,7 +514,7 @@ def test_endpoint_type_change_updates_the_api_then_redeploys(old: str, new: str)
     api = attrs.evolve(desired.rest_api, endpoint_type=new, fingerprint="fp-2")
     plan = p.plan(attrs.evolve(desired, rest_api=api), remote, record)
     assert kinds(plan) == ["UpdateEndpointType", "PutRestApi", "DeployRestApi"]
-    assert plan.instructions[0] == p.UpdateEndpointType(api, "abc123", old)
+    assert plan.instructions[0] == ins.UpdateEndpointType(api, "abc123", old)
     assert plan.messages()[0] == (
         f"Changing the endpoint type of REST API app-dev from {old} to {new}"
     )

@@ -419,7 +419,12 @@ class App(Scaffold):
                     response = self._dispatch(event, request)
                 except Exception:
                     response = self._unhandled_error_response()
-            result = response.to_dict(self.api.binary_types)
+            try:
+                result = response.to_dict(self.api.binary_types)
+            except Exception:
+                # A body JSON cannot encode is a view bug: answer 500 like any other, rather
+                # than failing the invocation (which API Gateway turns into a bare 502).
+                result = self._unhandled_error_response().to_dict()
         finally:
             self._request_var.reset(request_token)
         if request._v2:

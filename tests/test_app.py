@@ -630,3 +630,18 @@ def test_same_result_as_chalice(
         results.append(build(framework)(event, None))
     theirs, ours = results
     assert ours == theirs
+
+
+def test_a_body_json_cannot_encode_is_a_500_not_a_failed_invocation() -> None:
+    app = App("unencodable")
+
+    @app.route("/")
+    def index() -> object:
+        return {"when": object()}
+
+    result = app(apigateway_event("GET", "/"), None)
+    assert result["statusCode"] == 500
+    assert json.loads(result["body"]) == {
+        "Code": "InternalServerError",
+        "Message": "An internal server error occurred.",
+    }

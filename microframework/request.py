@@ -148,7 +148,12 @@ class Request:
     @property
     def headers(self) -> CaseInsensitiveMapping:
         if self._headers is None:
-            self._headers = CaseInsensitiveMapping(self._event.get("headers"))
+            headers = self._event.get("headers")
+            cookies = self._event.get("cookies") if self._v2 else None
+            if cookies:
+                # HTTP APIs move the Cookie header into a list of their own; put it back.
+                headers = {**(headers or {}), "cookie": "; ".join(cookies)}
+            self._headers = CaseInsensitiveMapping(headers)
         return self._headers
 
     @property

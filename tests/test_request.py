@@ -181,3 +181,17 @@ def test_case_insensitive_mapping_laws(headers: dict[str, str], data: st.DataObj
         assert spelled in mapping
         assert mapping[spelled] == mapping.get(spelled) == lowered[name]
     assert mapping == lowered
+
+
+def test_http_api_cookies_are_the_cookie_header() -> None:
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /",
+        "rawPath": "/",
+        "headers": {"host": "example.com"},
+        "cookies": ["a=1", "b=2"],
+        "requestContext": {"http": {"method": "GET"}},
+    }
+    headers = Request(event).headers
+    assert headers["Cookie"] == "a=1; b=2"
+    assert headers["host"] == "example.com"

@@ -29,13 +29,22 @@ _SKIP_DIRS = frozenset(
 _Snapshot = dict[str, tuple[int, int]]
 
 
+def _skipped(root: str, name: str) -> bool:
+    # A virtualenv has any name (.venv, env, ...) but always a pyvenv.cfg; it holds fw itself.
+    return (
+        name in _SKIP_DIRS
+        or name.startswith(".")
+        or os.path.isfile(os.path.join(root, name, "pyvenv.cfg"))
+    )
+
+
 def watched_files(project_dir: Path) -> Iterator[str]:
     """Every ``.py`` file of the project, plus ``.fw/config.json`` (env vars live there)."""
     config = project_dir / ".fw" / "config.json"
     if config.is_file():
         yield str(config)
     for root, dirs, files in os.walk(project_dir):
-        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not _skipped(root, d)]
         for name in files:
             if name.endswith(".py"):
                 yield os.path.join(root, name)
@@ -54,12 +63,13 @@ def _snapshot(project_dir: Path) -> _Snapshot:
 
 
 def forget_project_modules(project_dir: Path) -> None:
-    """Drop every imported module that lives in the project, so the next import re-reads it."""
-    root = str(project_dir.resolve()) + os.sep
-    skipped = tuple(root + d + os.sep for d in _SKIP_DIRS)
+    """Drop every imported module that is a watched file, so the next import re-reads it."""
+    project_dir = project_dir.resolve()
+    root = str(project_dir) + os.sep
+    own = set(watched_files(project_dir))
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if path and path.startswith(root) and not path.startswith(skipped):
+        if path and path.startswith(root) and path in own:
             del sys.modules[name]
 
 

@@ -151,3 +151,26 @@ def test_live_server_picks_up_edits_and_survives_a_syntax_error(tmp_path: Path) 
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Reload failed (app.py): app.py:1: syntax error" in err and "Reloaded (app.py)" in err
+
+
+def test_a_virtualenv_inside_the_project_is_neither_watched_nor_forgotten(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # `python -m venv .venv` (or any name: a venv is the folder with pyvenv.cfg) inside the
+    # project holds fw itself and the app's dependencies: forgetting them on a reload would
+    # re-import fw's own modules under the running server.
+    (tmp_path / "app.py").write_text("")
+    for venv in (".venv", "env"):
+        site = tmp_path / venv / "lib" / "site-packages"
+        site.mkdir(parents=True)
+        (tmp_path / venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+        (site / f"fw_probe_dep_{venv.strip('.')}.py").write_text("VALUE = 1\n")
+        (tmp_path / venv / "bin").mkdir()
+        (tmp_path / venv / "bin" / "activate_this.py").write_text("")
+        monkeypatch.syspath_prepend(str(site))
+    import fw_probe_dep_env  # noqa: F401
+    import fw_probe_dep_venv  # noqa: F401
+
+    assert list(watched_files(tmp_path)) == [str(tmp_path / "app.py")]
+    forget_project_modules(tmp_path)
+    assert "fw_probe_dep_venv" in sys.modules and "fw_probe_dep_env" in sys.modules

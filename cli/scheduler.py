@@ -290,6 +290,14 @@ class CronSchedule:
             return datetime(year, month, day, hour, found, tzinfo=timezone.utc)
         return None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CronSchedule):
+            return NotImplemented
+        return self.expression == other.expression
+
+    def __hash__(self) -> int:
+        return hash(self.expression)
+
     def __repr__(self) -> str:
         return f"<CronSchedule {self.expression}>"
 
@@ -365,12 +373,14 @@ class Scheduler:
             return list(self._jobs)
 
     def set_jobs(self, jobs: Iterable[Job]) -> None:
-        """Replace the jobs (after a reload), keeping the next fire time of a job that stays."""
+        """Replace the jobs (after a reload); one left on the same schedule keeps its time."""
         now = self._clock()
-        previous = {job.name: job.next_fire for job in self._jobs}
+        previous = {job.name: job for job in self.jobs}
         fresh = list(jobs)
         for job in fresh:
-            job.next_fire = previous.get(job.name) or job.schedule.next_after(now)
+            old = previous.get(job.name)
+            kept = old.next_fire if old is not None and old.schedule == job.schedule else None
+            job.next_fire = kept or job.schedule.next_after(now)
         with self._lock:
             self._jobs = fresh
 

@@ -187,6 +187,26 @@ def test_set_jobs_keeps_a_surviving_jobs_time() -> None:
     assert [j.next_fire for j in scheduler.jobs] == [kept, at(2026, 1, 2, 0, 0)]
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("rate(1 day)", "rate(5 minutes)", START + timedelta(minutes=15)),
+        ("cron(0 0 * * ? *)", "cron(30 * * * ? *)", at(2026, 1, 1, 0, 30)),
+    ],
+    ids=["rate", "cron"],
+)
+def test_set_jobs_reschedules_a_job_whose_expression_changed(
+    before: str, after: str, expected: datetime
+) -> None:
+    scheduler = Scheduler(
+        [Job("a", parse_schedule(before, anchor=START), lambda e, c: None)],
+        fire=lambda j, n: None,
+        clock=lambda: START + timedelta(minutes=10),
+    )
+    scheduler.set_jobs([Job("a", parse_schedule(after, anchor=START), lambda e, c: None)])
+    assert scheduler.jobs[0].next_fire == expected
+
+
 class _Log:
     def __init__(self) -> None:
         self.lines: list[str] = []

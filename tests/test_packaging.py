@@ -4,6 +4,8 @@ import base64
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -249,3 +251,71 @@ def test_damaged_dependency_cache_zip_is_rebuilt(tmp_path: Path) -> None:
     (cached,) = (project / ".fw" / "cache" / "deps").glob("*.zip")
     cached.write_bytes(b"not a zip")
     assert _build(project).function_zip.sha256_hex == first
+
+
+# --- bytecode -----------------------------------------------------------------------------------
+
+_HOST_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+_PYC_SCRIPT = """
+import sys
+from pathlib import Path
+{imports}
+from deployer.packaging import bytecode_files, runtime_files
+out = bytecode_files(runtime_files(), Path(sys.argv[1]), sys.argv[2])
+print(sorted((name, path.read_bytes().hex()) for name, path in out.items()))
+"""
+
+
+def test_bytecode_is_the_same_whatever_the_building_process_imported(tmp_path: Path) -> None:
+    # marshal marks objects that other code also references, so a cold cache used to give
+    # different bytes in `fw package` and in `fw deploy`, or on another machine.
+    outputs = []
+    for index, imports in enumerate(["", "import json, click, boto3, botocore.session"]):
+        script = _PYC_SCRIPT.format(imports=imports)
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / f"cache{index}"), _HOST_RUNTIME],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.append(run.stdout)
+    assert "microframework/__pycache__/app." in outputs[0]
+    assert outputs[0] == outputs[1]
+
+
+def test_zip_does_not_depend_on_what_the_bytecode_cache_saw_before(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "lib").mkdir(parents=True)
+    (project / "app.py").write_text("import lib\n")
+    (project / "lib" / "__init__.py").write_text("")
+    _build(project, runtime=_HOST_RUNTIME)
+    # Another empty module: the same source as lib/__init__.py, but another file.
+    (project / "vendor" / "vendpkg").mkdir(parents=True)
+    (project / "vendor" / "vendpkg" / "__init__.py").write_text("")
+    warm = _build(project, runtime=_HOST_RUNTIME).function_zip.path.read_bytes()
+    shutil.rmtree(project / ".fw" / "cache")
+    cold = _build(project, runtime=_HOST_RUNTIME).function_zip.path.read_bytes()
+    assert warm == cold
+
+
+def test_shipped_bytecode_is_what_python_imports(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "lib").mkdir(parents=True)
+    (project / "app.py").write_text("import lib.util\n")
+    (project / "lib" / "__init__.py").write_text("")
+    (project / "lib" / "util.py").write_text("VALUE = {'a', 'b'}\n")
+    artifact = _build(project, runtime=_HOST_RUNTIME).function_zip
+    task = tmp_path / "task"
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert f"lib/__pycache__/util.{sys.implementation.cache_tag}.pyc" in archive.namelist()
+        archive.extractall(task)
+    # -v reports where each module's code object came from; -B so Python writes no pyc itself.
+    run = subprocess.run(
+        [sys.executable, "-v", "-B", "-c", "import app, lib.util; print(sorted(lib.util.VALUE))"],
+        cwd=task,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout == "['a', 'b']\n"
+    assert f"code object from '{task}/lib/__pycache__/util." in run.stderr

@@ -1,12 +1,14 @@
 """boto3 sessions and clients for the deployer, configured the one way every command needs.
 
 Everything boto3 reads from the environment is left to boto3: credentials, ``AWS_PROFILE``,
-``AWS_REGION``/``AWS_DEFAULT_REGION`` and ``AWS_ENDPOINT_URL`` (boto3 >= 1.28 reads that itself,
-which is how the tests reach moto). The only thing added here is a retry policy.
+``AWS_DEFAULT_REGION`` and ``AWS_ENDPOINT_URL`` (boto3 >= 1.28 reads that itself, which is how
+the tests reach moto). Added here: a retry policy, and ``AWS_REGION``, which the AWS CLI v2, the
+other SDKs and Lambda itself honour (ahead of ``AWS_DEFAULT_REGION``) but boto3 ignores.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +96,7 @@ def create_context(
     tests, the benchmark) can count or fail calls exactly where boto3 would send them.
     """
     if session is None:
+        region = region or os.environ.get("AWS_REGION") or None
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound as err:

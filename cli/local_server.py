@@ -36,6 +36,9 @@ DRAIN_LIMIT = 4 * MAX_PAYLOAD_BYTES
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle or stall mid-request
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # int(x, 16) alone would take "0x5", "+5", "5_0"
+# RFC 9112: a bare CR (or any control byte but tab) in a field value makes the request invalid.
+_BAD_FIELD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 # Framing is the server's job: never pass these through from the app's response.
 _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -219,7 +222,10 @@ class _Handler(socketserver.StreamRequestHandler):
             name, colon, value = line.partition(b":")
             if not colon or not _TOKEN.fullmatch(name):
                 raise _Malformed("bad header line")
-            text = value.strip(b" \t\r\n").decode("latin-1")
+            value = value.strip(b" \t\r\n")
+            if _BAD_FIELD_VALUE.search(value):
+                raise _Malformed(f"control character in header {name.decode('ascii')!r}")
+            text = value.decode("latin-1")
             key = name.decode("ascii")
             lower = key.lower()
             if lower == "content-length":
@@ -276,12 +282,9 @@ class _Handler(socketserver.StreamRequestHandler):
         while True:
             line = self.rfile.readline(MAX_LINE + 1)
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise _Malformed("bad chunk size") from None
-            if size < 0:
+            if not _CHUNK_SIZE.fullmatch(size_text):
                 raise _Malformed("bad chunk size")
+            size = int(size_text, 16)
             if size == 0:
                 while self.rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
                     pass  # trailers: ignored, as API Gateway does

@@ -233,6 +233,10 @@ def test_bodies_plain_chunked_and_too_large(server: int) -> None:
         b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"GET /items/%ff%fe HTTP/1.1\r\n\r\n",
         b"GET /items/%zz?q=%e0 HTTP/1.1\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n[]\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\n[]\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Id: a\rb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-Id: a\x00b\r\n\r\n",
     ],
     ids=[
         "garbage",
@@ -246,6 +250,10 @@ def test_bodies_plain_chunked_and_too_large(server: int) -> None:
         "bad-chunk",
         "bad-utf8-percent",
         "bad-query-encoding",
+        "hex-prefixed-chunk-size",
+        "signed-chunk-size",
+        "bare-cr-in-header",
+        "nul-in-header",
     ],
 )
 def test_malformed_requests_get_400_and_the_server_stays_up(server: int, data: bytes) -> None:

@@ -6,8 +6,10 @@ benchmark call these directly with a ``session``/``on_call`` hook to count AWS c
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +99,11 @@ def deploy(
 
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)
-    app = load_app(project_dir)
+    with _environment(config.environment_variables):
+        app = load_app(project_dir)
+    state = StateFile.load(project_dir, stage, app_name=config.app_name)
     aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
+    _check_region(state.record, aws.region)
     report(f"Packaging {config.app_name} ({stage})")
     package = build_package(
         project_dir,
@@ -123,13 +128,14 @@ def deploy(
     )
     for warning in desired.warnings:
         report(f"Warning: {warning}")
-    state = StateFile.load(project_dir, stage, app_name=config.app_name)
     remote = PrefetchedRemoteState(BotoRemoteState(aws))
     remote.prefetch(reads_for(desired.state, state.record))
     the_plan = plan(desired.state, remote, state.record)
-    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep)
     if not dry_run:
+        # Before the first create: a deploy that fails halfway must still tell fw delete (and the
+        # next deploy) which region its resources are in.
         state.set_region(aws.region)
+    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep)
     record = state.record
     url = _url(record, aws.region)
     return DeployResult(
@@ -142,6 +148,32 @@ def deploy(
         dry_run=dry_run,
         warnings=desired.warnings,
     )
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set the stage's environment while importing the app, as Lambda and ``fw local`` do:
+    module-level code in ``app.py`` may read it. Restored afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _check_region(record: Record, region: str) -> None:
+    """A stage lives in one region: planning it in another would forget (and orphan) all it has."""
+    if record.region is not None and record.region != region and record.resources:
+        raise DeployError(
+            f"stage {record.stage!r} is deployed in region {record.region!r}, not {region!r};"
+            f" deploy it with --region {record.region}, or run 'fw delete --stage {record.stage}'"
+            " first to move it"
+        )
 
 
 def _run(

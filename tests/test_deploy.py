@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from cli.main import cli, main
 from deployer.aws import is_write_operation
 from deployer.deploy import delete, deploy
+from deployer.errors import DeployError
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -408,3 +410,39 @@ def test_automatic_layer_publishes_updates_and_deletes_versions(aws: str, tmp_pa
     delete(project, "dev", report=lines.append)
     assert "Deleting layer lay-dev-managed-layer (versions 1, 2, 3)" in lines
     assert lam.list_layer_versions(LayerName=layer)["LayerVersions"] == []
+
+
+def test_deploying_a_stage_to_another_region_is_refused(aws: str, tmp_path: Path) -> None:
+    source = 'from microframework import App\napp = App("reg")\n\n@app.lambda_function()\ndef job(event, context):\n    return 1\n'
+    config = {"version": "1.0", "app_name": "reg", "stages": {"dev": {}}}
+    project = write_project(tmp_path, source, config)
+    deploy(project, "dev", sleep=no_sleep)
+    log = CallLog()
+    # Otherwise the plan would forget the us-east-1 functions and wiring, which nothing deletes.
+    with pytest.raises(DeployError) as info:
+        deploy(project, "dev", region="eu-west-1", on_call=log, sleep=no_sleep)
+    assert str(info.value) == (
+        "stage 'dev' is deployed in region 'us-east-1', not 'eu-west-1'; deploy it with"
+        " --region us-east-1, or run 'fw delete --stage dev' first to move it"
+    )
+    assert log.writes == []
+    record = json.loads((project / ".fw" / "deployed" / "dev.json").read_text())
+    assert record["region"] == "us-east-1" and "function:reg-dev-job" in record["resources"]
+
+
+def test_app_reading_its_stage_environment_at_import_deploys(aws: str, tmp_path: Path) -> None:
+    source = (
+        'import os\nfrom microframework import App\napp = App("envy")\n'
+        'TABLE = os.environ["TABLE_NAME"]\n\n@app.route("/")\ndef index():\n    return {}\n'
+    )
+    config = {
+        "version": "1.0",
+        "app_name": "envy",
+        "environment_variables": {"TABLE_NAME": "items"},
+        "stages": {"dev": {}},
+    }
+    project = write_project(tmp_path, source, config)
+    deploy(project, "dev", sleep=no_sleep)  # as Lambda (and fw local) import it: with the env
+    env = boto3.client("lambda").get_function_configuration(FunctionName="envy-dev")
+    assert env["Environment"]["Variables"] == {"TABLE_NAME": "items"}
+    assert "TABLE_NAME" not in os.environ  # put back as it was

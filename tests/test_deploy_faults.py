@@ -186,3 +186,33 @@ def test_log_group_made_before_a_failed_retention_call_is_still_deleted(
     delete(project, "dev")
     assert_nothing_left()
     assert logs.describe_log_groups()["logGroups"] == []
+
+
+SMALL = """\
+from microframework import App
+
+app = App("fault")
+
+
+@app.route("/")
+def index():
+    return {}
+
+
+@app.lambda_function()
+def job(event, context):
+    return 1
+"""
+
+
+def test_failed_deploy_to_another_region_is_deleted_there(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path, SMALL)
+    with pytest.raises(DeployError, match="injected outage"):
+        deploy(project, "dev", region="eu-west-1", on_call=FailOn("PutRestApi"), sleep=no_sleep)
+    eu_lambda = boto3.client("lambda", region_name="eu-west-1")
+    assert len(eu_lambda.list_functions()["Functions"]) == 2
+
+    delete(project, "dev")  # no --region: the record knows where the stage lives
+    assert eu_lambda.list_functions()["Functions"] == []
+    assert boto3.client("apigateway", region_name="eu-west-1").get_rest_apis()["items"] == []
+    assert boto3.client("iam").list_roles()["Roles"] == []

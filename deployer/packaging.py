@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 import attrs
 
-from deployer.dependencies import install_dependencies
+from deployer.dependencies import REQUIREMENTS_FILE, has_requirements, install_dependencies
 from deployer.errors import PackagingError
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "bytecode_files",
     "check_limits",
     "collect_function_files",
+    "package_target",
     "runtime_files",
     "tree_files",
     "write_zip",
@@ -146,6 +147,27 @@ def build_package(
         layer_zip=layer_zip,
         needs_s3_upload=any(a.size > max_zipped for a in artifacts),
     )
+
+
+def package_target(project_dir: Path, targets: Mapping[str, tuple[str, str]]) -> tuple[str, str]:
+    """The ``(runtime, architecture)`` to build the one zip of ``{function: target}`` for.
+
+    The project's code and the runtime are pure Python and load on any target, so functions may
+    differ; but pip installs the requirements for one, so with requirements they may not.
+    """
+    (first_name, first), *others = targets.items()
+    requirements = Path(project_dir) / REQUIREMENTS_FILE
+    if not requirements.is_file() or not has_requirements(requirements.read_text("utf-8")):
+        return first
+    for name, target in others:
+        if target != first:
+            raise PackagingError(
+                f"Function {name!r} runs on {'/'.join(target)} but {first_name!r} on "
+                f"{'/'.join(first)}, and {REQUIREMENTS_FILE} is installed for one runtime and "
+                "architecture: set the same 'runtime' and 'architecture' for every function "
+                "in .fw/config.json."
+            )
+    return first
 
 
 def check_limits(

@@ -26,7 +26,14 @@ from .packaging import PackageResult
 from .policy import LOGS_STATEMENT, POLICY_VERSION
 from .sam_events import EVENT_IDS, event_resources, sam_events
 
-__all__ = ["API_HANDLER_ID", "REST_API_ID", "TemplateFunction", "build_template", "write_template"]
+__all__ = [
+    "API_HANDLER_ID",
+    "REST_API_ID",
+    "TemplateFunction",
+    "build_template",
+    "template_functions",
+    "write_template",
+]
 
 API_HANDLER_ID = "APIHandler"
 REST_API_ID = "RestAPI"
@@ -67,24 +74,23 @@ def build_template(
 
     ``policy`` is the IAM policy document of managed roles; ``None`` gives a logs-only policy.
     """
-    functions = _functions(app)
+    functions = template_functions(app)
+    all_settings = [config.function(function.name) for function in functions]
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
     layer = None
     if package.layer_zip is not None:
-        rest = config.function(None)
         resources[LAYER_ID] = {
             "Type": "AWS::Serverless::LayerVersion",
             "Properties": {
                 "ContentUri": LAYER_ZIP_URI,
-                "CompatibleRuntimes": [rest.runtime],
-                "CompatibleArchitectures": [rest.architecture],
+                "CompatibleRuntimes": sorted({s.runtime for s in all_settings}),
+                "CompatibleArchitectures": sorted({s.architecture for s in all_settings}),
                 "Description": f"Dependencies of {config.app_name} ({config.stage})",
             },
         }
         layer = {"Ref": LAYER_ID}
-    for function in functions:
-        settings = config.function(function.name)
+    for function, settings in zip(functions, all_settings, strict=True):
         properties = _function_properties(function, settings, policy or _LOGS_ONLY_POLICY, layer)
         if function.source is not None:
             events = sam_events(function.source)
@@ -129,7 +135,7 @@ def write_template(template: dict[str, Any], path: Path, fmt: str) -> None:
 # --- functions -------------------------------------------------------------------------------
 
 
-def _functions(app: App) -> list[TemplateFunction]:
+def template_functions(app: App) -> list[TemplateFunction]:
     """Every function of the app with a unique logical id, the REST handler first."""
     used = {REST_API_ID, LAYER_ID}
     functions: list[TemplateFunction] = []

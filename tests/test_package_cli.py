@@ -143,3 +143,51 @@ def test_errors_print_one_line(
 def _runtime(out: Path) -> str:
     template = json.loads((out / "sam.json").read_text())
     return template["Resources"]["APIHandler"]["Properties"]["Runtime"]
+
+
+def _set_config(project: Path, **values: object) -> None:
+    config = json.loads((project / ".fw" / "config.json").read_text())
+    config.update(values)
+    (project / ".fw" / "config.json").write_text(json.dumps(config))
+
+
+def test_a_function_on_another_architecture_with_requirements_is_refused(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pip installs requirements for one architecture: one zip cannot serve x86_64 and arm64.
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    _set_config(project, lambda_functions={"job": {"architecture": "arm64"}})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--project-dir", str(project), "package", str(tmp_path / "out")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "'job' runs on python" in err and "/arm64" in err and "'api_handler'" in err
+    assert not (tmp_path / "out" / "deployment.zip").exists()
+
+
+def test_functions_that_all_override_the_target_get_a_zip_built_for_it(
+    project: Path, tmp_path: Path
+) -> None:
+    (project / "app.py").write_text(APP.replace('@app.route("/items/{item_id}", cors=True)', ""))
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg")
+    _set_config(project, automatic_layer=True, lambda_functions={"job": {"architecture": "arm64"}})
+    out = tmp_path / "out"
+    result = run(project, str(out))
+    assert result.exit_code == 0, result.output
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    assert resources["Job"]["Properties"]["Architectures"] == ["arm64"]
+    assert resources["ManagedLayer"]["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_without_requirements_functions_may_differ_in_runtime(
+    project: Path, tmp_path: Path
+) -> None:
+    _set_config(project, lambda_functions={"job": {"runtime": "python3.9"}})
+    out = tmp_path / "out"
+    result = run(project, str(out))
+    assert result.exit_code == 0, result.output
+    resources = json.loads((out / "sam.json").read_text())["Resources"]
+    assert resources["Job"]["Properties"]["Runtime"] == "python3.9"

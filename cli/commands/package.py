@@ -27,9 +27,9 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     """
     from deployer.app_loader import load_app
     from deployer.config import load_config
-    from deployer.packaging import build_package
+    from deployer.packaging import build_package, package_target
     from deployer.policy import build_policy
-    from deployer.sam import build_template, write_template
+    from deployer.sam import build_template, template_functions, write_template
 
     project_dir: Path = ctx.obj["project_dir"]
     config = load_config(project_dir, stage)
@@ -43,11 +43,15 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)
         policy = result.document
+    settings = [config.function(f.name) for f in template_functions(app)] or [rest]
+    runtime, architecture = package_target(
+        project_dir, {s.name: (s.runtime, s.architecture) for s in settings}
+    )
     package = build_package(
         project_dir,
         outdir,
-        runtime=rest.runtime,
-        architecture=rest.architecture,
+        runtime=runtime,
+        architecture=architecture,
         automatic_layer=rest.automatic_layer,
     )
     template = build_template(app, config, policy=policy, package=package)

@@ -363,4 +363,267 @@ def read(key):
     return S3.get_object(Bucket="b", Key=key)["Body"].read()
 """,
     ),
+    # Real-world shapes: repositories and helpers in lib/, injected clients, sessions with
+    # profiles, paginators in loops, meta.client, Step Functions, SQS queues by URL.
+    _case(
+        "lib-dynamodb-repository-class",
+        """
+import os
+from microframework import App
+from lib.repository import OrderRepository
+
+app = App("orders")
+repo = OrderRepository(os.environ["TABLE"])
+
+@app.route("/orders/{order_id}")
+def get_order(order_id):
+    return repo.get(order_id)
+
+@app.route("/orders", methods=["GET"])
+def list_orders():
+    return repo.list_for_customer(app.current_request.query_params["customer"])
+
+@app.route("/orders/{order_id}", methods=["DELETE"])
+def delete_order(order_id):
+    repo.delete(order_id)
+""",
+        {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"},
+        __init__="",
+        repository='''
+import boto3
+from boto3.dynamodb.conditions import Key
+
+
+class OrderRepository:
+    """Orders in one DynamoDB table."""
+
+    def __init__(self, table_name, resource=None):
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    def get(self, order_id):
+        return self._table.get_item(Key={"pk": order_id}).get("Item")
+
+    def list_for_customer(self, customer):
+        response = self._table.query(
+            IndexName="by-customer", KeyConditionExpression=Key("customer").eq(customer)
+        )
+        return response["Items"]
+
+    def delete(self, order_id):
+        self._table.delete_item(Key={"pk": order_id})
+''',
+    ),
+    _case(
+        "lib-s3-helper-takes-a-client",
+        """
+import boto3
+from microframework import App
+from lib import storage
+
+app = App("reports")
+s3 = boto3.client("s3")
+
+@app.route("/reports/{name}", methods=["PUT"])
+def put_report(name):
+    storage.save_json(s3, "reports", name, app.current_request.json_body)
+    return {"url": storage.link(s3, "reports", name)}
+
+@app.route("/reports/{name}")
+def get_report(name):
+    return storage.load_json(s3, "reports", name)
+""",
+        {"s3:PutObject", "s3:GetObject"},
+        __init__="",
+        storage="""
+import json
+
+
+def save_json(client, bucket, key, data):
+    client.put_object(Bucket=bucket, Key=key, Body=json.dumps(data).encode())
+
+
+def load_json(client, bucket, key):
+    response = client.get_object(Bucket=bucket, Key=key)
+    return json.loads(response["Body"].read())
+
+
+def link(client, bucket, key, expires=300):
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+    )
+""",
+    ),
+    _case(
+        "session-with-profile",
+        """
+import os
+import boto3
+
+session = boto3.Session(profile_name=os.environ.get("AWS_PROFILE"), region_name="us-east-1")
+secrets = session.client("secretsmanager")
+table = session.resource("dynamodb").Table("settings")
+
+def handler(event, context):
+    password = secrets.get_secret_value(SecretId="db")["SecretString"]
+    table.put_item(Item={"pk": "seen", "value": len(password)})
+""",
+        {"secretsmanager:GetSecretValue", "dynamodb:PutItem"},
+    ),
+    _case(
+        "paginators-in-a-loop",
+        """
+import boto3
+
+ssm = boto3.client("ssm")
+lambda_client = boto3.client("lambda")
+
+def load_settings(prefix):
+    settings = {}
+    paginator = ssm.get_paginator("get_parameters_by_path")
+    for page in paginator.paginate(Path=prefix, Recursive=True, WithDecryption=True):
+        for parameter in page["Parameters"]:
+            settings[parameter["Name"]] = parameter["Value"]
+    return settings
+
+def function_names():
+    names = []
+    for page in lambda_client.get_paginator("list_functions").paginate():
+        names.extend(f["FunctionName"] for f in page["Functions"])
+    return names
+""",
+        {"ssm:GetParametersByPath", "lambda:ListFunctions"},
+    ),
+    _case(
+        "resource-meta-client-upload-file",
+        """
+import boto3
+
+s3 = boto3.resource("s3")
+dynamodb = boto3.resource("dynamodb")
+
+def publish(path, key):
+    s3.meta.client.upload_file(path, "site", key)
+    dynamodb.meta.client.batch_get_item(RequestItems={"pages": {"Keys": [{"pk": key}]}})
+""",
+        {"s3:PutObject", "s3:AbortMultipartUpload", "dynamodb:BatchGetItem"},
+    ),
+    _case(
+        "bucket-meta-client",
+        """
+import boto3
+
+bucket = boto3.resource("s3").Bucket("site")
+
+def publish(path, key):
+    bucket.upload_file(path, key)
+    client = bucket.meta.client
+    client.put_object_acl(Bucket="site", Key=key, ACL="public-read")
+""",
+        {"s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"},
+    ),
+    _case(
+        "step-functions-client",
+        """
+import json
+import boto3
+from microframework import App
+
+app = App("workflows")
+sfn = boto3.client("stepfunctions")
+
+@app.route("/runs", methods=["POST"])
+def start_run():
+    response = sfn.start_execution(stateMachineArn="arn", input=json.dumps({}))
+    return {"executionArn": response["executionArn"]}
+
+@app.route("/runs/{arn}")
+def run_status(arn):
+    return {"status": sfn.describe_execution(executionArn=arn)["status"]}
+
+@app.lambda_function()
+def callback(event, context):
+    sfn.send_task_success(taskToken=event["token"], output="{}")
+""",
+        {"states:StartExecution", "states:DescribeExecution", "states:SendTaskSuccess"},
+    ),
+    _case(
+        "sqs-queue-by-url",
+        """
+import os
+import boto3
+
+sqs = boto3.resource("sqs")
+
+def enqueue(jobs):
+    queue = sqs.Queue(os.environ["QUEUE_URL"])
+    queue.send_messages(Entries=[{"Id": str(i), "MessageBody": j} for i, j in enumerate(jobs)])
+
+def enqueue_one(job):
+    sqs.Queue(os.environ["QUEUE_URL"]).send_message(MessageBody=job)
+""",
+        {"sqs:SendMessage"},
+    ),
+    _case(
+        "repo-injected-resource",
+        """
+import boto3
+from lib.repo import Repo
+
+repo = Repo(boto3.resource("dynamodb"), "users")
+
+def handler(event, context):
+    return repo.find(event["id"]), repo.scan_all()
+""",
+        {"dynamodb:GetItem", "dynamodb:Scan"},
+        __init__="",
+        repo="""
+class Repo:
+    def __init__(self, resource, name):
+        self.table = resource.Table(name)
+        self.client = resource.meta.client
+
+    def find(self, key):
+        return self.table.get_item(Key={"pk": key})
+
+    def scan_all(self):
+        items = []
+        for page in self.client.get_paginator("scan").paginate(TableName=self.table.name):
+            items.extend(page["Items"])
+        return items
+""",
+    ),
+    _case(
+        "class-attribute-client",
+        """
+import boto3
+
+class Notifier:
+    sns = boto3.client("sns")
+
+    def send(self, message):
+        self.sns.publish(TopicArn="t", Message=message)
+
+    @classmethod
+    def send_all(cls, messages):
+        for m in messages:
+            cls.sns.publish(TopicArn="t", Message=m)
+
+def handler(event, context):
+    Notifier().send("x")
+""",
+        {"sns:Publish"},
+    ),
+    _case(
+        "keyword-argument-client",
+        """
+import boto3
+
+def archive(key, *, client, bucket="archive"):
+    client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": "b", "Key": key})
+
+def handler(event, context):
+    archive("k", client=boto3.client("s3"))
+""",
+        {"s3:PutObject", "s3:GetObject"},
+    ),
 ]

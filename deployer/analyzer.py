@@ -12,6 +12,7 @@ than missing one.
 from __future__ import annotations
 
 import ast
+import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -72,11 +73,17 @@ def project_sources(project_dir: Path, app_filename: str = "app.py") -> dict[str
     for path in paths:
         rel = path.relative_to(project_dir).as_posix()
         try:
-            sources[rel] = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as err:
+            # decode_source honours a PEP 263 coding cookie and a BOM, as the import would.
+            sources[rel] = importlib.util.decode_source(path.read_bytes())
+        except OSError as err:
             raise PolicyError(
                 f"cannot read {rel!r} in {str(project_dir)!r}: {err}; check the file exists "
                 "(use --filename for another app file)"
+            ) from None
+        except (UnicodeDecodeError, SyntaxError) as err:
+            # SyntaxError: a coding cookie naming an unknown encoding.
+            raise PolicyError(
+                f"cannot read {rel!r} in {str(project_dir)!r}: {err}; save it as UTF-8"
             ) from None
     return sources
 

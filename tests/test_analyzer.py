@@ -235,3 +235,23 @@ def test_project_reads_app_and_lib_but_not_other_files(tmp_path) -> None:
 def test_missing_app_file_is_a_policy_error(tmp_path) -> None:
     with pytest.raises(PolicyError, match=r"cannot read 'main.py'.*--filename"):
         analyze_project(tmp_path, app_filename="main.py")
+
+
+def test_lib_module_in_a_declared_encoding_is_read_as_python_would(tmp_path) -> None:
+    # PEP 263: Python imports a module with a coding cookie; gen-policy must read it too.
+    (tmp_path / "app.py").write_text("from lib.legacy import purge\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "legacy.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\nimport boto3\n# caf\xe9\n"
+        b"def purge():\n    boto3.client('sqs').purge_queue(QueueUrl='q')\n"
+    )
+    assert analyze_project(tmp_path).calls == {("sqs", "PurgeQueue")}
+
+
+def test_undecodable_source_is_one_line_naming_the_encoding(tmp_path) -> None:
+    (tmp_path / "app.py").write_bytes(b"import boto3\nname = '\xff'\n")
+    with pytest.raises(PolicyError) as info:
+        analyze_project(tmp_path)
+    assert str(info.value).startswith("cannot read 'app.py' in ")
+    assert "save it as UTF-8" in str(info.value)
+    assert "\n" not in str(info.value)

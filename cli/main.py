@@ -7,7 +7,6 @@ Commands live one per module in ``cli/commands/`` and are imported only when inv
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -17,15 +16,22 @@ import click
 from deployer.errors import FwError
 
 from . import commands as _commands_pkg
+from .output import error
 
 __version__ = "0.1.0"
+# click >= 8.2 raises this for a group run without a command; 8.1 printed the help itself.
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 class _LazyGroup(click.Group):
     """A group whose commands are the modules of ``cli.commands`` (``new_project`` -> ``new-project``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = [m.name for m in pkgutil.iter_modules(_commands_pkg.__path__) if not m.name.startswith("_")]
+        names = [
+            m.name
+            for m in pkgutil.iter_modules(_commands_pkg.__path__)
+            if not m.name.startswith("_")
+        ]
         return sorted(n.replace("_", "-") for n in names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -60,32 +66,31 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)
+    except _NoArgsIsHelp as err:
+        err.show()  # `fw` or a group alone: its help, not an error
+        sys.exit(err.exit_code)
     except click.UsageError as err:
         # One line, not click's usage block: the fact, then where the fix is documented.
         where = err.ctx.command_path if err.ctx is not None else "fw"
-        click.echo(f"Error: {err.format_message()} (see '{where} --help')", err=True)
+        error(f"{err.format_message()} (see '{where} --help')")
         sys.exit(err.exit_code)
     except click.ClickException as err:
-        click.echo(f"Error: {err.format_message()}", err=True)
+        error(err.format_message())
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)
     except FwError as err:
         if debug:
             raise
-        click.echo(f"Error: {err}", err=True, color=_color_allowed())
+        error(str(err))
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
         if debug:
             raise
-        click.echo(f"Error: {type(err).__name__}: {err} (run with --debug for the traceback)", err=True)
+        error(f"{type(err).__name__}: {err} (run with --debug for the traceback)")
         sys.exit(1)
-
-
-def _color_allowed() -> bool | None:
-    return False if os.environ.get("NO_COLOR") else None
 
 
 if __name__ == "__main__":  # pragma: no cover

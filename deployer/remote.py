@@ -279,13 +279,16 @@ class BotoRemoteState:
         if found is None and name:
             # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
             # record): adopt the API by name, but only if exactly one has it.
-            matches = [
-                item
-                for page in client.get_paginator("get_rest_apis").paginate()
-                for item in page.get("items", [])
-                if item.get("name") == name
-            ]
-            found = matches[0] if len(matches) == 1 else None
+            matches = self._read(
+                f"REST API {name!r}",
+                lambda: [
+                    item
+                    for page in client.get_paginator("get_rest_apis").paginate()
+                    for item in page.get("items", [])
+                    if item.get("name") == name
+                ],
+            )
+            found = matches[0] if matches and len(matches) == 1 else None
         if found is None:
             return None
         rest_id = found["id"]
@@ -331,21 +334,18 @@ class BotoRemoteState:
 
     def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None:
         sns = self._aws.client("sns")
-        try:
-            subs = [
+        subs = self._read(
+            f"topic {topic_arn!r} subscriptions",
+            lambda: [
                 sub
                 for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
                     TopicArn=topic_arn
                 )
                 for sub in page.get("Subscriptions", [])
-            ]
-        except botocore.exceptions.ClientError as err:
-            if error_code(err) in _MISSING:
-                return None
-            raise DeployError(
-                f"reading topic {topic_arn!r} subscriptions failed ({err.operation_name}):"
-                f" {error_message(err)}"
-            ) from err
+            ],
+        )
+        if subs is None:
+            return None
         return tuple(
             RemoteSubscription(s["SubscriptionArn"], s.get("Endpoint", ""), s.get("Protocol", ""))
             for s in subs
@@ -353,21 +353,16 @@ class BotoRemoteState:
 
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
         client = self._aws.client("lambda")
-        try:
-            items = [
+        items = self._read(
+            f"event source mappings of {function_name!r}",
+            lambda: [
                 item
                 for page in client.get_paginator("list_event_source_mappings").paginate(
                     FunctionName=function_name
                 )
                 for item in page.get("EventSourceMappings", [])
-            ]
-        except botocore.exceptions.ClientError as err:
-            if error_code(err) in _MISSING:
-                return ()
-            raise DeployError(
-                f"reading event source mappings of {function_name!r} failed"
-                f" ({err.operation_name}): {error_message(err)}"
-            ) from err
+            ],
+        )
         return tuple(
             RemoteMapping(
                 uuid=item["UUID"],
@@ -376,7 +371,7 @@ class BotoRemoteState:
                 maximum_batching_window_in_seconds=item.get("MaximumBatchingWindowInSeconds") or 0,
                 function_response_types=tuple(item.get("FunctionResponseTypes") or ()),
             )
-            for item in items
+            for item in items or ()
         )
 
 

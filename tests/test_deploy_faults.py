@@ -216,3 +216,47 @@ def test_failed_deploy_to_another_region_is_deleted_there(aws: str, tmp_path: Pa
     assert eu_lambda.list_functions()["Functions"] == []
     assert boto3.client("apigateway", region_name="eu-west-1").get_rest_apis()["items"] == []
     assert boto3.client("iam").list_roles()["Roles"] == []
+
+
+class Unreachable:
+    """Fails every call of ``operation`` as botocore does when the endpoint cannot be reached."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name == self.operation:
+            raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://aws.invalid")
+
+
+@pytest.mark.parametrize(
+    ("hook", "line"),
+    [
+        pytest.param(
+            FailOn("GetRestApis"),
+            "reading REST API 'fault-dev' failed (GetRestApis): ServiceUnavailable: injected outage",
+            id="api-by-name",
+        ),
+        pytest.param(
+            Unreachable("ListSubscriptionsByTopic"),
+            "reading topic 'arn:aws:sns:us-east-1:123456789012:news' subscriptions failed:"
+            ' Could not connect to the endpoint URL: "http://aws.invalid"',
+            id="sns-unreachable",
+        ),
+        pytest.param(
+            Unreachable("ListEventSourceMappings"),
+            "reading event source mappings of 'fault-dev-task' failed:"
+            ' Could not connect to the endpoint URL: "http://aws.invalid"',
+            id="mappings-unreachable",
+        ),
+    ],
+)
+def test_failed_read_is_one_line_naming_what_was_read(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], hook: Any, line: str
+) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    with pytest.raises(DeployError) as info:
+        deploy(project, "dev", on_call=hook, sleep=no_sleep)
+    assert str(info.value) == line
+    assert boto3.client("lambda").list_functions()["Functions"] == []  # nothing was changed

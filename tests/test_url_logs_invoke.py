@@ -164,3 +164,14 @@ def test_function_error_carries_the_handler_message() -> None:
     error = function_error({"FunctionError": "Unhandled"}, payload, "tools-dev-job")
     assert str(error) == "function tools-dev-job failed (Unhandled error): ValueError: boom"
     assert function_error({"StatusCode": 200}, b"{}", "tools-dev-job") is None
+
+
+def test_unreachable_logs_endpoint_is_one_line_naming_the_function(aws: str) -> None:
+    def unreachable(**kwargs: object) -> None:
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://logs.invalid")
+
+    with pytest.raises(DeployError) as info:
+        list(read_events(create_context(on_call=unreachable), "tools-dev"))
+    assert str(info.value) == (
+        'reading logs of tools-dev failed: Could not connect to the endpoint URL: "http://logs.invalid"'
+    )

@@ -56,6 +56,15 @@ def test_creates_a_complete_project(tmp_path: Path, capsys, template: str) -> No
     )
 
 
+def test_next_steps_cd_into_the_project_from_where_the_user_is(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_fw(capsys, "--project-dir", "work", "new-project", "shop")
+    assert code == 0
+    assert f"  cd {os.path.join('work', 'shop')} && fw local" in out
+
+
 def test_an_existing_directory_is_refused_and_left_alone(tmp_path: Path, capsys) -> None:
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "keep.txt").write_text("mine")

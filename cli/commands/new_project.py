@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -85,6 +87,9 @@ def command(ctx: click.Context, name: str, template: str) -> None:
     """Create the project NAME in the current directory (or under --project-dir)."""
     target = create_project(ctx.obj["project_dir"], name, template)
     echo(f"Created {style(name, 'bold')} from the {template!r} template in {target}")
+    shown = os.path.relpath(target)
+    if shown.startswith(".."):
+        shown = str(target)
     echo("Next:")
-    echo(f"  cd {name} && fw local        # serve it on http://127.0.0.1:8000/")
+    echo(f"  cd {shlex.quote(shown)} && fw local        # serve it on http://127.0.0.1:8000/")
     echo("  python -m pytest tests       # run its tests")

@@ -6,8 +6,11 @@ everywhere means they all see the same app.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,35 @@ from .errors import FwError
 
 class AppLoadError(FwError):
     """``app.py`` is missing, fails to import, or defines no ``app``."""
+
+
+# Lambda sets AWS_REGION for every function, so module-level ``boto3.client(...)`` calls work
+# there; a build machine may have no region at all, and packaging makes no AWS calls.
+_PLACEHOLDER_REGION = "us-east-1"
+
+
+@contextlib.contextmanager
+def import_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """While importing app.py only to read it: the stage's variables, and a region if none is set.
+
+    The environment is restored afterwards.
+    """
+    wanted = dict(variables)
+    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+        import botocore.session
+
+        if not botocore.session.Session().get_config_variable("region"):
+            wanted.setdefault("AWS_DEFAULT_REGION", _PLACEHOLDER_REGION)
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: str = "app") -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,23 @@ def test_without_requirements_functions_may_differ_in_runtime(
     assert result.exit_code == 0, result.output
     resources = json.loads((out / "sam.json").read_text())["Resources"]
     assert resources["Job"]["Properties"]["Runtime"] == "python3.9"
+
+
+def test_app_importing_stage_variables_and_making_clients_packages_without_aws_config(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a CI machine: no region anywhere. Lambda always provides one; packaging calls no AWS.
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    source = APP.replace(
+        's3 = boto3.client("s3")', 'table = boto3.resource("dynamodb").Table(os.environ["TABLE"])'
+    )
+    (project / "app.py").write_text(
+        "import os\n"
+        + source.replace('s3.get_object(Bucket="b", Key=item_id)', "table.get_item(Key={})")
+    )
+    _set_config(project, environment_variables={"TABLE": "items"})
+    result = run(project, str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "TABLE" not in os.environ and "AWS_DEFAULT_REGION" not in os.environ

@@ -25,7 +25,7 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     refers to the zips by relative path: deploy it with 'sam deploy' from OUTDIR, or run
     'aws cloudformation package' on it first.
     """
-    from deployer.app_loader import load_app
+    from deployer.app_loader import import_environment, load_app
     from deployer.config import load_config
     from deployer.packaging import build_package, package_target
     from deployer.policy import build_policy
@@ -33,8 +33,9 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
 
     project_dir: Path = ctx.obj["project_dir"]
     config = load_config(project_dir, stage)
-    app = load_app(project_dir)
     rest = config.function(None)
+    with import_environment(rest.environment_variables):
+        app = load_app(project_dir)
     policy = None
     if rest.manage_iam_role:
         result = build_policy(

@@ -40,7 +40,8 @@ _SOURCE_OVERRIDE = "command-line option"
 # Names that end up inside AWS resource names (function names, role names, log groups).
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ENV_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_RUNTIME_RE = re.compile(r"python3\.\d+")
+# Lambda no longer creates functions on python3.8 and older.
+_RUNTIME_RE = re.compile(r"python3\.(9|[1-9][0-9])")
 _LAYER_ARN_RE = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+")
 _ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 # API Gateway stage names: alphanumerics, hyphens and underscores, at most 128 characters.
@@ -303,7 +304,10 @@ _FUNCTION_KEYS: dict[str, _Key] = {
     "xray": _Key(_check_bool, False),
     "log_retention_in_days": _Key(_check_log_retention, None),
     "runtime": _Key(
-        _pattern(_RUNTIME_RE, "a Python 3 Lambda runtime such as 'python3.12'"), RUNTIME_DEFAULT
+        _pattern(
+            _RUNTIME_RE, "a Python 3 Lambda runtime such as 'python3.12' (python3.9 or later)"
+        ),
+        RUNTIME_DEFAULT,
     ),
     "architecture": _Key(_choice("x86_64", "arm64"), "x86_64"),
 }
@@ -326,6 +330,10 @@ _TOP_KEYS = ("version", "app_name", "stages", *_STAGE_KEYS)
 def _unknown_key(source: str, path: str, key: str, allowed: tuple[str, ...]) -> ConfigError:
     where = f"{path}.{key}" if path else key
     match = difflib.get_close_matches(key, allowed, n=1)
+    if not match and len(key) >= 3:
+        # A fragment of one key ("memory", "env") is too short for difflib to match it.
+        containing = [name for name in allowed if key.lower() in name]
+        match = containing if len(containing) == 1 else []
     hint = f"did you mean {match[0]!r}?" if match else "valid keys are " + ", ".join(allowed)
     return ConfigError(f"{source}: unknown key {where!r}; {hint}")
 

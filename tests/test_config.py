@@ -456,3 +456,30 @@ def test_write_default_config_rejects_bad_app_name(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="invalid app_name 'my app'; it must be letters"):
         write_default_config(tmp_path, "my app")
     assert not (tmp_path / ".fw").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [("memory", "lambda_memory_size"), ("env", "environment_variables"), ("retention", "log_retention_in_days")],
+    ids=["memory", "env", "retention"],
+)  # fmt: skip
+def test_unknown_key_that_is_part_of_one_key_suggests_it(
+    tmp_path: Path, key: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, {"lambda_functions": {"f": {key: 1}}})
+    assert str(err.value).endswith(
+        f"unknown key 'lambda_functions.f.{key}'; did you mean {suggestion!r}?"
+    )
+
+
+@pytest.mark.parametrize("runtime", ["python3.6", "python3.8"])
+def test_runtime_lambda_no_longer_offers_is_refused(tmp_path: Path, runtime: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, {"runtime": runtime})
+    assert f"invalid runtime {runtime!r}; it must be a Python 3 Lambda runtime" in str(err.value)
+
+
+def test_current_runtimes_are_accepted(tmp_path: Path) -> None:
+    for runtime in ("python3.9", "python3.13", "python3.14"):
+        assert load(tmp_path, {"runtime": runtime}).runtime == runtime

@@ -146,12 +146,29 @@ def test_binary_response_is_decoded() -> None:
     assert (response.status, response.body) == (200, b"\x00\x01")
 
 
-def test_unserializable_result_is_502() -> None:
+def test_unserializable_result_is_a_500_from_the_app() -> None:
     app = App("demo")
 
     @app.route("/")
     def index() -> Any:
         return {"x": object()}
+
+    response = send(app, "GET", "/")
+    assert response.status == 500
+    assert json.loads(response.body)["Code"] == "InternalServerError"
+
+
+class _CrashingApp(App):
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        raise RuntimeError("the handler itself failed")
+
+
+def test_a_failed_invocation_is_api_gateways_502() -> None:
+    app = _CrashingApp("demo")
+
+    @app.route("/")
+    def index() -> Any:
+        return {}
 
     response = send(app, "GET", "/")
     assert response.status == 502

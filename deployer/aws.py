@@ -19,7 +19,16 @@ import botocore.exceptions
 
 from .errors import DeployError
 
-__all__ = ["AwsContext", "MAX_ATTEMPTS", "create_context", "is_write_operation", "error_message"]
+__all__ = [
+    "GONE",
+    "MAX_ATTEMPTS",
+    "AwsContext",
+    "create_context",
+    "error_code",
+    "error_message",
+    "ignore_gone",
+    "is_write_operation",
+]
 
 # "standard" retries throttling, 5xx and transient connection errors with jittered backoff.
 # 8 retries (botocore's max_attempts counts retries, not attempts) ride out a burst of
@@ -31,6 +40,28 @@ _READ_PREFIXES = ("Get", "List", "Describe", "Head")
 def is_write_operation(operation_name: str) -> bool:
     """True for calls that change something (anything but Get*/List*/Describe*/Head*)."""
     return not operation_name.startswith(_READ_PREFIXES)
+
+
+def error_code(err: Exception) -> str:
+    """The ``Error.Code`` of a ClientError (``""`` for anything else)."""
+    if isinstance(err, botocore.exceptions.ClientError):
+        return str(err.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+# Deleting something already gone counts as done (a second fw delete, a manual cleanup).
+GONE = frozenset({
+    "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NotFound",
+})  # fmt: skip
+
+
+def ignore_gone(call: Callable[[], Any]) -> None:
+    """Make a delete call; one that finds its resource already gone counts as done."""
+    try:
+        call()
+    except botocore.exceptions.ClientError as err:
+        if error_code(err) not in GONE:
+            raise
 
 
 def error_message(err: Exception) -> str:

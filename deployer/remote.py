@@ -14,7 +14,7 @@ from typing import Any, Protocol, TypeVar
 import attrs
 import botocore.exceptions
 
-from .aws import AwsContext, error_message
+from .aws import AwsContext, error_code, error_message
 from .errors import DeployError
 from .models import FunctionSettings
 
@@ -132,12 +132,6 @@ _MISSING = frozenset({
     "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
     "NotFound", "NoSuchKey",
 })  # fmt: skip
-
-
-def error_code(err: Exception) -> str:
-    if isinstance(err, botocore.exceptions.ClientError):
-        return str(err.response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 class BotoRemoteState:

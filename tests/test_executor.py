@@ -19,6 +19,7 @@ from deployer.errors import DeployError
 from deployer.executor import _HANDLERS, Executor, display_plan
 from deployer.models import (
     CodeArtifact,
+    EventSourceMapping,
     FunctionSettings,
     LambdaFunction,
     ManagedRole,
@@ -176,3 +177,34 @@ def test_clients_retry_throttling_in_standard_mode(aws: str) -> None:
         "mode": "standard",
         "total_max_attempts": MAX_ATTEMPTS + 1,
     }
+
+
+NO_RECEIVE = "The provided execution role does not have permissions to call ReceiveMessage on SQS"
+
+
+class PolicyNotReady:
+    """Fails CreateEventSourceMapping as Lambda does while a new role policy propagates."""
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name == "CreateEventSourceMapping" and self.times > 0:
+            self.times -= 1
+            error = {"Error": {"Code": "InvalidParameterValueException", "Message": NO_RECEIVE}}
+            raise botocore.exceptions.ClientError(error, "CreateEventSourceMapping")
+
+
+def test_mapping_waits_for_a_new_role_policy_to_reach_lambda(aws: str, tmp_path: Path) -> None:
+    queue = boto3.client("sqs").create_queue(QueueName="jobs")["QueueUrl"]
+    queue_arn = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    fn = function(tmp_path)
+    ex, sleeps = executor(tmp_path, PolicyNotReady(times=2), role_retry_delays=(1, 2, 4))
+    mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
+    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn), ins.CreateMapping(mapping))))
+    assert sleeps == [1, 2]
+    (found,) = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert found["EventSourceArn"] == queue_arn
+    assert mapping.key in ex.state.record.resources

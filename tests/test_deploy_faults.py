@@ -260,3 +260,52 @@ def test_failed_read_is_one_line_naming_what_was_read(
         deploy(project, "dev", on_call=hook, sleep=no_sleep)
     assert str(info.value) == line
     assert boto3.client("lambda").list_functions()["Functions"] == []  # nothing was changed
+
+
+class CrashAfter:
+    """An after-call hook: ``operation`` succeeds in AWS, then the deploy dies before it can
+    record what was made (as a killed process or a lost connection would)."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.done = False
+
+    def register(self, session: boto3.Session) -> boto3.Session:
+        session.events.register("after-call", self)
+        return session
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name == self.operation and not self.done:
+            self.done = True
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        "CreateRole", "CreateFunction", "CreateLogGroup", "CreateRestApi", "PutRule",
+        "PutBucketNotificationConfiguration", "Subscribe", "CreateEventSourceMapping",
+    ],
+)  # fmt: skip
+def test_crash_between_a_create_and_its_record_adopts_it_once(
+    aws: str, tmp_path: Path, operation: str
+) -> None:
+    make_sources()
+    project = write_project(tmp_path, stage={"log_retention_in_days": 3})
+    session = CrashAfter(operation).register(boto3.Session())
+    with pytest.raises(KeyboardInterrupt):
+        deploy(project, "dev", session=session, sleep=no_sleep)
+
+    deploy(project, "dev", sleep=no_sleep)
+    again = deploy(project, "dev", sleep=no_sleep)
+    assert again.actions == ()
+    assert len(boto3.client("lambda").list_functions()["Functions"]) == 5
+    assert len(boto3.client("apigateway").get_rest_apis()["items"]) == 1
+    assert len(boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]) == 1
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:news"
+    assert (
+        len(boto3.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 1
+    )
+    delete(project, "dev")
+    assert_nothing_left()
+    assert boto3.client("logs").describe_log_groups()["logGroups"] == []

@@ -24,6 +24,7 @@ from .instructions import (
     CreateMapping,
     CreateRestApi,
     CreateRole,
+    DeleteMapping,
     DeployRestApi,
     Instruction,
     Plan,
@@ -409,6 +410,10 @@ def _plan_mapping(
     for found in found_all:
         if found.source_arn != mapping.source_arn:
             continue
+        if mapping.starting_position and found.starting_position != mapping.starting_position:
+            # UpdateEventSourceMapping cannot change where a stream is read from.
+            delete = DeleteMapping(mapping.key, found.uuid, mapping.source_arn)
+            return [delete, CreateMapping(mapping)]
         steps = _record_if_missing(
             record,
             mapping.key,

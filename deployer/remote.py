@@ -110,6 +110,7 @@ class RemoteMapping:
     batch_size: int
     maximum_batching_window_in_seconds: int
     function_response_types: tuple[str, ...] = ()
+    starting_position: str | None = None  # streams only
 
 
 class RemoteState(Protocol):
@@ -364,6 +365,7 @@ class BotoRemoteState:
                 batch_size=item.get("BatchSize") or 0,
                 maximum_batching_window_in_seconds=item.get("MaximumBatchingWindowInSeconds") or 0,
                 function_response_types=tuple(item.get("FunctionResponseTypes") or ()),
+                starting_position=item.get("StartingPosition"),
             )
             for item in items or ()
         )

@@ -232,7 +232,8 @@ def deployed(desired: DesiredState, api_id: str = "abc123") -> tuple[FakeRemote,
     for m in desired.mappings:
         remote.mappings.setdefault(m.function_name, []).append(
             RemoteMapping("uuid-1", m.source_arn, m.batch_size,
-                          m.maximum_batching_window_in_seconds, m.function_response_types)
+                          m.maximum_batching_window_in_seconds, m.function_response_types,
+                          m.starting_position)
         )  # fmt: skip
         resources[m.key] = {"kind": "event_source_mapping", "uuid": "uuid-1",
                             "source_arn": m.source_arn, "function_name": m.function_name}  # fmt: skip
@@ -399,6 +400,20 @@ def test_changed_wiring_settings_update_in_place() -> None:
     plan = p.plan(changed, remote, record)
     assert kinds(plan) == ["PutRule", "UpdateMapping"]
     assert plan.instructions[1].uuid == "uuid-1"
+
+
+def test_changed_stream_starting_position_recreates_the_mapping() -> None:
+    # Lambda cannot update a mapping's StartingPosition, so the mapping is made again.
+    stream = EventSourceMapping("kinesis", "arn:aws:kinesis:us-east-1:1:stream/s", "app-dev-work",
+                                100, starting_position="LATEST")  # fmt: skip
+    desired = attrs.evolve(desired_state(), mappings=(stream,))
+    remote, record = deployed(desired)
+    moved = attrs.evolve(stream, starting_position="TRIM_HORIZON")
+    plan = p.plan(attrs.evolve(desired, mappings=(moved,)), remote, record)
+    assert plan.messages() == [
+        "Deleting event source mapping arn:aws:kinesis:us-east-1:1:stream/s (uuid-1)",
+        "Creating kinesis event source mapping arn:aws:kinesis:us-east-1:1:stream/s -> app-dev-work",
+    ]
 
 
 def test_s3_entry_of_other_owners_is_not_ours_to_remove() -> None:

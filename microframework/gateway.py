@@ -107,6 +107,8 @@ class LocalGateway:
 
         request_id = str(uuid.uuid4())
         raw_path, _, raw_query = target.partition("?")
+        if not _escapes_ok(raw_path) or not _escapes_ok(raw_query):
+            raise BadRequest(f"bad percent-encoding in {target!r}")
         try:
             path = unquote(raw_path, errors="strict")
             query_pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
@@ -130,6 +132,9 @@ class LocalGateway:
                     200, list(preflight_headers(cors, list(entries)).items()), b""
                 )
         event = self._event(method, path, resource, params, headers, query_pairs, body, request_id)
+        if len(event["body"] or "") > MAX_PAYLOAD_BYTES:
+            # Lambda's limit applies to the event, where a binary body is base64 (4/3 larger).
+            return _json_response(413, {"message": "Request Too Long"})
         if entry is not None:
             if entry.api_key_required and not _find(headers, "x-api-key"):
                 return _json_response(403, {"message": "Forbidden"})
@@ -277,6 +282,17 @@ class LocalGateway:
         else:
             data = str(body).encode("utf-8")
         return GatewayResponse(result["statusCode"], pairs, data)
+
+
+def _escapes_ok(text: str) -> bool:
+    """Whether every '%' starts a two-hex-digit escape (API Gateway answers 400 otherwise)."""
+    index = text.find("%")
+    while index != -1:
+        pair = text[index + 1 : index + 3]
+        if len(pair) != 2 or any(c not in "0123456789abcdefABCDEF" for c in pair):
+            return False
+        index = text.find("%", index + 3)
+    return True
 
 
 def _find(headers: list[tuple[str, str]], lower_name: str) -> str | None:

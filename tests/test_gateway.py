@@ -108,7 +108,9 @@ def test_undefined_method_reaches_the_app_for_a_405() -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["/items/%ff", "/items/1?x=%ff", "items/1"], ids=["path", "query", "no-slash"]
+    "target",
+    ["/items/%ff", "/items/1?x=%ff", "items/1", "/items/%zz", "/items/1?a=%2", "/items/%"],
+    ids=["path", "query", "no-slash", "not-hex", "short-escape", "bare-percent"],
 )
 def test_malformed_request_target_is_bad_request(target: str) -> None:
     with pytest.raises(BadRequest):
@@ -119,6 +121,14 @@ def test_payload_over_the_lambda_limit_is_413() -> None:
     response = send(echo_app(), "POST", "/items/1", body=b"x" * (MAX_PAYLOAD_BYTES + 1))
     assert response.status == 413
     assert json.loads(response.body) == {"message": "Request Too Long"}
+
+
+def test_binary_body_counts_base64_encoded_against_the_limit() -> None:
+    # 5 MB of bytes is 6.7 MB once base64-encoded into the event Lambda receives.
+    body = b"\x00" * (5 * 1024 * 1024)
+    headers = {"Content-Type": "application/octet-stream"}
+    response = send(echo_app(), "POST", "/items/1", headers=headers, body=body)
+    assert response.status == 413
 
 
 def test_response_headers_multi_values_and_request_id() -> None:

@@ -99,11 +99,13 @@ def deploy(
 
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)
-    with _environment(config.environment_variables):
-        app = load_app(project_dir)
     state = StateFile.load(project_dir, stage, app_name=config.app_name)
     aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
     _check_region(state.record, aws.region)
+    # Lambda sets both region variables; module-level boto3 clients in app.py need one.
+    lambda_env = {"AWS_REGION": aws.region, "AWS_DEFAULT_REGION": aws.region}
+    with _environment({**lambda_env, **config.environment_variables}):
+        app = load_app(project_dir)
     report(f"Packaging {config.app_name} ({stage})")
     package = build_package(
         project_dir,
@@ -152,8 +154,8 @@ def deploy(
 
 @contextlib.contextmanager
 def _environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """Set the stage's environment while importing the app, as Lambda and ``fw local`` do:
-    module-level code in ``app.py`` may read it. Restored afterwards."""
+    """Set ``variables`` while importing the app, as Lambda and ``fw local`` do: module-level
+    code in ``app.py`` may read them. Restored afterwards."""
     before = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:

@@ -433,7 +433,9 @@ def test_deploying_a_stage_to_another_region_is_refused(aws: str, tmp_path: Path
 def test_app_reading_its_stage_environment_at_import_deploys(aws: str, tmp_path: Path) -> None:
     source = (
         'import os\nfrom microframework import App\napp = App("envy")\n'
-        'TABLE = os.environ["TABLE_NAME"]\n\n@app.route("/")\ndef index():\n    return {}\n'
+        'TABLE = os.environ["TABLE_NAME"]\n'
+        'assert os.environ["AWS_REGION"] == os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"\n'
+        '\n@app.route("/")\ndef index():\n    return {}\n'
     )
     config = {
         "version": "1.0",
@@ -442,7 +444,9 @@ def test_app_reading_its_stage_environment_at_import_deploys(aws: str, tmp_path:
         "stages": {"dev": {}},
     }
     project = write_project(tmp_path, source, config)
-    deploy(project, "dev", sleep=no_sleep)  # as Lambda (and fw local) import it: with the env
-    env = boto3.client("lambda").get_function_configuration(FunctionName="envy-dev")
-    assert env["Environment"]["Variables"] == {"TABLE_NAME": "items"}
-    assert "TABLE_NAME" not in os.environ  # put back as it was
+    # Imported as Lambda imports it: with the stage's variables and the function's region.
+    deploy(project, "dev", region="eu-west-1", sleep=no_sleep)
+    lam = boto3.client("lambda", region_name="eu-west-1")
+    env = lam.get_function_configuration(FunctionName="envy-dev")["Environment"]["Variables"]
+    assert env == {"TABLE_NAME": "items"}
+    assert "TABLE_NAME" not in os.environ and os.environ["AWS_REGION"] == "us-east-1"

@@ -27,13 +27,19 @@ _PLACEHOLDER_REGION = "us-east-1"
 
 
 @contextlib.contextmanager
-def import_environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """While importing app.py only to read it: the stage's variables, and a region if none is set.
+def import_environment(
+    variables: Mapping[str, str], *, region: str | None = None
+) -> Iterator[None]:
+    """While importing app.py only to read it: the stage's variables, and a region.
 
-    The environment is restored afterwards.
+    ``region`` is the one the app will run in (deploy knows it); without it, a placeholder is
+    set only if nothing configures one. The environment is restored afterwards.
     """
     wanted = dict(variables)
-    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
+    if region is not None:
+        # Lambda sets both; module-level boto3 clients in app.py read one of them.
+        wanted.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
+    elif not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
         import botocore.session
 
         if not botocore.session.Session().get_config_variable("region"):
@@ -48,6 +54,21 @@ def import_environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def load_stage_app(project_dir: Path, config: Any, *, region: str | None = None) -> Any:
+    """Import the app as the stage's REST function would: with its environment variables."""
+    with import_environment(config.function(None).environment_variables, region=region):
+        return load_app(project_dir)
+
+
+def function_names(app: Any) -> list[str | None]:
+    """Every Lambda function the app deploys, by config name (None: the REST handler)."""
+    names: list[str | None] = [None] if app.routes else []
+    names.extend(source.name for source in app.event_sources)
+    names.extend(function.name for function in app.pure_lambda_functions)
+    names.extend(auth.name for auth in app.builtin_auth_handlers)
+    return names
 
 
 def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: str = "app") -> Any:

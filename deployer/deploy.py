@@ -6,10 +6,8 @@ benchmark call these directly with a ``session``/``on_call`` hook to count AWS c
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,28 +90,19 @@ def deploy(
     aws: AwsContext | None = None,
 ) -> DeployResult:
     """Deploy ``stage`` of the project: only the changes AWS does not already have."""
-    from .app_loader import load_app
+    from .app_loader import load_stage_app
     from .config import load_config
     from .desired import build_desired
-    from .packaging import build_package
+    from .packaging import build_stage_package
 
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)
     state = StateFile.load(project_dir, stage, app_name=config.app_name)
     aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
     _check_region(state.record, aws.region)
-    # Lambda sets both region variables; module-level boto3 clients in app.py need one.
-    lambda_env = {"AWS_REGION": aws.region, "AWS_DEFAULT_REGION": aws.region}
-    with _environment({**lambda_env, **config.environment_variables}):
-        app = load_app(project_dir)
+    app = load_stage_app(project_dir, config, region=aws.region)
     report(f"Packaging {config.app_name} ({stage})")
-    package = build_package(
-        project_dir,
-        deployment_dir(project_dir, stage),
-        runtime=config.runtime,
-        architecture=config.architecture,
-        automatic_layer=config.automatic_layer,
-    )
+    package = build_stage_package(project_dir, deployment_dir(project_dir, stage), config, app)
     if package.needs_s3_upload:
         raise DeployError(
             f"the deployment package is {package.function_zip.size} bytes, over the 50 MB Lambda"
@@ -150,22 +139,6 @@ def deploy(
         dry_run=dry_run,
         warnings=desired.warnings,
     )
-
-
-@contextlib.contextmanager
-def _environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """Set ``variables`` while importing the app, as Lambda and ``fw local`` do: module-level
-    code in ``app.py`` may read them. Restored afterwards."""
-    before = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _check_region(record: Record, region: str) -> None:

@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -146,6 +146,26 @@ def build_package(
         function_zip=function_zip,
         layer_zip=layer_zip,
         needs_s3_upload=any(a.size > max_zipped for a in artifacts),
+    )
+
+
+def build_stage_package(project_dir: Path, out_dir: Path, config: Any, app: Any) -> PackageResult:
+    """The package of one stage, built for the target its functions run on.
+
+    ``fw package`` and ``fw deploy`` both build through here, so they upload the same zip.
+    """
+    from deployer.app_loader import function_names
+
+    settings = [config.function(name) for name in function_names(app)] or [config.function(None)]
+    runtime, architecture = package_target(
+        project_dir, {s.name: (s.runtime, s.architecture) for s in settings}
+    )
+    return build_package(
+        project_dir,
+        out_dir,
+        runtime=runtime,
+        architecture=architecture,
+        automatic_layer=config.automatic_layer,
     )
 
 

@@ -25,17 +25,16 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     refers to the zips by relative path: deploy it with 'sam deploy' from OUTDIR, or run
     'aws cloudformation package' on it first.
     """
-    from deployer.app_loader import import_environment, load_app
+    from deployer.app_loader import load_stage_app
     from deployer.config import load_config
-    from deployer.packaging import build_package, package_target
+    from deployer.packaging import build_stage_package
     from deployer.policy import build_policy
-    from deployer.sam import build_template, template_functions, write_template
+    from deployer.sam import build_template, write_template
 
     project_dir: Path = ctx.obj["project_dir"]
     config = load_config(project_dir, stage)
     rest = config.function(None)
-    with import_environment(rest.environment_variables):
-        app = load_app(project_dir)
+    app = load_stage_app(project_dir, config)
     policy = None
     if rest.manage_iam_role:
         result = build_policy(
@@ -44,17 +43,7 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)
         policy = result.document
-    settings = [config.function(f.name) for f in template_functions(app)] or [rest]
-    runtime, architecture = package_target(
-        project_dir, {s.name: (s.runtime, s.architecture) for s in settings}
-    )
-    package = build_package(
-        project_dir,
-        outdir,
-        runtime=runtime,
-        architecture=architecture,
-        automatic_layer=rest.automatic_layer,
-    )
+    package = build_stage_package(project_dir, outdir, config, app)
     template = build_template(app, config, policy=policy, package=package)
     template_path = outdir / f"sam.{template_format}"
     write_template(template, template_path, template_format)

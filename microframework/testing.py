@@ -34,9 +34,69 @@ class HTTPResponse:
         return f"<HTTPResponse {self.status_code}>"
 
 
+class _StageConfig:
+    """The stage's settings the client needs, read from ``<project_dir>/.fw/config.json``.
+
+    Only what a test run needs (environment variables, the API stage name), read with the same
+    lookup order ``deployer/config.py`` validates and deploys with: top level, top-level
+    ``lambda_functions.<name>``, the stage, the stage's ``lambda_functions.<name>``. The runtime
+    cannot import the deployer (it ships stdlib-only), so this reads the JSON itself; a missing
+    file means no settings, as in Chalice's client.
+    """
+
+    def __init__(self, project_dir: str, stage: str) -> None:
+        import json
+        import os
+
+        path = os.path.join(project_dir, ".fw", "config.json")
+        self.data: dict[str, Any] = {}
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as file:
+                self.data = json.load(file)
+        self.stage = self.data.get("stages", {}).get(stage, {})
+
+    @property
+    def api_stage(self) -> str:
+        return self.stage.get("api_gateway_stage") or self.data.get("api_gateway_stage") or "api"
+
+    def environment(self, function: str) -> dict[str, str]:
+        env: dict[str, str] = {}
+        for level in (self.data, self.stage):
+            env.update(level.get("environment_variables") or {})
+            env.update(
+                (level.get("lambda_functions") or {}).get(function, {}).get("environment_variables")
+                or {}
+            )
+        return env
+
+
+class _patched_environ:  # noqa: N801 - used as a context manager, like contextlib's helpers
+    """Run one request/invocation with a function's environment variables, then restore."""
+
+    def __init__(self, variables: dict[str, str]) -> None:
+        self._variables = variables
+        self._saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        import os
+
+        self._saved = {name: os.environ.get(name) for name in self._variables}
+        os.environ.update(self._variables)
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class _HTTP:
-    def __init__(self, gateway: LocalGateway) -> None:
+    def __init__(self, gateway: LocalGateway, environment: dict[str, str]) -> None:
         self._gateway = gateway
+        self._environment = environment
 
     def request(
         self,
@@ -54,7 +114,8 @@ class _HTTP:
             if not any(k.lower() == "content-type" for k, _ in pairs):
                 pairs.append(("Content-Type", "application/json"))
         data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-        response = self._gateway.handle(method, path, pairs, data)
+        with _patched_environ(self._environment):
+            response = self._gateway.handle(method, path, pairs, data)
         merged: dict[str, str] = {}
         for name, value in response.headers:
             merged[name] = f"{merged[name]}, {value}" if name in merged else value
@@ -127,8 +188,9 @@ class InvokeResponse:
 
 
 class _Lambda:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, config: _StageConfig) -> None:
         self._app = app
+        self._config = config
 
     def invoke(self, function_name: str, payload: Any = None) -> InvokeResponse:
         """Call the handler registered as ``function_name`` with ``payload`` as its event."""
@@ -137,19 +199,31 @@ class _Lambda:
             known = ", ".join(sorted(self._app.handlers)) or "none"
             raise ValueError(f"no handler named {function_name!r} (known: {known})")
         context = LambdaContext(f"{self._app.app_name}-{function_name}")
-        return InvokeResponse(handler(payload if payload is not None else {}, context))
+        with _patched_environ(self._config.environment(function_name)):
+            return InvokeResponse(handler(payload if payload is not None else {}, context))
 
 
 class Client:
-    """``with Client(app) as client:`` — or use it directly; there is nothing to close."""
+    """``with Client(app) as client:`` — or use it directly; there is nothing to close.
+
+    ``stage_name`` picks the stage of ``<project_dir>/.fw/config.json`` (as Chalice's client
+    does): each request and invocation runs with that function's environment variables, and the
+    events carry the stage's API Gateway stage name.
+    """
 
     def __init__(
-        self, app: App, stage_name: str = "api", stage_variables: dict[str, str] | None = None
+        self,
+        app: App,
+        stage_name: str = "dev",
+        project_dir: str = ".",
+        stage_variables: dict[str, str] | None = None,
     ) -> None:
         self.app = app
-        self.http = _HTTP(LocalGateway(app, stage=stage_name, stage_variables=stage_variables))
+        config = _StageConfig(project_dir, stage_name)
+        gateway = LocalGateway(app, stage=config.api_stage, stage_variables=stage_variables)
+        self.http = _HTTP(gateway, config.environment("api_handler"))
         self.events = _Events()
-        self.lambda_ = _Lambda(app)
+        self.lambda_ = _Lambda(app, config)
 
     def __enter__(self) -> Client:
         return self

@@ -110,7 +110,48 @@ def test_stage_name_and_variables() -> None:
         return {"stage": request.context["stage"], "vars": request.stage_vars}
 
     client = Client(app, stage_name="prod", stage_variables={"db": "main"})
-    assert client.http.get("/").json_body == {"stage": "prod", "vars": {"db": "main"}}
+    assert client.http.get("/").json_body == {"stage": "api", "vars": {"db": "main"}}
+
+
+def test_stage_config_gives_environment_and_api_stage(tmp_path: Any, monkeypatch: Any) -> None:
+    import json
+    import os
+
+    (tmp_path / ".fw").mkdir()
+    config = {
+        "version": "1.0",
+        "app_name": "demo",
+        "environment_variables": {"TABLE": "top", "LEVEL": "top"},
+        "lambda_functions": {"job": {"environment_variables": {"JOB": "top-job"}}},
+        "stages": {
+            "prod": {
+                "api_gateway_stage": "v1",
+                "environment_variables": {"TABLE": "prod"},
+                "lambda_functions": {"job": {"environment_variables": {"LEVEL": "prod-job"}}},
+            }
+        },
+    }
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps(config))
+    monkeypatch.delenv("TABLE", raising=False)
+    app = App("demo")
+
+    @app.route("/")
+    def index() -> dict[str, Any]:
+        stage = app.current_request.context["stage"]
+        return {"stage": stage, "table": os.environ["TABLE"], "level": os.environ["LEVEL"]}
+
+    @app.lambda_function()
+    def job(event: Any, context: Any) -> dict[str, Any]:
+        return {k: os.environ.get(k) for k in ("TABLE", "LEVEL", "JOB")}
+
+    client = Client(app, stage_name="prod", project_dir=str(tmp_path))
+    assert client.http.get("/").json_body == {"stage": "v1", "table": "prod", "level": "top"}
+    assert client.lambda_.invoke("job").payload == {
+        "TABLE": "prod",
+        "LEVEL": "prod-job",
+        "JOB": "top-job",
+    }
+    assert "TABLE" not in os.environ  # restored after each call
 
 
 def test_concurrent_requests_through_the_client_keep_their_own_request() -> None:

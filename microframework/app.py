@@ -170,6 +170,9 @@ class App(Scaffold):
         self.handlers: dict[str, Any] = {}  # name -> EventHandler/BuiltinAuthorizer, for local runs
         self.middleware_handlers: list[tuple[Callable[..., Any], str]] = []
         self.blueprints: list[Blueprint] = []
+        # Chalice apps switch features on through this set; fw has nothing behind a flag, but a
+        # ported app that writes to it must still import.
+        self.experimental_feature_flags: set[str] = set()
         self._middleware_version = 0
         self._http_chain: Callable[[Request], Response] | None = None
         self._http_chain_version = -1

@@ -70,14 +70,24 @@ def test_gitignore_keeps_vendor_and_config_but_not_deploy_state(tmp_path: Path, 
     run_fw(capsys, "--project-dir", str(tmp_path), "new-project", "shop")
     project = tmp_path / "shop"
     subprocess.run(["git", "init", "-q", str(project)], check=True)
-    paths = ["vendor/native.so", ".fw/config.json", ".fw/deployed/dev.json", "a/__pycache__/x.pyc"]
+    paths = [
+        "vendor/native.so",
+        ".fw/config.json",
+        ".fw/deployed/dev.json",
+        ".fw/deployments/dev/deployment.zip",
+        "a/__pycache__/x.pyc",
+    ]
     ignored = subprocess.run(
         ["git", "check-ignore", "--no-index", *paths],
         cwd=project,
         capture_output=True,
         text=True,
     ).stdout.split()
-    assert ignored == [".fw/deployed/dev.json", "a/__pycache__/x.pyc"]
+    assert ignored == [
+        ".fw/deployed/dev.json",
+        ".fw/deployments/dev/deployment.zip",
+        "a/__pycache__/x.pyc",
+    ]
 
 
 def test_an_existing_directory_is_refused_and_left_alone(tmp_path: Path, capsys) -> None:

@@ -37,7 +37,7 @@ from .analyzer_values import (
 )
 
 if TYPE_CHECKING:
-    from .analyzer import _Interpreter
+    from typing import Any
 
 _COLLECTION_CHAIN = frozenset({"all", "filter", "limit", "page_size", "pages"})
 _CONTAINER_METHODS = frozenset(
@@ -73,9 +73,23 @@ def _strings(values: frozenset[Value]) -> list[str]:
 class Rules:
     """Mixed into the interpreter: ``attribute`` and ``call`` over abstract values."""
 
-    def attribute(
-        self: _Interpreter, owner: Value, name: str, node: ast.AST, scope: Scope
-    ) -> frozenset[Value]:
+    if TYPE_CHECKING:
+        # What the interpreter this is mixed into (``analyzer._Interpreter``) provides.
+        call_function: Any
+        class_attribute: Any
+        container: Any
+        containers: Any
+        functions: Any
+        grow: Any
+        instance_attribute: Any
+        items_of: Any
+        iterate: Any
+        module_value: Any
+        modules: Any
+        record: Any
+        warn: Any
+
+    def attribute(self, owner: Value, name: str, node: ast.AST, scope: Scope) -> frozenset[Value]:
         if isinstance(owner, Client):
             return self.client_attribute(owner, name, node, scope)
         if isinstance(owner, Resource):
@@ -122,9 +136,7 @@ class Rules:
             return frozenset({Method(owner, name)})
         return _EMPTY
 
-    def bind_class_attribute(
-        self: _Interpreter, cls: ast.ClassDef, name: str, owner: Value
-    ) -> frozenset[Value]:
+    def bind_class_attribute(self, cls: ast.ClassDef, name: str, owner: Value) -> frozenset[Value]:
         result: set[Value] = set()
         for value in self.class_attribute(cls, name):
             info = self.functions.get(value.node) if isinstance(value, FunctionVal) else None
@@ -142,7 +154,7 @@ class Rules:
         return frozenset(result)
 
     def client_attribute(
-        self: _Interpreter, client: Client, name: str, node: ast.AST, scope: Scope
+        self, client: Client, name: str, node: ast.AST, scope: Scope
     ) -> frozenset[Value]:
         service = client.service
         operation = models.method_operations(service).get(name)
@@ -156,7 +168,7 @@ class Rules:
         return frozenset({Method(client, name)})
 
     def check_client_methods(
-        self: _Interpreter, owners: frozenset[Value], name: str, node: ast.AST, scope: Scope
+        self, owners: frozenset[Value], name: str, node: ast.AST, scope: Scope
     ) -> None:
         """Warn about a method no client in ``owners`` has (a typo that would fail at run time).
 
@@ -175,7 +187,7 @@ class Rules:
         clients = " or ".join(repr(s) for s in services)
         self.warn(scope, node, f"the {clients} client has no method {name!r}")
 
-    def load_operations(self: _Interpreter, resource: Resource) -> tuple[str, ...]:
+    def load_operations(self, resource: Resource) -> tuple[str, ...]:
         rtype = models.resource_type(resource.service, resource.type)
         if rtype is not None and rtype.load_operation:
             return (rtype.load_operation,)
@@ -184,7 +196,7 @@ class Rules:
         )
         return helper or ()
 
-    def resource_attribute(self: _Interpreter, resource: Resource, name: str) -> frozenset[Value]:
+    def resource_attribute(self, resource: Resource, name: str) -> frozenset[Value]:
         service = resource.service
         rtype = models.resource_type(service, resource.type)
         if rtype is None:
@@ -214,9 +226,7 @@ class Rules:
                 return frozenset({Resource(service, rtype.references[name])})
         return _EMPTY
 
-    def collection_attribute(
-        self: _Interpreter, collection: Collection, name: str
-    ) -> frozenset[Value]:
+    def collection_attribute(self, collection: Collection, name: str) -> frozenset[Value]:
         if name in _COLLECTION_CHAIN:
             return frozenset({Method(collection, name)})
         item = models.resource_type(collection.service, collection.item_type)
@@ -229,7 +239,7 @@ class Rules:
     # -- calls ----------------------------------------------------------------------------
 
     def call(
-        self: _Interpreter,
+        self,
         func: Value,
         node: ast.Call,
         args: list[frozenset[Value]],
@@ -259,7 +269,7 @@ class Rules:
         return _EMPTY
 
     def make_boto3_object(
-        self: _Interpreter,
+        self,
         kind: str,
         node: ast.Call,
         args: list[frozenset[Value]],
@@ -284,7 +294,7 @@ class Rules:
         return frozenset(result)
 
     def call_builtin(
-        self: _Interpreter, name: str, node: ast.Call, args: list[frozenset[Value]], scope: Scope
+        self, name: str, node: ast.Call, args: list[frozenset[Value]], scope: Scope
     ) -> frozenset[Value]:
         if not args:
             return _EMPTY
@@ -304,7 +314,7 @@ class Rules:
         return items if name == "next" else self.container(node, items)
 
     def call_method(
-        self: _Interpreter,
+        self,
         method: Method,
         node: ast.Call,
         args: list[frozenset[Value]],
@@ -340,7 +350,7 @@ class Rules:
         return _EMPTY
 
     def record_paginator_or_waiter(
-        self: _Interpreter,
+        self,
         service: str,
         method: str,
         node: ast.Call,

@@ -9,6 +9,7 @@ everything done before it is already in the record, so the next deploy resumes f
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -227,7 +228,9 @@ def _delete_role(ex: Executor, step: DeleteRole) -> None:
     try:
         names = iam.list_role_policies(RoleName=step.name)["PolicyNames"]
         for name in names:
-            ignore_gone(lambda n=name: iam.delete_role_policy(RoleName=step.name, PolicyName=n))
+            ignore_gone(
+                functools.partial(iam.delete_role_policy, RoleName=step.name, PolicyName=name)
+            )
         ignore_gone(lambda: iam.delete_role(RoleName=step.name))
     except botocore.exceptions.ClientError as err:
         if error_code(err) not in GONE:
@@ -261,7 +264,9 @@ def _delete_layer(ex: Executor, step: DeleteLayer) -> None:
     for version in step.versions:
         # DeleteLayerVersion succeeds for a version already deleted; _ignore_gone is for safety.
         ignore_gone(
-            lambda v=version: client.delete_layer_version(LayerName=step.name, VersionNumber=v)
+            functools.partial(
+                client.delete_layer_version, LayerName=step.name, VersionNumber=version
+            )
         )
     ex.state.remove(step.key)
 
@@ -388,5 +393,5 @@ _HANDLERS: Mapping[type, Callable[[Executor, Any], None]] = {
     **TRIGGER_HANDLERS,
 }
 
-_unhandled = set(Instruction.__args__) - set(_HANDLERS)  # type: ignore[attr-defined]
+_unhandled = set(Instruction.__args__) - set(_HANDLERS)
 assert not _unhandled, f"instructions without an executor handler: {_unhandled}"

@@ -7,7 +7,7 @@ dry run prints their messages. Keeping the types apart from the decisions lets e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -374,7 +374,7 @@ class Plan:
     def __len__(self) -> int:
         return len(self.instructions)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Instruction]:
         return iter(self.instructions)
 
     @property

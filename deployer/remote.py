@@ -7,6 +7,7 @@ empty result), never an exception; any other failure is a DeployError naming the
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
@@ -166,7 +167,7 @@ class BotoRemoteState:
         for policy_name in names or ():
             doc = self._read(
                 f"IAM role {name!r}",
-                lambda p=policy_name: iam.get_role_policy(RoleName=name, PolicyName=p),
+                functools.partial(iam.get_role_policy, RoleName=name, PolicyName=policy_name),
             )
             if doc is not None:
                 policies[policy_name] = _json(doc["PolicyDocument"])

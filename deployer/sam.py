@@ -234,7 +234,9 @@ def _invoke_uri(function_id: str) -> dict[str, str]:
 
 
 def _rest_api(app: App, config: StageConfig, functions: list[TemplateFunction]) -> dict[str, Any]:
-    authorizer_ids = {f.name: f.logical_id for f in functions if f.kind == "authorizer"}
+    authorizer_ids = {
+        f.name: f.logical_id for f in functions if f.kind == "authorizer" and f.name is not None
+    }
     body = build_openapi(
         app,
         handler_uri=_invoke_uri(API_HANDLER_ID),

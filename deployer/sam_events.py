@@ -46,7 +46,7 @@ def sam_events(source: EventSourceConfig) -> dict[str, Any]:
         return {"Topic": {"Type": "SNS", "Properties": {"Topic": _sns_topic_arn(source.topic)}}}
     if isinstance(source, SQSEventConfig):
         properties = {
-            "Queue": source.queue_arn or _arn_or(source.queue, _sub_arn("sqs", source.queue)),
+            "Queue": source.queue_arn or _queue_arn(source.queue),
             "BatchSize": source.batch_size,
             # SQS handlers may report the messages that failed; without this Lambda ignores the
             # report and retries the whole batch.
@@ -126,3 +126,9 @@ def _sub_arn(service: str, resource: str) -> dict[str, str]:
     return {
         "Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
     }
+
+
+def _queue_arn(queue: str | None) -> Any:
+    # on_sqs_message requires queue or queue_arn, so a record without an ARN has a queue name.
+    assert queue is not None
+    return _arn_or(queue, _sub_arn("sqs", queue))

@@ -12,11 +12,10 @@ from typing import IO, Any
 
 import click
 
+from deployer.config import API_HANDLER_NAME as API_HANDLER
 from deployer.errors import FwError
 
 from ..output import echo
-
-API_HANDLER = "api_handler"
 
 
 class HandlerError(FwError):

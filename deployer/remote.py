@@ -242,11 +242,7 @@ class BotoRemoteState:
         # name (one page of 50 holds them unless a stage was redeployed that many times).
         versions = self._read(
             f"layer {name!r}",
-            lambda: [
-                v
-                for page in client.get_paginator("list_layer_versions").paginate(LayerName=name)
-                for v in page.get("LayerVersions", [])
-            ],
+            lambda: _all_pages(client, "list_layer_versions", "LayerVersions", LayerName=name),
         )
         if not versions:
             return None
@@ -279,8 +275,7 @@ class BotoRemoteState:
                 f"REST API {name!r}",
                 lambda: [
                     item
-                    for page in client.get_paginator("get_rest_apis").paginate()
-                    for item in page.get("items", [])
+                    for item in _all_pages(client, "get_rest_apis", "items")
                     if item.get("name") == name
                 ],
             )
@@ -332,13 +327,9 @@ class BotoRemoteState:
         sns = self._aws.client("sns")
         subs = self._read(
             f"topic {topic_arn!r} subscriptions",
-            lambda: [
-                sub
-                for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
-                    TopicArn=topic_arn
-                )
-                for sub in page.get("Subscriptions", [])
-            ],
+            lambda: _all_pages(
+                sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn
+            ),
         )
         if subs is None:
             return None
@@ -351,13 +342,12 @@ class BotoRemoteState:
         client = self._aws.client("lambda")
         items = self._read(
             f"event source mappings of {function_name!r}",
-            lambda: [
-                item
-                for page in client.get_paginator("list_event_source_mappings").paginate(
-                    FunctionName=function_name
-                )
-                for item in page.get("EventSourceMappings", [])
-            ],
+            lambda: _all_pages(
+                client,
+                "list_event_source_mappings",
+                "EventSourceMappings",
+                FunctionName=function_name,
+            ),
         )
         return tuple(
             RemoteMapping(
@@ -475,3 +465,9 @@ class PrefetchedRemoteState:
 
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
         return self._ask("event_source_mappings", function_name)
+
+
+def _all_pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    """Every item under ``key`` across all pages of a paginated read."""
+    pages = client.get_paginator(operation).paginate(**params)
+    return [item for page in pages for item in page.get(key, [])]

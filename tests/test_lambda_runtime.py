@@ -315,6 +315,13 @@ def plain(event, context):
 
 
 @app.lambda_function()
+def stall(event, context):
+    import time
+
+    time.sleep(event["seconds"])
+
+
+@app.lambda_function()
 def probe(event, context):
     import importlib
     import sys
@@ -360,6 +367,7 @@ def triggers(tmp_path_factory: pytest.TempPathFactory) -> Package:
 def test_the_template_lists_one_function_per_handler(triggers: Package) -> None:
     handlers = {"app.app", "app.gate", "app.on_job", "app.on_upload", "app.on_news", "app.tick"}
     handlers |= {"app.on_ec2", "app.on_click", "app.on_change", "app.plain", "app.probe"}
+    handlers |= {"app.stall"}
     assert set(triggers.functions) == handlers
 
 
@@ -462,6 +470,13 @@ def test_builtin_authorizer_answers_api_gateways_token_event(triggers: Package) 
     assert denied["policyDocument"]["Statement"][0]["Resource"] == []
 
 
+def test_a_hung_function_fails_the_test_instead_of_hanging_it(triggers: Package) -> None:
+    with triggers.start("app.stall") as fn:
+        assert fn.invoke({"seconds": 0}) is None
+        with pytest.raises(TimeoutError, match="no answer to .* within 0.3 s"):
+            fn.invoke({"seconds": 30}, timeout=0.3)
+
+
 def test_function_sees_only_the_zip_the_stdlib_and_boto3(triggers: Package) -> None:
     outside = ["click", "attrs", "requests", "pytest", "moto", "deployer", "cli", "yaml"]
     names = ["_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_FUNCTION_NAME"]
@@ -547,7 +562,7 @@ def test_app_failing_at_import_is_reported_on_init_error(tmp_path: Path) -> None
 
 
 @pytest.mark.skipif(
-    os.geteuid() != 0,
+    getattr(os, "geteuid", lambda: -1)() != 0,
     reason="only as root (as in CI) are the unpacked files someone else's: 'other' bits apply",
 )
 def test_an_entry_lambda_cannot_read_fails_as_on_lambda(hello: Package, tmp_path: Path) -> None:

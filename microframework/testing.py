@@ -1,7 +1,8 @@
 """A test client that runs an app as API Gateway and Lambda would, in-process.
 
 ``Client(app).http.get("/")`` goes through the same gateway emulation as ``fw local``, so a
-test sees the deployed API's status codes and headers (403 for unknown paths included).
+test sees the deployed API's status codes and headers: 403 for unknown paths and undefined
+methods, path parameters as sent, API Gateway's size quotas (only the sockets are skipped).
 """
 
 from __future__ import annotations

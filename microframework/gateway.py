@@ -51,7 +51,8 @@ _GATEWAY_ERRORS: dict[str, tuple[int, str, bytes]] = {
     "forbidden": (403, "ForbiddenException", b'{"message":"Forbidden"}'),
     # UNAUTHORIZED: no token, or the authorizer raised Exception("Unauthorized").
     "unauthorized": (401, "UnauthorizedException", b'{"message":"Unauthorized"}'),
-    # ACCESS_DENIED: the authorizer's policy denies, or allows nothing that matches.
+    # ACCESS_DENIED: the authorizer's policy denies, or allows nothing that matches. The deny
+    # wording is what deployed APIs send today (older captures stop at "explicit deny").
     "explicit_deny": (
         403,
         "AccessDeniedException",

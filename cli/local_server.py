@@ -22,18 +22,29 @@ from email.utils import formatdate
 from http import HTTPStatus
 from typing import IO, Any
 
-from microframework.gateway import MAX_PAYLOAD_BYTES, BadRequest, GatewayResponse, LocalGateway
+from microframework.gateway import (
+    MAX_EVENT_BYTES,
+    MAX_PAYLOAD_BYTES,
+    BadRequest,
+    GatewayResponse,
+    LocalGateway,
+    limit_error,
+)
 
 from .output import color_enabled
 
 __all__ = ["AccessLog", "LocalServer", "Unavailable", "serve"]
 
+# API Gateway takes 10,240 bytes of request line and header values at most (the gateway checks
+# that exactly); these only bound what the server reads before it can ask.
 MAX_LINE = 16 * 1024  # request line and each header line
+MAX_HEAD = 64 * 1024  # all header lines together
 MAX_HEADERS = 100
-# A body over Lambda's 6 MB is read and dropped up to this size so the client gets its 413 on a
-# live connection; beyond it the server answers 413 and closes instead of reading on.
-DRAIN_LIMIT = 4 * MAX_PAYLOAD_BYTES
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle or stall mid-request
+# After answering a request whose body it will not read, the server stops sending and reads
+# (and drops) what the client still sends for this long, then closes: closing at once with
+# unread data would make the kernel reset the connection, and the client could lose the answer.
+LINGER_SECONDS = 2.0
 
 _TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # int(x, 16) alone would take "0x5", "+5", "5_0"
@@ -50,6 +61,14 @@ class Unavailable(Exception):
 
 class _Malformed(Exception):
     """The request cannot be parsed: answer 400 and close the connection."""
+
+
+class _TooLarge(Exception):
+    """The request head is over a size limit: answer with ``response`` and close."""
+
+    def __init__(self, response: GatewayResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 class AccessLog:
@@ -116,15 +135,28 @@ _DATE_CACHE: list[Any] = [0, ""]
 
 
 class _Request:
-    __slots__ = ("method", "target", "version", "headers", "body", "keep_alive")
+    __slots__ = (
+        "method",
+        "target",
+        "version",
+        "headers",
+        "keep_alive",
+        "length",
+        "chunked",
+        "expect_continue",
+        "body_unread",
+    )
 
     def __init__(self, method: str, target: str, version: str) -> None:
         self.method = method
         self.target = target
         self.version = version
         self.headers: list[tuple[str, str]] = []
-        self.body = b""
         self.keep_alive = version == "HTTP/1.1"
+        self.length: int | None = None  # Content-Length, when given
+        self.chunked = False
+        self.expect_continue = False
+        self.body_unread = False  # answered without reading the body: linger, then close
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -143,10 +175,15 @@ class _Handler(socketserver.StreamRequestHandler):
     def _serve_one(self) -> bool:
         """Read, answer and log one request; False when the connection should close."""
         try:
-            request = self._read_request()
+            request = self._read_head()
         except _Malformed as err:
             self._send_simple(400, f"Bad Request: {err}", close=True)
             self.server.log.request(self.client, "-", "-", 400, 0, 0.0)
+            return False
+        except _TooLarge as err:
+            self._send(_Request("GET", "-", "HTTP/1.1"), err.response, close=True)
+            self.server.log.request(self.client, "-", "-", err.response.status, 0, 0.0)
+            self._linger()
             return False
         if request is None:
             return False
@@ -163,22 +200,49 @@ class _Handler(socketserver.StreamRequestHandler):
             elapsed,
         )
         self._send(request, response)
+        if request.body_unread:
+            self._linger()
+            return False
         return request.keep_alive
 
     def _respond(self, request: _Request) -> GatewayResponse:
         try:
             gateway = self.server.get_gateway()
         except Unavailable as err:
+            self._unread(request)
             return _error(500, "AppLoadError", str(err))
         target = request.target
         if not target.startswith("/"):
             # The absolute form (a proxy-style request): keep only the path and query.
             scheme, sep, rest = target.partition("://")
             if not sep or scheme.lower() not in ("http", "https"):
+                self._unread(request)
                 return _error(400, "BadRequest", f"bad request target {target!r}")
             target = "/" + rest.partition("/")[2]
         try:
-            return gateway.handle(request.method, target, request.headers, request.body)
+            # A head over API Gateway's quotas, or a declared body over them, is answered before
+            # the body is read (and before "100 Continue", which would invite the client to send).
+            declared = request.length or 0
+            over = gateway.check_limits(request.method, target, request.headers, declared)
+            if over is not None:
+                self._unread(request)
+                return over
+            if declared > MAX_EVENT_BYTES:
+                # Sure to be over Lambda's limit once in the event: the gateway answers what API
+                # Gateway would (403, 401... or the 413) without the body.
+                self._unread(request)
+                return gateway.handle(
+                    request.method, target, request.headers, b"", body_length=declared
+                )
+            try:
+                body = self._read_body(request)
+            except _Malformed as err:
+                request.keep_alive = False
+                return _error(400, "BadRequest", str(err))
+            if body is None:  # a chunked body past the payload quota: not read to its end
+                self._unread(request)
+                return limit_error("payload")
+            return gateway.handle(request.method, target, request.headers, body)
         except BadRequest as err:
             request.keep_alive = False
             return _error(400, "BadRequest", str(err))
@@ -186,7 +250,13 @@ class _Handler(socketserver.StreamRequestHandler):
             traceback.print_exc()
             return _error(500, "InternalServerError", f"{type(err).__name__}: {err}")
 
-    def _read_request(self) -> _Request | None:
+    @staticmethod
+    def _unread(request: _Request) -> None:
+        if request.length or request.chunked:
+            request.body_unread = True
+            request.keep_alive = False
+
+    def _read_head(self) -> _Request | None:
         rfile = self.rfile
         line = rfile.readline(MAX_LINE + 1)
         while line in (b"\r\n", b"\n"):  # RFC 9112: ignore empty lines before a request
@@ -194,7 +264,8 @@ class _Handler(socketserver.StreamRequestHandler):
         if not line:
             return None
         if len(line) > MAX_LINE:
-            raise _Malformed("request line too long")
+            # Longer than any URL API Gateway accepts.
+            raise _TooLarge(limit_error("url"))
         parts = line.rstrip(b"\r\n").split(b" ")
         if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
             raise _Malformed("bad request line")
@@ -209,16 +280,16 @@ class _Handler(socketserver.StreamRequestHandler):
         request = _Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
         connection = ""
         lengths: list[bytes] = []
-        chunked = False
-        expect_continue = False
+        head_size = 0
         while True:
             line = rfile.readline(MAX_LINE + 1)
             if not line:
                 return None  # closed mid-headers
             if line in (b"\r\n", b"\n"):
                 break
-            if len(line) > MAX_LINE or len(request.headers) >= MAX_HEADERS:
-                raise _Malformed("headers too large")
+            head_size += len(line)
+            if len(line) > MAX_LINE or head_size > MAX_HEAD or len(request.headers) >= MAX_HEADERS:
+                raise _TooLarge(limit_error("head"))
             name, colon, value = line.partition(b":")
             if not colon or not _TOKEN.fullmatch(name):
                 raise _Malformed("bad header line")
@@ -233,50 +304,37 @@ class _Handler(socketserver.StreamRequestHandler):
             elif lower == "transfer-encoding":
                 if text.lower() != "chunked":
                     raise _Malformed(f"unsupported Transfer-Encoding {text!r}")
-                chunked = True
+                request.chunked = True
             elif lower == "connection":
                 connection = text.lower()
             elif lower == "expect" and text.lower() == "100-continue":
-                expect_continue = True
+                request.expect_continue = True
             request.headers.append((key, text))
         if "close" in connection:
             request.keep_alive = False
         elif request.version == "HTTP/1.0" and "keep-alive" in connection:
             request.keep_alive = True
-        if chunked and lengths:
+        if request.chunked and lengths:
             raise _Malformed("both Content-Length and Transfer-Encoding")
         if lengths:
             if len(set(lengths)) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
                 raise _Malformed("bad Content-Length")
-            length = int(lengths[0])
-            if expect_continue and length <= MAX_PAYLOAD_BYTES:
-                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            request.body = self._read_body(length, request)
-        elif chunked:
-            if expect_continue:
-                self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            request.body = self._read_chunked(request)
+            request.length = int(lengths[0])
         return request
 
-    def _read_body(self, length: int, request: _Request) -> bytes:
-        if length > DRAIN_LIMIT:
-            request.keep_alive = False  # do not read it: answer 413 and close
-            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
-        if length > MAX_PAYLOAD_BYTES:
-            remaining = length
-            while remaining:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
-                if not chunk:
-                    raise ConnectionError("client closed mid-body")
-                remaining -= len(chunk)
-            # A stand-in of the same "too long" kind: the gateway answers 413 for it.
-            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
-        body = self.rfile.read(length)
+    def _read_body(self, request: _Request) -> bytes | None:
+        """The body (after "100 Continue" if asked); None for a chunked one over the quota."""
+        if request.expect_continue and (request.length or request.chunked):
+            self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if request.chunked:
+            return self._read_chunked()
+        length = request.length or 0
+        body = self.rfile.read(length) if length else b""
         if len(body) < length:
             raise ConnectionError("client closed mid-body")
         return body
 
-    def _read_chunked(self, request: _Request) -> bytes:
+    def _read_chunked(self) -> bytes | None:
         parts: list[bytes] = []
         total = 0
         while True:
@@ -290,19 +348,28 @@ class _Handler(socketserver.StreamRequestHandler):
                     pass  # trailers: ignored, as API Gateway does
                 break
             total += size
-            if total > DRAIN_LIMIT:
-                request.keep_alive = False
-                return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+            if total > MAX_PAYLOAD_BYTES:
+                return None  # no length up front: read up to the quota, not past it
             data = self.rfile.read(size)
             if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise _Malformed("bad chunk framing")
-            if total <= MAX_PAYLOAD_BYTES:
-                parts.append(data)
-        if total > MAX_PAYLOAD_BYTES:
-            return b"\0" * (MAX_PAYLOAD_BYTES + 1)
+            parts.append(data)
         return b"".join(parts)
 
-    def _send(self, request: _Request, response: GatewayResponse) -> None:
+    def _linger(self) -> None:
+        """Half-close, drop what the client is still sending (for a while), then close."""
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                if not sock.recv(1 << 16):
+                    break
+        except OSError:
+            pass
+
+    def _send(self, request: _Request, response: GatewayResponse, close: bool = False) -> None:
         status = response.status
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
         for name, value in response.headers:
@@ -311,7 +378,7 @@ class _Handler(socketserver.StreamRequestHandler):
             lines.append(f"{name}: {value}")
         lines.append(f"Content-Length: {len(response.body)}")
         lines.append(f"Date: {_http_date()}")
-        if not request.keep_alive:
+        if close or not request.keep_alive:
             lines.append("Connection: close")
         elif request.version == "HTTP/1.0":
             lines.append("Connection: keep-alive")

@@ -8,7 +8,6 @@ result back into an HTTP response. No sockets here: the server and the client ow
 from __future__ import annotations
 
 from .cors import preflight_headers
-from .response import dumps, matches_content_type
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,7 +18,61 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 API_ID = "local"
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invocation payload limit
+
+# "Quotas for configuring and running a REST API in API Gateway": "Length, in characters, of the
+# URL" 8192 for an edge-optimized API (and a private one), 10240 for a regional one.
+URL_LIMITS = {"EDGE": 8192, "PRIVATE": 8192, "REGIONAL": 10240}
+# Same page: "Total combined size of request line and header values", 10240 bytes.
+MAX_REQUEST_HEAD_BYTES = 10240
+# Same page: "Payload size", 10 MB (a published capture of the 413: "HTTP content length exceeded
+# 10485760 bytes.").
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# "Lambda quotas": "Invocation payload (request and response)", 6 MB for a synchronous call; it
+# counts the whole event API Gateway sends (headers twice, a binary body in base64), not the body.
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+# "Amazon API Gateway quotas and important notes": with authorization enabled on a method, its
+# ARN may be at most 1,600 bytes, else "the API client receives a 414 Request URI too long".
+MAX_METHOD_ARN_BYTES = 1600
+# The URL quota counts the whole URL; a deployed API's default host (a 10-character API id).
+_DEPLOYED_URL_PREFIX = len(f"https://abcdefghij.execute-api.{REGION}.amazonaws.com")
+
+# The errors API Gateway answers by itself, never reaching the function: status,
+# x-amzn-ErrorType and body byte for byte, as "Gateway response types for API Gateway" names
+# them and published captures of deployed APIs show them (the Content-Length of each capture
+# matches these bodies; note the space after the colon in some and not in others).
+_GATEWAY_ERRORS: dict[str, tuple[int, str, bytes]] = {
+    # MISSING_AUTHENTICATION_TOKEN: no resource, or no such method on it.
+    "missing_token": (
+        403,
+        "MissingAuthenticationTokenException",
+        b'{"message":"Missing Authentication Token"}',
+    ),
+    # INVALID_API_KEY.
+    "forbidden": (403, "ForbiddenException", b'{"message":"Forbidden"}'),
+    # UNAUTHORIZED: no token, or the authorizer raised Exception("Unauthorized").
+    "unauthorized": (401, "UnauthorizedException", b'{"message":"Unauthorized"}'),
+    # ACCESS_DENIED: the authorizer's policy denies, or allows nothing that matches. The deny
+    # wording is what deployed APIs send today (older captures stop at "explicit deny").
+    "explicit_deny": (
+        403,
+        "AccessDeniedException",
+        b'{"Message":"User is not authorized to access this resource with an explicit deny in an '
+        b'identity-based policy"}',
+    ),
+    "not_allowed": (
+        403,
+        "AccessDeniedException",
+        b'{"Message":"User is not authorized to access this resource"}',
+    ),
+    # AUTHORIZER_CONFIGURATION_ERROR: the authorizer failed or answered something unusable.
+    "authorizer_error": (500, "AuthorizerConfigurationException", b'{"message": null}'),
+    # The function failed, or its result is not a proxy response: 502.
+    "bad_gateway": (502, "InternalServerErrorException", b'{"message": "Internal server error"}'),
+    # API_CONFIGURATION_ERROR: "base64 decoding fails on binary data".
+    "bad_base64": (500, "InternalServerErrorException", b'{"message": "Internal server error"}'),
+    # The event is over Lambda's 6 MB: API Gateway answers 413 with this type and body.
+    "event_too_large": (413, "BadRequestException", b'{"message": "Request Too Long"}'),
+}
 
 
 class BadRequest(ValueError):
@@ -47,12 +100,68 @@ class GatewayResponse:
         return f"<GatewayResponse {self.status}>"
 
 
-def _json_response(
-    status: int, body: Any, headers: dict[str, str] | None = None
-) -> GatewayResponse:
-    pairs = [("Content-Type", "application/json")]
-    pairs.extend((headers or {}).items())
-    return GatewayResponse(status, pairs, dumps(body).encode("utf-8"))
+def _ids(request_id: str) -> list[tuple[str, str]]:
+    """The request id headers API Gateway adds to every answer."""
+    import base64
+
+    # x-amz-apigw-id looks like "LLCm7FonFiAFXFg=": 11 bytes in base64.
+    apigw_id = base64.b64encode(bytes.fromhex(request_id.replace("-", ""))[:11]).decode("ascii")
+    return [("x-amzn-RequestId", request_id), ("x-amz-apigw-id", apigw_id)]
+
+
+def _gateway_error(kind: str, request_id: str) -> GatewayResponse:
+    status, error_type, body = _GATEWAY_ERRORS[kind]
+    headers = [("Content-Type", "application/json"), *_ids(request_id)]
+    headers.append(("x-amzn-ErrorType", error_type))
+    return GatewayResponse(status, headers, body)
+
+
+def limit_error(kind: str) -> GatewayResponse:
+    """The answer to a request over one of API Gateway's size quotas.
+
+    ``kind`` is "payload" (over 10 MB), "url" (URL too long) or "head" (request line and header
+    values too large). AWS documents no status for the last two; fw's choices are listed in the
+    README ("Emulation choices").
+    """
+    if kind == "payload":
+        # The published capture of an edge-optimized API: CloudFront's own 413, as plain text.
+        body = f"HTTP content length exceeded {MAX_PAYLOAD_BYTES} bytes.".encode("ascii")
+        return GatewayResponse(413, [("Content-Type", "text; charset=utf-8")], body)
+    if kind == "url":
+        return GatewayResponse(
+            414, [("Content-Type", "application/json")], b'{"message": "Request-URI Too Long"}'
+        )
+    return GatewayResponse(
+        431,
+        [("Content-Type", "application/json")],
+        b'{"message": "Request Header Fields Too Large"}',
+    )
+
+
+def check_limits(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body_length: int,
+    endpoint_type: str = "EDGE",
+    stage: str = "api",
+) -> GatewayResponse | None:
+    """API Gateway's size quotas, checked before anything else: the answer, or None.
+
+    Needs only the request head and the declared body length, so the local server can answer
+    before it reads a body that is already too large.
+    """
+    url_length = _DEPLOYED_URL_PREFIX + 1 + len(stage) + len(target)
+    if url_length > URL_LIMITS.get(endpoint_type, URL_LIMITS["EDGE"]):
+        return limit_error("url")
+    head = len(method) + len(target) + 10  # "GET /path HTTP/1.1"
+    for _, value in headers:
+        head += len(value) if value.isascii() else len(value.encode("utf-8"))
+    if head > MAX_REQUEST_HEAD_BYTES:
+        return limit_error("head")
+    if body_length > MAX_PAYLOAD_BYTES:
+        return limit_error("payload")
+    return None
 
 
 class LambdaContext:
@@ -90,6 +199,7 @@ class LocalGateway:
         function_name: str | None = None,
         memory_size: int = 128,
         timeout: float = 60.0,
+        endpoint_type: str = "EDGE",
     ) -> None:
         self.app = app
         self.stage = stage
@@ -97,50 +207,88 @@ class LocalGateway:
         self.function_name = function_name or f"{app.app_name}-local"
         self.memory_size = memory_size
         self.timeout = timeout
+        # fw deploys EDGE unless the config says otherwise (api_gateway_endpoint_type).
+        self.endpoint_type = endpoint_type
+
+    def check_limits(
+        self, method: str, target: str, headers: list[tuple[str, str]], body_length: int
+    ) -> GatewayResponse | None:
+        """This stage's size quotas for a request head (see the module-level ``check_limits``)."""
+        return check_limits(method, target, headers, body_length, self.endpoint_type, self.stage)
 
     def handle(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        body_length: int | None = None,
     ) -> GatewayResponse:
-        """Answer one HTTP request as the deployed API would; raises BadRequest for a malformed one."""
+        """Answer one HTTP request as the deployed API would; raises BadRequest for a malformed one.
+
+        ``body_length`` says the body was not read because it is over Lambda's limit already: the
+        request gets whatever API Gateway answers before invoking the function (403, 401...),
+        else the 413 the invocation would get.
+        """
         import uuid
-        from urllib.parse import parse_qsl, unquote
 
         request_id = str(uuid.uuid4())
+        declared = len(body) if body_length is None else body_length
+        over = check_limits(method, target, headers, declared, self.endpoint_type, self.stage)
+        if over is not None:
+            return over
         raw_path, _, raw_query = target.partition("?")
+        if not raw_path.startswith("/"):
+            raise BadRequest(f"request target must start with '/', got {target!r}")
         if not _escapes_ok(raw_path) or not _escapes_ok(raw_query):
             raise BadRequest(f"bad percent-encoding in {target!r}")
         try:
-            path = unquote(raw_path, errors="strict")
-            query_pairs = parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+            # "Amazon API Gateway important notes": REST APIs decode query string parameters...
+            query_pairs = _parse_query(raw_query) if raw_query else []
         except UnicodeDecodeError as err:
             raise BadRequest(f"bad percent-encoding in {target!r}") from err
-        if not path.startswith("/"):
-            raise BadRequest(f"request target must start with '/', got {target!r}")
-        if len(body) > MAX_PAYLOAD_BYTES:
-            return _json_response(413, {"message": "Request Too Long"})
         method = method.upper()
-        match = self.app.route_table.match(path)
+        # ...but not the path: a REST proxy event carries "path" and "pathParameters" as the
+        # client sent them, percent-escapes included (Chalice issues #511/#688; published
+        # captures: REST keeps the encoding where HTTP APIs decode). So routes match the raw
+        # path, and "%2F" inside a segment never splits it.
+        match = self.app.route_table.match(raw_path)
         if match is None:
-            return _json_response(403, {"message": "Missing Authentication Token"})
+            return _gateway_error("missing_token", request_id)
         resource, params = match
         entries = self.app.routes[resource]
         entry = entries.get(method)
-        if entry is None and method == "OPTIONS":
-            cors = next((e.cors for e in entries.values() if e.cors is not None), None)
-            if cors is not None:
-                return GatewayResponse(
-                    200, list(preflight_headers(cors, list(entries)).items()), b""
-                )
-        event = self._event(method, path, resource, params, headers, query_pairs, body, request_id)
-        if len(event["body"] or "") > MAX_PAYLOAD_BYTES:
-            # Lambda's limit applies to the event, where a binary body is base64 (4/3 larger).
-            return _json_response(413, {"message": "Request Too Long"})
-        if entry is not None:
-            if entry.api_key_required and not _find(headers, "x-api-key"):
-                return _json_response(403, {"message": "Forbidden"})
-            denied = self._authorize(entry, event, headers)
+        if entry is None:
+            if method == "OPTIONS":
+                # A path with CORS has an OPTIONS method of its own in the deployed API (a mock
+                # integration, see deployer/openapi.py): the preflight never reaches the app.
+                cors = next((e.cors for e in entries.values() if e.cors is not None), None)
+                if cors is not None:
+                    pairs = list(preflight_headers(cors, list(entries)).items())
+                    return GatewayResponse(200, pairs + _ids(request_id), b"")
+            # No such method on the resource: API Gateway has nothing to call, so the app never
+            # sees it (no 405 + Allow as a WSGI server would send).
+            return _gateway_error("missing_token", request_id)
+        authorizer_context: dict[str, Any] | None = None
+        if entry.authorizer is not None:
+            arn = self._method_arn(method, raw_path)
+            if len(arn.encode("utf-8")) > MAX_METHOD_ARN_BYTES:
+                return limit_error("url")
+        if entry.api_key_required and not _find(headers, "x-api-key"):
+            return _gateway_error("forbidden", request_id)
+        if entry.authorizer is not None:
+            denied, authorizer_context = self._authorize(entry, method, raw_path, headers)
             if denied is not None:
-                return denied
+                return _gateway_error(denied, request_id)
+        if body_length is not None:
+            return _gateway_error("event_too_large", request_id)
+        event = self._event(
+            method, raw_path, resource, params, headers, query_pairs, body, request_id
+        )
+        if authorizer_context is not None:
+            event["requestContext"]["authorizer"] = authorizer_context
+        if _event_size_over(event, MAX_EVENT_BYTES):
+            return _gateway_error("event_too_large", request_id)
         context = LambdaContext(self.function_name, self.memory_size, self.timeout)
         try:
             result = self.app(event, context)
@@ -148,8 +296,11 @@ class LocalGateway:
             import traceback
 
             traceback.print_exc()
-            return _json_response(502, {"message": "Internal server error"})
-        return self._to_http(result, request_id)
+            return _gateway_error("bad_gateway", request_id)
+        return self._to_http(result, headers, request_id)
+
+    def _method_arn(self, method: str, path: str) -> str:
+        return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/{method}{path}"
 
     def _event(
         self,
@@ -176,8 +327,9 @@ class LocalGateway:
         encoded = False
         text: str | None = None
         if body:
-            binary = [t.lower() for t in self.app.api.binary_types]
-            if content_type and matches_content_type(content_type, binary):
+            # "Content type conversions in API Gateway": a body whose Content-Type is one of the
+            # API's binary media types reaches the function base64-encoded.
+            if content_type and _is_binary_type(content_type, self.app.api.binary_types):
                 encoded = True
             else:
                 try:
@@ -221,17 +373,18 @@ class LocalGateway:
         }
 
     def _authorize(
-        self, entry: Any, event: dict[str, Any], headers: list[tuple[str, str]]
-    ) -> GatewayResponse | None:
+        self, entry: Any, method: str, path: str, headers: list[tuple[str, str]]
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """``(error kind, None)`` for a refusal, ``(None, context)`` to go on."""
         from .authorizers import BuiltinAuthorizer
 
         authorizer = entry.authorizer
         if not isinstance(authorizer, BuiltinAuthorizer):
-            return None  # IAM, Cognito and external authorizers cannot be checked locally
+            return None, None  # IAM, Cognito and external authorizers cannot be checked locally
         token = _find(headers, authorizer.config.header or "Authorization")
         if not token:
-            return _json_response(401, {"message": "Unauthorized"})
-        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self.stage}/{event['httpMethod']}{event['path']}"
+            return "unauthorized", None
+        method_arn = self._method_arn(method, path)
         auth_event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
         try:
             result = authorizer(
@@ -239,29 +392,27 @@ class LocalGateway:
             )
         except Exception as err:
             if str(err) == "Unauthorized":
-                return _json_response(401, {"message": "Unauthorized"})
+                return "unauthorized", None
             import traceback
 
             traceback.print_exc()
-            return _json_response(500, {"message": None})
-        effect = _policy_effect(result.get("policyDocument", {}), method_arn)
+            return "authorizer_error", None
+        if not isinstance(result, dict) or not isinstance(result.get("policyDocument"), dict):
+            return "authorizer_error", None
+        effect = _policy_effect(result["policyDocument"], method_arn)
         if effect == "Deny":
-            return _json_response(
-                403,
-                {"Message": "User is not authorized to access this resource with an explicit deny"},
-            )
+            return "explicit_deny", None
         if effect != "Allow":
-            return _json_response(
-                403, {"Message": "User is not authorized to access this resource"}
-            )
+            return "not_allowed", None
         context = dict(result.get("context") or {})
         context["principalId"] = result.get("principalId")
-        event["requestContext"]["authorizer"] = context
-        return None
+        return None, context
 
-    def _to_http(self, result: Any, request_id: str) -> GatewayResponse:
+    def _to_http(
+        self, result: Any, request_headers: list[tuple[str, str]], request_id: str
+    ) -> GatewayResponse:
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-            return _json_response(502, {"message": "Internal server error"})
+            return _gateway_error("bad_gateway", request_id)
         pairs: list[tuple[str, str]] = []
         for name, value in (result.get("headers") or {}).items():
             pairs.append((name, str(value)))
@@ -269,19 +420,77 @@ class LocalGateway:
             pairs.extend((name, str(v)) for v in values)
         if not any(k.lower() == "content-type" for k, _ in pairs):
             pairs.append(("Content-Type", "application/json"))
-        pairs.append(("x-amzn-RequestId", request_id))
+        pairs.extend(_ids(request_id))
         body = result.get("body")
         if body is None:
             data = b""
-        elif result.get("isBase64Encoded"):
-            import base64
-
-            data = base64.b64decode(body)
         elif isinstance(body, bytes):
             data = body
         else:
             data = str(body).encode("utf-8")
+        if data and result.get("isBase64Encoded") and self._wants_binary(request_headers):
+            # "Binary media types for REST APIs": API Gateway uses the first Accept type to decide
+            # whether the base64 body goes out as binary; otherwise the client gets the base64
+            # text itself ("Content type conversions in API Gateway": only the first counts).
+            import base64
+            import binascii
+
+            try:
+                data = base64.b64decode(data, validate=True)
+            except binascii.Error:
+                return _gateway_error("bad_base64", request_id)
         return GatewayResponse(result["statusCode"], pairs, data)
+
+    def _wants_binary(self, headers: list[tuple[str, str]]) -> bool:
+        binary_types = self.app.api.binary_types
+        accept = _find(headers, "accept")
+        if not accept:
+            # With no Accept, only a "*/*" binary type (which covers everything) applies.
+            return "*/*" in binary_types
+        first = accept.split(",", 1)[0]
+        return _is_binary_type(first, binary_types)
+
+
+def _is_binary_type(header_value: str, binary_types: list[str]) -> bool:
+    """Whether one media type (parameters ignored) is among the API's binary media types.
+
+    "Binary media types for REST APIs": a binary type may use "*" as a wildcard (``image/*``,
+    ``*/*``); the request's own type is taken literally (an Accept of ``*/*`` is not binary
+    unless ``*/*`` is a binary type).
+    """
+    media_type = header_value.split(";", 1)[0].strip().lower()
+    if not media_type:
+        return False
+    for pattern in binary_types:
+        pattern = pattern.lower()
+        if pattern == media_type or pattern == "*/*":
+            return True
+        if "*" in pattern:
+            import fnmatch
+
+            if fnmatch.fnmatchcase(media_type, pattern):
+                return True
+    return False
+
+
+def _parse_query(raw_query: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(raw_query, keep_blank_values=True, errors="strict")
+
+
+def _event_size_over(event: dict[str, Any], limit: int) -> bool:
+    """Whether the event, serialized as Lambda receives it, is over ``limit`` bytes."""
+    body = event["body"] or ""
+    # Everything but the body is bounded by the URL and header quotas (each header twice, JSON
+    # escapes at most 6x): well under 512 KiB. A body can grow 6x when escaped (control bytes
+    # become \u00XX), so only a body that could reach the limit costs a serialization.
+    if len(body) * 6 + 512 * 1024 <= limit:
+        return False
+    import json
+
+    size = len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return size > limit
 
 
 def _escapes_ok(text: str) -> bool:

@@ -60,7 +60,11 @@ class RouteTable:
         node.path = template
 
     def match(self, path: str) -> tuple[str, dict[str, str] | None] | None:
-        """``(template, params)`` for a decoded request path, or None (API Gateway's 403)."""
+        """``(template, params)`` for a request path, or None (API Gateway's 403).
+
+        The local gateway passes the path as sent (REST APIs match and pass it percent-encoded);
+        HTTP API events carry it decoded.
+        """
         segments = split_path(path)
         template = self._static.get("/" + "/".join(segments))
         if template is not None:

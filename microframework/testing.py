@@ -1,7 +1,8 @@
 """A test client that runs an app as API Gateway and Lambda would, in-process.
 
 ``Client(app).http.get("/")`` goes through the same gateway emulation as ``fw local``, so a
-test sees the deployed API's status codes and headers (403 for unknown paths included).
+test sees the deployed API's status codes and headers: 403 for unknown paths and undefined
+methods, path parameters as sent, API Gateway's size quotas (only the sockets are skipped).
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class _StageConfig:
     @property
     def api_stage(self) -> str:
         return self.stage.get("api_gateway_stage") or self.data.get("api_gateway_stage") or "api"
+
+    @property
+    def endpoint_type(self) -> str:
+        """EDGE (fw's default), REGIONAL or PRIVATE: the URL length quota depends on it."""
+        key = "api_gateway_endpoint_type"
+        return self.stage.get(key) or self.data.get(key) or "EDGE"
 
     def environment(self, function: str) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -220,7 +227,12 @@ class Client:
     ) -> None:
         self.app = app
         config = _StageConfig(project_dir, stage_name)
-        gateway = LocalGateway(app, stage=config.api_stage, stage_variables=stage_variables)
+        gateway = LocalGateway(
+            app,
+            stage=config.api_stage,
+            stage_variables=stage_variables,
+            endpoint_type=config.endpoint_type,
+        )
         self.http = _HTTP(gateway, config.environment("api_handler"))
         self.events = _Events()
         self.lambda_ = _Lambda(app, config)

@@ -10,6 +10,7 @@ import pytest
 
 from microframework import App, AuthResponse, AuthRoute, CORSConfig, Response
 from microframework.gateway import (
+    MAX_EVENT_BYTES,
     MAX_PAYLOAD_BYTES,
     BadRequest,
     GatewayResponse,
@@ -45,10 +46,10 @@ def test_event_has_the_rest_api_proxy_shape() -> None:
     assert response.status == 200
     assert (event["resource"], event["path"], event["httpMethod"]) == (
         "/items/{item_id}",
-        "/items/a b",
+        "/items/a%20b",
         "GET",
     )
-    assert event["pathParameters"] == {"item_id": "a b"}
+    assert event["pathParameters"] == {"item_id": "a%20b"}
     assert event["queryStringParameters"] == {"x": "2", "y": ""}
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": [""]}
     assert (event["headers"], event["multiValueHeaders"]) == ({"X-H": "v"}, {"X-H": ["v"]})
@@ -56,7 +57,7 @@ def test_event_has_the_rest_api_proxy_shape() -> None:
     assert (context["resourcePath"], context["stage"], context["path"]) == (
         "/items/{item_id}",
         "dev",
-        "/dev/items/a b",
+        "/dev/items/a%20b",
     )
     assert (event["body"], event["isBase64Encoded"], event["stageVariables"]) == (None, False, None)
 
@@ -94,33 +95,78 @@ def test_repeated_headers_keep_every_value() -> None:
     assert (event["headers"], event["multiValueHeaders"]) == ({"X-A": "2"}, {"X-A": ["1", "2"]})
 
 
-def test_unknown_path_is_403_missing_authentication_token() -> None:
-    response = send(echo_app(), "GET", "/nope")
-    assert response.status == 403
-    assert json.loads(response.body) == {"message": "Missing Authentication Token"}
-    assert response.header("content-type") == "application/json"
+@pytest.mark.parametrize(
+    ("target", "item_id"),
+    [
+        ("/items/a%20b", "a%20b"),
+        ("/items/a%2Fb", "a%2Fb"),
+        ("/items/%C3%A9?x=%C3%A9", "%C3%A9"),
+        ("/items/%ff", "%ff"),
+        ("/items/a+b", "a+b"),
+    ],
+    ids=["space", "encoded-slash", "utf8", "not-utf8", "plus"],
+)
+def test_path_parameters_stay_percent_encoded(target: str, item_id: str) -> None:
+    # REST APIs pass path parameters (and "path") as the client sent them; query parameters
+    # are decoded. An encoded slash stays inside its segment.
+    event = json.loads(send(echo_app(), "GET", target).body)
+    assert (event["pathParameters"], event["path"]) == ({"item_id": item_id}, target.split("?")[0])
+    if "?" in target:
+        assert event["queryStringParameters"] == {"x": "é"}
 
 
-def test_undefined_method_reaches_the_app_for_a_405() -> None:
-    response = send(echo_app(), "DELETE", "/items/1")
-    assert response.status == 405
-    assert response.header("Allow") == "GET, POST"
+def test_greedy_parameter_keeps_escapes_and_slashes() -> None:
+    app = App("demo")
+
+    @app.route("/files/{proxy+}")
+    def files(proxy: str) -> Any:
+        return {"proxy": proxy}
+
+    response = send(app, "GET", "/files/a%20b/c%2Fd.txt")
+    assert json.loads(response.body) == {"proxy": "a%20b/c%2Fd.txt"}
+
+
+def assert_gateway_error(
+    response: GatewayResponse, status: int, error_type: str, body: bytes
+) -> None:
+    """An error API Gateway itself answers: its status, type header, ids and exact body."""
+    assert (response.status, response.body) == (status, body)
+    assert response.header("x-amzn-ErrorType") == error_type
+    assert response.header("Content-Type") == "application/json"
+    assert len(response.header("x-amzn-RequestId") or "") == 36
+    assert len(response.header("x-amz-apigw-id") or "") == 16
+
+
+MISSING_TOKEN = b'{"message":"Missing Authentication Token"}'
+
+
+@pytest.mark.parametrize(
+    ("method", "target"),
+    [("GET", "/nope"), ("DELETE", "/items/1"), ("HEAD", "/items/1"), ("OPTIONS", "/items/1")],
+    ids=["unknown-path", "undefined-method", "head", "options-without-cors"],
+)
+def test_no_resource_method_is_403_missing_authentication_token(method: str, target: str) -> None:
+    # API Gateway has no method to call: the app never sees the request (no 405 + Allow).
+    response = send(echo_app(), method, target)
+    assert_gateway_error(response, 403, "MissingAuthenticationTokenException", MISSING_TOKEN)
 
 
 @pytest.mark.parametrize(
     "target",
-    ["/items/%ff", "/items/1?x=%ff", "items/1", "/items/%zz", "/items/1?a=%2", "/items/%"],
-    ids=["path", "query", "no-slash", "not-hex", "short-escape", "bare-percent"],
+    ["/items/1?x=%ff", "items/1", "/items/%zz", "/items/1?a=%2", "/items/%"],
+    ids=["query-not-utf8", "no-slash", "not-hex", "short-escape", "bare-percent"],
 )
 def test_malformed_request_target_is_bad_request(target: str) -> None:
     with pytest.raises(BadRequest):
         send(echo_app(), "GET", target)
 
 
-def test_payload_over_the_lambda_limit_is_413() -> None:
-    response = send(echo_app(), "POST", "/items/1", body=b"x" * (MAX_PAYLOAD_BYTES + 1))
-    assert response.status == 413
-    assert json.loads(response.body) == {"message": "Request Too Long"}
+EVENT_TOO_LARGE = b'{"message": "Request Too Long"}'
+
+
+def test_body_over_lambdas_limit_is_413_from_the_gateway() -> None:
+    response = send(echo_app(), "POST", "/items/1", body=b"x" * (MAX_EVENT_BYTES + 1))
+    assert_gateway_error(response, 413, "BadRequestException", EVENT_TOO_LARGE)
 
 
 def test_binary_body_counts_base64_encoded_against_the_limit() -> None:
@@ -128,7 +174,68 @@ def test_binary_body_counts_base64_encoded_against_the_limit() -> None:
     body = b"\x00" * (5 * 1024 * 1024)
     headers = {"Content-Type": "application/octet-stream"}
     response = send(echo_app(), "POST", "/items/1", headers=headers, body=body)
+    assert_gateway_error(response, 413, "BadRequestException", EVENT_TOO_LARGE)
+
+
+def test_headers_count_against_lambdas_limit_not_the_body_alone() -> None:
+    # The body alone fits in 6 MB; with 9 KB of headers (twice in the event) it does not.
+    body = b"x" * (MAX_EVENT_BYTES - 12_000)
+    headers = {"X-Big": "h" * 9_000}
+    assert send(echo_app(), "POST", "/items/1", headers=headers, body=body).status == 413
+    assert send(echo_app(), "POST", "/items/1", body=body).status == 200
+
+
+def test_json_escapes_count_against_lambdas_limit() -> None:
+    # 1.1 MB of control characters is 6.6 MB once JSON-escaped (\u0001) in the event.
+    body = b"\x01" * 1_100_000
+    response = send(echo_app(), "POST", "/items/1", {"Content-Type": "text/plain"}, body)
     assert response.status == 413
+
+
+def test_payload_over_10_mb_is_refused_before_routing() -> None:
+    response = send(echo_app(), "POST", "/nope", body=b"x" * (MAX_PAYLOAD_BYTES + 1))
+    assert (response.status, response.body) == (
+        413,
+        b"HTTP content length exceeded 10485760 bytes.",
+    )
+    assert response.header("Content-Type") == "text; charset=utf-8"
+
+
+def test_a_declared_body_is_judged_without_the_body() -> None:
+    # What the local server asks for a Content-Length over Lambda's limit: routing, keys and
+    # authorizers still answer first, else the 413 the invocation would get.
+    gateway = LocalGateway(echo_app())
+    unknown = gateway.handle("POST", "/nope", [], b"", body_length=MAX_EVENT_BYTES + 1)
+    known = gateway.handle("POST", "/items/1", [], b"", body_length=MAX_EVENT_BYTES + 1)
+    assert (unknown.status, known.status, known.body) == (403, 413, EVENT_TOO_LARGE)
+
+
+# The URL quota counts the deployed URL: https://<10-char id>.execute-api.us-east-1.amazonaws.com
+# (54 characters), then /<stage>, then the path and query.
+URL_OVERHEAD = 54 + len("/api")
+
+
+@pytest.mark.parametrize(
+    ("endpoint_type", "limit"),
+    [("EDGE", 8192), ("PRIVATE", 8192), ("REGIONAL", 10240)],
+)
+def test_url_length_quota_depends_on_the_endpoint_type(endpoint_type: str, limit: int) -> None:
+    gateway = LocalGateway(echo_app(), endpoint_type=endpoint_type)
+    prefix = "/items/1?q="
+    fits = prefix + "x" * (limit - URL_OVERHEAD - len(prefix))
+    assert gateway.handle("GET", fits, [], b"").status == 200
+    response = gateway.handle("GET", fits + "x", [], b"")
+    assert (response.status, response.body) == (414, b'{"message": "Request-URI Too Long"}')
+
+
+def test_request_line_and_header_values_share_10240_bytes() -> None:
+    request_line = len("GET /items/1 HTTP/1.1")
+    headers = [("X-A", "a" * 5000), ("X-B", "b" * (10240 - request_line - 5000))]
+    assert LocalGateway(echo_app()).handle("GET", "/items/1", headers, b"").status == 200
+    headers[1] = ("X-B", headers[1][1] + "b")
+    response = LocalGateway(echo_app()).handle("GET", "/items/1", headers, b"")
+    assert response.status == 431
+    assert json.loads(response.body) == {"message": "Request Header Fields Too Large"}
 
 
 def test_response_headers_multi_values_and_request_id() -> None:
@@ -145,27 +252,76 @@ def test_response_headers_multi_values_and_request_id() -> None:
     assert response.header("x-amzn-requestid")
 
 
-def test_binary_response_is_decoded() -> None:
+def binary_app() -> App:
     app = App("demo")
+    app.api.binary_types = ["image/png", "application/octet-stream"]
 
     @app.route("/img")
     def img() -> Response:
         return Response(b"\x00\x01", headers={"Content-Type": "image/png"})
 
-    response = send(app, "GET", "/img", {"Accept": "image/png"})
-    assert (response.status, response.body) == (200, b"\x00\x01")
+    return app
 
 
-def test_unserializable_result_is_a_500_from_the_app() -> None:
-    app = App("demo")
+@pytest.mark.parametrize(
+    ("accept", "body"),
+    [
+        ("image/png", b"\x00\x01"),
+        ("image/png;q=0.9, text/html", b"\x00\x01"),
+        ("text/html, image/png", b"AAE="),
+        ("*/*, image/png", b"AAE="),
+    ],
+    ids=["binary", "binary-first", "binary-second", "any-first"],
+)
+def test_binary_response_is_decoded_only_for_a_binary_first_accept(
+    accept: str, body: bytes
+) -> None:
+    # The app answers a base64 body whenever some Accept type is binary; API Gateway decodes
+    # it only when the first one is, else the client gets the base64 text.
+    response = send(binary_app(), "GET", "/img", {"Accept": accept})
+    assert (response.status, response.body) == (200, body)
 
-    @app.route("/")
-    def index() -> Any:
-        return {"x": object()}
 
-    response = send(app, "GET", "/")
-    assert response.status == 500
-    assert json.loads(response.body)["Code"] == "InternalServerError"
+class _ProxyResultApp(App):
+    """An app whose handler answers one fixed proxy result, whatever the request."""
+
+    def __init__(self, result: dict[str, Any], binary_types: list[str]) -> None:
+        super().__init__("demo")
+        self.result = result
+        self.api.binary_types = binary_types
+        self.route("/r")(lambda: None)
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self.result
+
+
+BASE64_RESULT = {"statusCode": 200, "body": "AAE=", "isBase64Encoded": True}
+
+
+@pytest.mark.parametrize(
+    ("binary_types", "headers", "body"),
+    [
+        (["*/*"], {"Accept": "text/html"}, b"\x00\x01"),
+        (["*/*"], {}, b"\x00\x01"),
+        (["image/png"], {}, b"AAE="),
+        (["image/*"], {"Accept": "image/webp"}, b"\x00\x01"),
+        (["image/png"], {"Accept": "image/*"}, b"AAE="),
+    ],
+    ids=["star-covers-all", "star-without-accept", "no-accept", "wildcard-type", "wildcard-accept"],
+)
+def test_binary_types_and_wildcards(
+    binary_types: list[str], headers: dict[str, str], body: bytes
+) -> None:
+    response = send(_ProxyResultApp(BASE64_RESULT, binary_types), "GET", "/r", headers)
+    assert (response.status, response.body) == (200, body)
+
+
+def test_invalid_base64_from_the_app_is_a_500_from_the_gateway() -> None:
+    result = {"statusCode": 200, "body": "not base64!", "isBase64Encoded": True}
+    response = send(_ProxyResultApp(result, ["*/*"]), "GET", "/r")
+    assert_gateway_error(
+        response, 500, "InternalServerErrorException", b'{"message": "Internal server error"}'
+    )
 
 
 class _CrashingApp(App):
@@ -181,8 +337,9 @@ def test_a_failed_invocation_is_api_gateways_502() -> None:
         return {}
 
     response = send(app, "GET", "/")
-    assert response.status == 502
-    assert json.loads(response.body) == {"message": "Internal server error"}
+    assert_gateway_error(
+        response, 502, "InternalServerErrorException", b'{"message": "Internal server error"}'
+    )
 
 
 def cors_app(cors: Any) -> App:
@@ -198,7 +355,9 @@ def cors_app(cors: Any) -> App:
 def test_cors_preflight_is_answered_by_the_gateway() -> None:
     response = send(cors_app(CORSConfig(allow_origin="https://a", max_age=5)), "OPTIONS", "/c")
     assert (response.status, response.body) == (200, b"")
-    assert dict(response.headers) == {
+    headers = dict(response.headers)
+    assert headers.pop("x-amzn-RequestId") and headers.pop("x-amz-apigw-id")
+    assert headers == {
         "Access-Control-Allow-Origin": "https://a",
         "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key",
         "Access-Control-Max-Age": "5",
@@ -206,8 +365,19 @@ def test_cors_preflight_is_answered_by_the_gateway() -> None:
     }
 
 
-def test_options_without_cors_reaches_the_app() -> None:
-    assert send(cors_app(None), "OPTIONS", "/c").status == 405
+def test_options_without_cors_is_an_undefined_method() -> None:
+    response = send(cors_app(None), "OPTIONS", "/c")
+    assert_gateway_error(response, 403, "MissingAuthenticationTokenException", MISSING_TOKEN)
+
+
+def test_a_user_defined_options_view_answers_itself() -> None:
+    app = App("demo")
+
+    @app.route("/o", methods=["GET", "OPTIONS"], cors=True)
+    def o() -> dict[str, Any]:
+        return {"method": app.current_request.method}
+
+    assert json.loads(send(app, "OPTIONS", "/o").body) == {"method": "OPTIONS"}
 
 
 def test_api_key_required() -> None:
@@ -217,8 +387,8 @@ def test_api_key_required() -> None:
     def k() -> dict[str, Any]:
         return {}
 
-    assert send(app, "GET", "/k").status == 403
-    assert json.loads(send(app, "GET", "/k").body) == {"message": "Forbidden"}
+    response = send(app, "GET", "/k")
+    assert_gateway_error(response, 403, "ForbiddenException", b'{"message":"Forbidden"}')
     assert send(app, "GET", "/k", {"X-Api-Key": "abc"}).status == 200
 
 
@@ -238,6 +408,8 @@ def auth_app() -> App:
             }
         if request.token == "get-only":
             return AuthResponse([AuthRoute("/p", ["GET"])], principal_id="g")
+        if request.token == "nothing":
+            return None
         return AuthResponse(["/p"], principal_id="u", context={"tier": "gold"})
 
     @app.route("/p", methods=["GET", "PUT"], authorizer=auth)
@@ -247,23 +419,53 @@ def auth_app() -> App:
     return app
 
 
+UNAUTHORIZED = (401, "UnauthorizedException", b'{"message":"Unauthorized"}')
+AUTHORIZER_ERROR = (500, "AuthorizerConfigurationException", b'{"message": null}')
+
+
 @pytest.mark.parametrize(
-    ("method", "token", "status", "body"),
+    ("method", "token", "expected"),
     [
-        ("GET", None, 401, {"message": "Unauthorized"}),
-        ("GET", "raise", 401, {"message": "Unauthorized"}),
-        ("GET", "boom", 500, {"message": None}),
-        ("GET", "deny", 403, {"Message": "User is not authorized to access this resource with an explicit deny"}),
-        ("PUT", "get-only", 403, {"Message": "User is not authorized to access this resource"}),
-        ("GET", "get-only", 200, {"principalId": "g"}),
-        ("GET", "ok", 200, {"tier": "gold", "principalId": "u"}),
+        ("GET", None, UNAUTHORIZED),
+        ("GET", "raise", UNAUTHORIZED),
+        ("GET", "boom", AUTHORIZER_ERROR),
+        ("GET", "nothing", AUTHORIZER_ERROR),
+        ("GET", "deny", (403, "AccessDeniedException", b'{"Message":"User is not authorized to access this resource with an explicit deny in an identity-based policy"}')),
+        ("PUT", "get-only", (403, "AccessDeniedException", b'{"Message":"User is not authorized to access this resource"}')),
     ],
-    ids=["no-token", "unauthorized", "authorizer-error", "deny", "method-not-allowed", "allowed-method", "allow"],
+    ids=["no-token", "unauthorized", "authorizer-error", "no-policy", "deny", "method-not-allowed"],
 )  # fmt: skip
-def test_builtin_authorizer(method: str, token: str | None, status: int, body: Any) -> None:
+def test_builtin_authorizer_refusals(
+    method: str, token: str | None, expected: tuple[int, str, bytes]
+) -> None:
     headers = {"X-Token": token} if token else None
-    response = send(auth_app(), method, "/p", headers)
-    assert (response.status, json.loads(response.body)) == (status, body)
+    assert_gateway_error(send(auth_app(), method, "/p", headers), *expected)
+
+
+@pytest.mark.parametrize(
+    ("token", "body"),
+    [("get-only", {"principalId": "g"}), ("ok", {"tier": "gold", "principalId": "u"})],
+    ids=["allowed-method", "allow"],
+)
+def test_builtin_authorizer_allows(token: str, body: Any) -> None:
+    response = send(auth_app(), "GET", "/p", {"X-Token": token})
+    assert (response.status, json.loads(response.body)) == (200, body)
+
+
+def test_method_arn_over_1600_bytes_is_414_where_an_authorizer_runs() -> None:
+    app = auth_app()
+
+    @app.route("/q/{name}", authorizer=app.routes["/p"]["GET"].authorizer)
+    def q(name: str) -> Any:
+        return {}
+
+    @app.route("/open/{name}")
+    def open_(name: str) -> Any:
+        return {}
+
+    long_name = "n" * 1600
+    assert send(app, "GET", f"/q/{long_name}", {"X-Token": "ok"}).status == 414
+    assert send(app, "GET", f"/open/{long_name}").status == 200
 
 
 def test_lambda_context_looks_like_lambdas() -> None:

@@ -60,18 +60,9 @@ def test_text_body_and_headers() -> None:
     [
         ("GET", "/items/missing", 404, {"Code": "NotFoundError", "Message": "no item missing"}),
         ("GET", "/unknown", 403, {"message": "Missing Authentication Token"}),
-        (
-            "POST",
-            "/",
-            405,
-            {"Code": "MethodNotAllowedError", "Message": "Unsupported method: POST"},
-        ),
-        (
-            "HEAD",
-            "/",
-            405,
-            {"Code": "MethodNotAllowedError", "Message": "Unsupported method: HEAD"},
-        ),
+        # A method the path does not define has no resource method in API Gateway either.
+        ("POST", "/", 403, {"message": "Missing Authentication Token"}),
+        ("HEAD", "/", 403, {"message": "Missing Authentication Token"}),
     ],
     ids=["view-error", "unknown-path", "wrong-method", "head"],
 )
@@ -232,3 +223,46 @@ def test_lambda_invoke_unknown_name_lists_the_known_ones() -> None:
     app.lambda_function(name="adder")(lambda event, context: None)
     with pytest.raises(ValueError, match=r"no handler named 'nope' \(known: adder\)"):
         Client(app).lambda_.invoke("nope")
+
+
+def test_path_parameters_reach_the_view_percent_encoded() -> None:
+    client = Client(make_app())
+    assert client.http.get("/items/a%20b").json_body["id"] == "a%20b"
+    assert client.http.get("/items/a%2Fb").json_body["id"] == "a%2Fb"
+
+
+def test_gateway_errors_carry_api_gateways_headers() -> None:
+    response = Client(make_app()).http.post("/")
+    assert response.status_code == 403
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert response.headers["x-amzn-RequestId"] and response.headers["x-amz-apigw-id"]
+
+
+def test_base64_body_needs_a_binary_first_accept() -> None:
+    app = App("demo")
+    app.api.binary_types.append("image/png")
+
+    @app.route("/img")
+    def img() -> Response:
+        return Response(b"\x00\x01", headers={"Content-Type": "image/png"})
+
+    client = Client(app)
+    assert client.http.get("/img", headers={"Accept": "image/png"}).body == b"\x00\x01"
+    assert client.http.get("/img", headers={"Accept": "text/html, image/png"}).body == b"AAE="
+
+
+def test_limits_apply_to_the_client_too(tmp_path: Any) -> None:
+    import json
+
+    from microframework.gateway import MAX_EVENT_BYTES
+
+    client = Client(make_app())
+    too_big = client.http.put("/items/1", body=b"x" * (MAX_EVENT_BYTES + 1))
+    assert (too_big.status_code, too_big.json_body) == (413, {"message": "Request Too Long"})
+    assert client.http.get("/items/1?q=" + "x" * 8200).status_code == 414
+    # A REGIONAL API (from the stage's config) takes URLs up to 10,240 characters.
+    (tmp_path / ".fw").mkdir()
+    config = {"version": "1.0", "app_name": "demo", "api_gateway_endpoint_type": "REGIONAL"}
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps(config))
+    regional = Client(make_app(), project_dir=str(tmp_path))
+    assert regional.http.get("/items/1?q=" + "x" * 8200).status_code == 200

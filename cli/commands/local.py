@@ -62,6 +62,7 @@ class _GatewayLoader:
             function_name=self.function_prefix,
             memory_size=function.lambda_memory_size,
             timeout=function.lambda_timeout,
+            endpoint_type=config.api_gateway_endpoint_type,
         )
 
 

@@ -7,6 +7,7 @@ parliament (an IAM linter that knows every action's resource types) and free of 
 from __future__ import annotations
 
 import json
+import shutil
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,15 @@ from typing import Any
 import pytest
 from _iam_lint import POLLER_ACTIONS, assert_clean, resources, statements
 from click.testing import CliRunner
+from gen_policy_corpus import CORPUS, Case
 
 from cli.main import cli
-from deployer.app_loader import load_app
+from deployer.analyzer import analyze_files
+from deployer.app_loader import load_stage_app
 from deployer.config import load_config
 from deployer.desired import build_desired
 from deployer.packaging import Artifact, PackageResult
+from deployer.policy import policy_from_calls
 from deployer.sam import build_template
 from deployer.trigger_policy import grants
 
@@ -74,9 +78,8 @@ def package(tmp_path: Path) -> PackageResult:
 def deploy_roles(tmp_path: Path) -> dict[str, dict[str, Any]]:
     """Role name -> the policy fw deploy would put on it (no AWS call: desired state only)."""
     config = load_config(tmp_path, "dev")
-    desired = build_desired(
-        load_app(tmp_path), config, package(tmp_path), region=REGION, account_id=ACCOUNT
-    )
+    app = load_stage_app(tmp_path, config, region=REGION)
+    desired = build_desired(app, config, package(tmp_path), region=REGION, account_id=ACCOUNT)
     return {role.name: role.policy_document for role in desired.state.roles}
 
 
@@ -84,9 +87,8 @@ def sam_policies(tmp_path: Path) -> dict[str, dict[str, Any]]:
     """Function logical id -> its inline policy in the SAM template, CloudFormation's
     substitutions resolved as a stack in REGION/ACCOUNT would resolve them."""
     config = load_config(tmp_path, "dev")
-    template = build_template(
-        load_app(tmp_path), config, policy=_code_policy(tmp_path), package=package(tmp_path)
-    )
+    app = load_stage_app(tmp_path, config, region=REGION)
+    template = build_template(app, config, policy=_code_policy(tmp_path), package=package(tmp_path))
     text = json.dumps(template)
     for name, value in (("Partition", "aws"), ("Region", REGION), ("AccountId", ACCOUNT)):
         text = text.replace(f"${{AWS::{name}}}", value)
@@ -254,3 +256,23 @@ def test_gen_policy_of_a_lone_file_is_its_calls_only(tmp_path: Path) -> None:
 )
 def test_grants(document: Any, action: str, expected: bool) -> None:
     assert grants(document, action) is expected
+
+
+# --- every policy fw generates for the samples and the corpus lints clean ------------------------
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.iterdir() if p.is_dir()))
+def test_sample_policies_lint_clean(sample: str, tmp_path: Path, monkeypatch) -> None:
+    project = tmp_path / sample
+    shutil.copytree(SAMPLES / sample, project)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for document in deploy_roles(project).values():
+        assert_clean(document)
+    assert_clean(gen_policy(project))
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[case.id for case in CORPUS])
+def test_corpus_policies_lint_clean(case: Case) -> None:
+    assert_clean(policy_from_calls(analyze_files(case.files).calls))

@@ -4,9 +4,9 @@ The template points at ``./deployment.zip`` (and ``./layer-deployment.zip``) nex
 ``sam deploy`` or ``aws cloudformation package`` uploads what ``build_package`` wrote.
 
 Roles: each function whose config manages its role gets the app's policy inline
-(``Policies``), and SAM creates its role. That costs one role per function, but SAM then also
-attaches what the function's events, VPC and tracing need (queue polling, ENIs, X-Ray), which a
-hand-written shared role would have to repeat. ``manage_iam_role: false`` uses ``iam_role_arn``.
+(``Policies``), plus the statements AWS checks for its own trigger and VPC (``trigger_policy``,
+the same ones ``fw deploy`` and ``fw gen-policy`` show), and SAM creates its role: one role per
+function. ``manage_iam_role: false`` uses ``iam_role_arn``.
 """
 
 from __future__ import annotations

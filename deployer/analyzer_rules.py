@@ -88,7 +88,7 @@ def _passes(parameter: models.RoleParameter, node: ast.Call) -> bool:
                 keys = [k.arg for k in inner.keywords]
             elif isinstance(inner, ast.List | ast.Tuple | ast.Set):
                 # An element held in a variable (a target built elsewhere) may carry the role.
-                if any(not isinstance(e, ast.Dict | ast.Call) for e in inner.elts):
+                if any(not _is_dict_literal(e) for e in inner.elts):
                     return True
                 continue
             else:
@@ -100,6 +100,12 @@ def _passes(parameter: models.RoleParameter, node: ast.Call) -> bool:
 
 def _short_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_dict_literal(node: ast.AST) -> bool:
+    return isinstance(node, ast.Dict) or (
+        isinstance(node, ast.Call) and _short_name(node.func) == "dict"
+    )
 
 
 def _strings(values: frozenset[Value]) -> list[str]:

@@ -176,6 +176,12 @@ def calls(source: str, **lib: str) -> set[tuple[str, str]]:
             id="nested-role-in-dict-call",
         ),
         pytest.param(
+            "import boto3\ndef t():\n    return {}\n"
+            "boto3.client('events').put_targets(Rule='r', Targets=[t()])",
+            {("events", "PutTargets"), ("iam", "PassRole")},
+            id="nested-role-from-a-call-may-be-passed",
+        ),
+        pytest.param(
             "import boto3\nboto3.client('sts').assume_role(RoleArn='r', RoleSessionName='s')",
             {("sts", "AssumeRole")},
             id="assuming-a-role-is-not-passing-it",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ __all__ = [
     "available_services",
     "method_operations",
     "resource_type",
+    "role_parameters",
     "service_exists",
     "service_metadata",
     "waiter_operation",
@@ -67,6 +69,54 @@ def method_operations(service: str) -> dict[str, str]:
     from botocore import xform_name
 
     return {xform_name(op): op for op in _service_model(service).operation_names}
+
+
+@attrs.frozen
+class RoleParameter:
+    """A parameter of an operation that names an IAM role for the service to use."""
+
+    name: str
+    via: str  # the input's own member that holds it (``name`` itself when at the top level)
+    required: bool
+
+
+# A role the service will act as: Role, RoleArn, roleArn, RoleARN, ExecutionRoleArn,
+# serviceRole... (never RoleName or RoleSessionName, which name a role without handing it over).
+_ROLE_MEMBER = re.compile(r"(?:^|[a-z_])(?:role|Role)(?:Arn|ARN|arn)?$")
+# Services whose role parameters name a role to assume or manage, not one to hand to them.
+_ROLE_NOT_PASSED = frozenset({"sts", "iam"})
+
+
+@functools.cache
+def role_parameters(service: str, operation: str) -> tuple[RoleParameter, ...]:
+    """The operation's input members (at any depth) that pass a role to the service.
+
+    "Granting a user permissions to pass a role to an AWS service" (IAM): a call that gives a
+    service a role needs iam:PassRole besides its own action. The members come from botocore's
+    input shape, not from a list kept by hand.
+    """
+    if service in _ROLE_NOT_PASSED:
+        return ()
+    shape = _service_model(service).operation_model(operation).input_shape
+    if shape is None:
+        return ()
+    found: dict[str, RoleParameter] = {}
+
+    def walk(structure: Any, depth: int, via: str | None) -> None:
+        required = set(getattr(structure, "required_members", ()))
+        for name, member in structure.members.items():
+            if member.type_name == "string" and _ROLE_MEMBER.search(name):
+                top = via is None
+                found.setdefault(name, RoleParameter(name, via or name, top and name in required))
+            elif depth < 4:
+                inner = member
+                while inner.type_name in ("list", "map"):
+                    inner = inner.member if inner.type_name == "list" else inner.value
+                if inner.type_name == "structure" and inner.name != structure.name:
+                    walk(inner, depth + 1, via or name)
+
+    walk(shape, 0, None)
+    return tuple(found.values())
 
 
 @functools.cache

@@ -66,6 +66,48 @@ def _short(node: ast.AST) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _passes(parameter: models.RoleParameter, node: ast.Call) -> bool:
+    """Whether a call may pass ``parameter``: it is required, given by keyword, or inside a
+    value the analyzer cannot read (a variable, ``**kwargs``): unsure, it allows."""
+    if parameter.required:
+        return True
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return True
+        if keyword.arg != parameter.via:
+            continue
+        if parameter.via == parameter.name:
+            return True
+        literal = isinstance(keyword.value, ast.Dict | ast.List | ast.Tuple | ast.Set)
+        if not literal:
+            return True
+        for inner in ast.walk(keyword.value):
+            if isinstance(inner, ast.Dict):
+                keys = [k.value if isinstance(k, ast.Constant) else None for k in inner.keys]
+            elif isinstance(inner, ast.Call) and _short_name(inner.func) == "dict":
+                keys = [k.arg for k in inner.keywords]
+            elif isinstance(inner, ast.List | ast.Tuple | ast.Set):
+                # An element held in a variable (a target built elsewhere) may carry the role.
+                if any(not _is_dict_literal(e) for e in inner.elts):
+                    return True
+                continue
+            else:
+                continue
+            if parameter.name in keys or None in keys:  # None: {**other} or dict(**other)
+                return True
+    return False
+
+
+def _short_name(node: ast.AST) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _is_dict_literal(node: ast.AST) -> bool:
+    return isinstance(node, ast.Dict) or (
+        isinstance(node, ast.Call) and _short_name(node.func) == "dict"
+    )
+
+
 def _strings(values: frozenset[Value]) -> list[str]:
     return sorted(v.value for v in values if isinstance(v, Str))
 
@@ -324,6 +366,8 @@ class Rules:
         owner, name = method.owner, method.name
         if isinstance(owner, Client) and name in ("get_paginator", "get_waiter"):
             self.record_paginator_or_waiter(owner.service, name, node, args, kwargs, scope)
+        elif isinstance(owner, Client):
+            self.record_implicit_actions(owner.service, name, node, args, kwargs, scope)
         elif isinstance(owner, Resource):
             rtype = models.resource_type(owner.service, owner.type)
             if name == "batch_writer" and owner.service == "dynamodb":
@@ -348,6 +392,47 @@ class Rules:
             if name in ("values", "items", "keys", "copy"):
                 return frozenset({owner})
         return _EMPTY
+
+    def record_implicit_actions(
+        self,
+        service: str,
+        method: str,
+        node: ast.Call,
+        args: list[frozenset[Value]],
+        kwargs: dict[str, frozenset[Value]],
+        scope: Scope,
+    ) -> None:
+        """Actions a call needs besides its own: the signed operation's for a presigned URL or
+        POST, and iam:PassRole where the call hands the service a role."""
+        if method == "generate_presigned_url":
+            # Signing is local, but the URL is signed with the function's credentials: whoever
+            # uses it acts as the role ("Sharing objects with presigned URLs", Amazon S3), so
+            # the role needs the signed operation's action.
+            names = _strings(args[0] if args else kwargs.get("ClientMethod", _EMPTY))
+            if not names:
+                self.warn(scope, node, f"cannot resolve the ClientMethod of {_short(node)}")
+            for name in names:
+                operation = models.method_operations(service).get(name)
+                if operation is None:
+                    self.warn(scope, node, f"the {service!r} client has no method {name!r}")
+                else:
+                    self.record(service, (operation,))
+            return
+        if method == "generate_presigned_post":
+            # A presigned POST uploads an object with the signer's rights ("Uploading objects
+            # with presigned URLs", Amazon S3): PutObject.
+            self.record(service, ("PutObject",))
+            return
+        operation = models.method_operations(service).get(method)
+        if operation is None:
+            return
+        for parameter in models.role_parameters(service, operation):
+            if _passes(parameter, node):
+                # IAM checks iam:PassRole on the caller when a call hands a service a role
+                # ("Granting a user permissions to pass a role to an AWS service"). PassRole
+                # has no API operation of its own; it is recorded as one of the iam client.
+                self.record("iam", ("PassRole",))
+                return
 
     def record_paginator_or_waiter(
         self,

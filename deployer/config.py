@@ -44,6 +44,8 @@ _ENV_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _RUNTIME_RE = re.compile(r"python3\.(9|[1-9][0-9])")
 _LAYER_ARN_RE = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+")
 _ROLE_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+# A key ARN, not an alias: IAM matches kms:Decrypt against the key's ARN.
+_KMS_KEY_ARN_RE = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
 # API Gateway stage names: alphanumerics, hyphens and underscores, at most 128 characters.
 _API_STAGE_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
@@ -82,6 +84,7 @@ class FunctionConfig:
     automatic_layer: bool
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    source_kms_key_arn: str | None
     tags: dict[str, str]
     xray: bool
     log_retention_in_days: int | None
@@ -300,6 +303,16 @@ _FUNCTION_KEYS: dict[str, _Key] = {
     "automatic_layer": _Key(_check_bool, False),
     "subnet_ids": _Key(_str_list(), ()),
     "security_group_ids": _Key(_str_list(), ()),
+    # The customer managed key of the function's queue or stream: Lambda's poller decrypts with
+    # the function's role, so fw grants kms:Decrypt on it (trigger_policy).
+    "source_kms_key_arn": _Key(
+        _pattern(
+            _KMS_KEY_ARN_RE,
+            "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null",
+            optional=True,
+        ),
+        None,
+    ),
     "tags": _Key(_check_tags, {}),
     "xray": _Key(_check_bool, False),
     "log_retention_in_days": _Key(_check_log_retention, None),

@@ -7,7 +7,7 @@ benchmark call these directly with a ``session``/``on_call`` hook to count AWS c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,15 @@ def deploy(
         # Before the first create: a deploy that fails halfway must still tell fw delete (and the
         # next deploy) which region its resources are in.
         state.set_region(aws.region)
-    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep)
+    roles = {role.arn: role.policy_document for role in desired.state.roles}
+    policies = {
+        f.function_name: roles[f.settings.role_arn]
+        for f in desired.state.functions
+        if f.settings.role_arn in roles
+    }
+    actions = _run(
+        the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep, role_policies=policies
+    )
     record = state.record
     url = _url(record, aws.region)
     return DeployResult(
@@ -159,6 +167,7 @@ def _run(
     dry_run: bool,
     report: Report,
     sleep: Callable[[float], None],
+    role_policies: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[str, ...]:
     if dry_run:
         display_plan(the_plan, report)
@@ -166,7 +175,9 @@ def _run(
     if not the_plan.instructions:
         report("No changes.")
         return ()
-    executor = Executor(aws=aws, state=state, report=report, sleep=sleep)
+    executor = Executor(
+        aws=aws, state=state, report=report, sleep=sleep, role_policies=role_policies or {}
+    )
     return tuple(executor.execute(the_plan))
 
 

@@ -34,6 +34,7 @@ from .models import (
     SNSSubscription,
 )
 from .packaging import PackageResult
+from .trigger_policy import ArnScope, extend_document, function_statements, source_arn
 
 __all__ = [
     "DEPLOYMENT_TAG",
@@ -77,6 +78,10 @@ class _Context:
             f"arn:{self.partition}:{service}:{self.region if region else ''}:"
             f"{self.account_id if account else ''}:{resource}"
         )
+
+    @property
+    def scope(self) -> ArnScope:
+        return ArnScope(self.partition, self.region, self.account_id)
 
 
 def function_name(app_name: str, stage: str, logical_name: str | None) -> str:
@@ -130,6 +135,7 @@ def build_desired(
     entries += [(s.name, s.handler_string) for s in app.event_sources]
 
     roles = _RoleSet(ctx, config, policy_builder or _default_policy_builder())
+    sources = {s.name: s for s in app.event_sources}
     functions: list[LambdaFunction] = []
     for logical, handler_string in entries:
         fconfig = config.function(None if logical == API_HANDLER_NAME else logical)
@@ -146,7 +152,7 @@ def build_desired(
                 logical,
                 handler_string,
                 fconfig,
-                roles.arn_for(logical, fconfig),
+                roles.arn_for(logical, fconfig, sources.get(logical)),
                 code,
                 layer,
             )
@@ -177,7 +183,7 @@ def build_desired(
             stage=ctx.stage,
             region=region,
             account_id=account_id,
-            roles=tuple(roles.roles.values()),
+            roles=roles.build(),
             layer=layer,
             functions=tuple(functions),
             rest_api=rest_api,
@@ -202,6 +208,8 @@ class _RoleSet:
         self._default_key = self._policy_key(config.function(None))
         self._policies: dict[tuple[bool, str | None], Any] = {}
         self.roles: dict[str, ManagedRole] = {}
+        # What AWS checks each role for beyond the code's calls (its functions' triggers).
+        self._extra: dict[str, list[dict[str, Any]]] = {}
         self._warnings: list[str] = []
 
     @staticmethod
@@ -212,7 +220,19 @@ class _RoleSet:
     def warnings(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self._warnings))
 
-    def arn_for(self, logical: str, fconfig: FunctionConfig) -> str:
+    def build(self) -> tuple[ManagedRole, ...]:
+        """Every role, its policy holding what each of its functions' triggers needs."""
+        return tuple(
+            attrs.evolve(
+                role,
+                policy_document=extend_document(role.policy_document, self._extra[name]),
+            )
+            if self._extra.get(name)
+            else role
+            for name, role in self.roles.items()
+        )
+
+    def arn_for(self, logical: str, fconfig: FunctionConfig, source: Any = None) -> str:
         if not fconfig.manage_iam_role:
             assert fconfig.iam_role_arn is not None  # config guarantees it
             return fconfig.iam_role_arn
@@ -237,6 +257,10 @@ class _RoleSet:
                 policy_name=name,
                 policy_document=self._policies[key],
             )
+        if fconfig.autogen_policy:
+            # A hand-written policy (autogen_policy false) is used exactly as written.
+            extra = self._extra.setdefault(name, [])
+            extra += function_statements(source, fconfig, self._ctx.scope)
         return self.roles[name].arn
 
 
@@ -362,7 +386,8 @@ class _Wiring:
             self.sns.append(SNSSubscription(topic_arn, function.function_name, function.arn))
             self._permit(function, "sns.amazonaws.com", topic_arn)
         elif kind == "sqs":
-            queue_arn = source.queue_arn or ctx.arn("sqs", source.queue)
+            queue_arn = source_arn(source, ctx.scope)
+            assert queue_arn is not None
             self.mappings.append(
                 EventSourceMapping(
                     source_kind="sqs",
@@ -376,11 +401,8 @@ class _Wiring:
                 )
             )
         elif kind in ("kinesis", "dynamodb"):
-            arn = (
-                ctx.arn("kinesis", f"stream/{source.stream}")
-                if kind == "kinesis"
-                else source.stream_arn
-            )
+            arn = source_arn(source, ctx.scope)
+            assert arn is not None
             self.mappings.append(
                 EventSourceMapping(
                     source_kind=kind,

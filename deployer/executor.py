@@ -43,6 +43,7 @@ from .instructions import (
 )
 from .models import API_ID, MANAGED_LAYER, LambdaFunction, log_group_key
 from .state import StateFile
+from .trigger_policy import grants
 
 __all__ = ["ROLE_RETRY_DELAYS", "Executor", "display_plan"]
 
@@ -50,11 +51,46 @@ __all__ = ["ROLE_RETRY_DELAYS", "Executor", "display_plan"]
 # with InvalidParameterValueException "The role defined for the function cannot be assumed by
 # Lambda", and CreateEventSourceMapping with "The provided execution role does not have
 # permissions to call ReceiveMessage on SQS". Retry on this schedule (about 40 s), then give up.
+# The same messages also mean the role truly lacks the action: then only a policy change helps,
+# so fw retries only while its own policy for the role grants what Lambda says is missing.
 ROLE_RETRY_DELAYS: tuple[float, ...] = (1, 2, 3, 5, 8, 10, 10)
 # Lambda refuses a configuration update while a code update (or creation) is in progress;
 # poll LastUpdateStatus/State on this schedule before the next change.
 READY_POLL_DELAYS: tuple[float, ...] = (0.5, 1, 1, 2, 2, 3, 5, 5, 10, 10, 10, 10)
-_ROLE_NOT_READY = re.compile(r"role .*(cannot be assumed|does not have permissions)", re.I)
+_NOT_ASSUMABLE = re.compile(r"role .*cannot be assumed", re.I)
+# Lambda's messages (InvalidParameterValueException) when a role lacks what it checks:
+# CreateEventSourceMapping for SQS ("... does not have permissions to call ReceiveMessage on
+# SQS") and CreateFunction in a VPC ("... to call CreateNetworkInterface on EC2"); for Kinesis
+# and DynamoDB streams "Cannot access stream <arn>. Please ensure the role can perform the
+# GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM."
+_MISSING_CALL = re.compile(r"does not have permissions to call (\w+) on (\w+)", re.I)
+_STREAM_ACCESS = re.compile(
+    r"Cannot access stream (arn:\S+?)\.? Please ensure the role can perform the (.+?) Actions",
+    re.I,
+)
+_LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
+
+
+def missing_actions(message: str) -> tuple[str, ...] | None:
+    """The IAM actions a Lambda error says the function's role lacks; None if it names none."""
+    found = _MISSING_CALL.search(message)
+    if found:
+        return (f"{found[2].lower()}:{found[1]}",)
+    found = _STREAM_ACCESS.search(message)
+    if found:
+        prefix = found[1].split(":")[2]
+        names = [n for n in _LIST_SEPARATOR.split(found[2]) if n]
+        return tuple(f"{prefix}:{name}" for name in names)
+    return None
+
+
+class RoleLacksActions(Exception):
+    """Lambda refused a call because the role lacks actions fw's own policy does not grant."""
+
+    def __init__(self, error: botocore.exceptions.ClientError, actions: tuple[str, ...]) -> None:
+        super().__init__(error_message(error))
+        self.error = error
+        self.actions = actions
 
 
 def display_plan(plan: Plan, report: Callable[[str], None]) -> None:
@@ -75,17 +111,29 @@ class Executor:
     sleep: Callable[[float], None] = time.sleep
     role_retry_delays: tuple[float, ...] = ROLE_RETRY_DELAYS
     ready_poll_delays: tuple[float, ...] = READY_POLL_DELAYS
+    # Function name -> the policy fw gives its role (absent: a role fw does not manage). The
+    # plan's own role and function instructions add to it.
+    role_policies: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     # Functions changed during this run, so the next change waits until they are ready.
     _touched: set[str] = attrs.field(factory=set, init=False)
 
     def execute(self, plan: Plan) -> list[str]:
         """Apply every instruction in order; return the messages of those applied."""
+        self.role_policies = {**_role_policies(plan), **self.role_policies}
         done = []
         for instruction in plan:
             self.report(instruction.message)
             handler = _HANDLERS[type(instruction)]
             try:
                 handler(self, instruction)
+            except RoleLacksActions as err:
+                them = "it" if len(err.actions) == 1 else "them"
+                raise DeployError(
+                    f"{_lower_first(instruction.message)} failed ({err.error.operation_name}):"
+                    f" {err}; fw's policy for the function's role does not grant"
+                    f" {', '.join(err.actions)}: add {them} to the policy file (iam_policy_file)"
+                    " or the role (iam_role_arn), or set autogen_policy to true"
+                ) from err.error
             except botocore.exceptions.ClientError as err:
                 raise DeployError(
                     f"{_lower_first(instruction.message)} failed"
@@ -116,17 +164,28 @@ class Executor:
             value = value.replace(MANAGED_LAYER, next(iter(layers.values()))["version_arn"])
         return value
 
-    def with_role_retry(self, call: Callable[[], Any]) -> Any:
-        """Make ``call``, retrying (boundedly) while Lambda cannot use a new role yet."""
+    def with_role_retry(self, call: Callable[[], Any], function_name: str) -> Any:
+        """Make ``call``, retrying (boundedly) while Lambda cannot use a new role yet.
+
+        "Not yet" only while fw's own policy for ``function_name``'s role grants every action
+        Lambda says is missing (IAM propagation); otherwise :class:`RoleLacksActions` at once.
+        """
         for delay in (*self.role_retry_delays, None):
             try:
                 return call()
             except botocore.exceptions.ClientError as err:
-                not_ready = (
-                    error_code(err) == "InvalidParameterValueException"
-                    and _ROLE_NOT_READY.search(error_message(err)) is not None
-                )
-                if not not_ready or delay is None:
+                if error_code(err) != "InvalidParameterValueException":
+                    raise
+                message = error_message(err)
+                actions = missing_actions(message)
+                if actions is not None:
+                    policy = self.role_policies.get(function_name)
+                    lacking = tuple(a for a in actions if not grants(policy, a))
+                    if lacking:
+                        raise RoleLacksActions(err, lacking) from err
+                elif _NOT_ASSUMABLE.search(message) is None:
+                    raise
+                if delay is None:
                     raise
                 self.report(f"  the new IAM role is not usable by Lambda yet; retrying in {delay}s")
                 self.sleep(delay)
@@ -168,6 +227,21 @@ class Executor:
             },
             "TracingConfig": {"Mode": "Active" if s.xray else "PassThrough"},
         }
+
+
+def _role_policies(plan: Plan) -> dict[str, Mapping[str, Any]]:
+    """Function name -> its role's policy, for the roles and functions this plan writes."""
+    by_arn = {
+        step.role.arn: step.role.policy_document
+        for step in plan
+        if isinstance(step, CreateRole | PutRolePolicy)
+    }
+    return {
+        step.function.function_name: by_arn[step.function.settings.role_arn]
+        for step in plan
+        if isinstance(step, CreateFunction | UpdateFunctionConfiguration)
+        and step.function.settings.role_arn in by_arn
+    }
 
 
 def _lower_first(text: str) -> str:
@@ -288,7 +362,8 @@ def _create_function(ex: Executor, step: CreateFunction) -> None:
             Architectures=[function.architecture],
             Tags=dict(function.tags),
             **settings,
-        )
+        ),
+        function.function_name,
     )
     ex._touched.add(function.function_name)
     ex.state.put(
@@ -316,7 +391,8 @@ def _update_configuration(ex: Executor, step: UpdateFunctionConfiguration) -> No
     ex.with_role_retry(
         lambda: client.update_function_configuration(
             FunctionName=function.function_name, **settings
-        )
+        ),
+        function.function_name,
     )
     ex._touched.add(function.function_name)
 

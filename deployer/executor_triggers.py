@@ -264,7 +264,8 @@ def _create_mapping(ex: Executor, step: CreateMapping) -> None:
     result = ex.with_role_retry(
         lambda: client.create_event_source_mapping(
             EventSourceArn=m.source_arn, FunctionName=m.function_name, Enabled=True, **kwargs
-        )
+        ),
+        m.function_name,
     )
     ex.state.put(
         m.key,

@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from .errors import DeployError
+
 # The instruction types are re-exported: ``planner`` is where callers get a plan and its parts.
 from .instructions import (
     AddPermission,
@@ -82,7 +84,11 @@ def resolve_layers(layers: tuple[str, ...], layer_arn: str | None) -> tuple[str,
 
 
 def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
-    """The instructions that make AWS match ``desired``, given what ``remote`` reports."""
+    """The instructions that make AWS match ``desired``, given what ``remote`` reports.
+
+    A plan AWS would refuse halfway is refused here, before anything is written.
+    """
+    _check_queues(desired, remote)
     steps: list[Instruction] = []
     for role in desired.roles:
         steps += _plan_role(role, remote, record)
@@ -141,8 +147,35 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
         questions += [("s3_notifications", (n.bucket,)) for n in desired.s3_notifications]
         questions += [("sns_subscriptions", (s.topic_arn,)) for s in desired.sns_subscriptions]
         questions += [("event_source_mappings", (m.function_name,)) for m in desired.mappings]
+        questions += [
+            ("queue", (m.source_arn,)) for m in desired.mappings if m.source_kind == "sqs"
+        ]
     questions += removal_reads(record, keep)
     return questions
+
+
+def _check_queues(desired: DesiredState, remote: RemoteState) -> None:
+    """Refuse a function whose timeout exceeds its queue's visibility timeout.
+
+    "Creating and configuring an Amazon SQS event source mapping" (Lambda): the function's
+    timeout must be less than or equal to the queue's visibility timeout, and Lambda checks it
+    when it creates or updates the mapping; the page advises six times the function timeout.
+    """
+    timeouts = {f.function_name: f.settings.timeout for f in desired.functions}
+    for mapping in desired.mappings:
+        if mapping.source_kind != "sqs":
+            continue
+        queue = remote.queue(mapping.source_arn)
+        timeout = timeouts.get(mapping.function_name)
+        if queue is None or timeout is None or timeout <= queue.visibility_timeout:
+            continue
+        raise DeployError(
+            f"function {mapping.function_name} has a timeout of {timeout} s, longer than the"
+            f" visibility timeout of its queue {mapping.source_arn} ({queue.visibility_timeout} s),"
+            " and Lambda refuses such a mapping; set lambda_timeout to at most"
+            f" {queue.visibility_timeout} or raise the queue's VisibilityTimeout (AWS advises six"
+            " times the function timeout)"
+        )
 
 
 def _record_if_missing(record: Record, key: str, entry: Mapping[str, Any]) -> list[Instruction]:

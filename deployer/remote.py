@@ -26,6 +26,7 @@ __all__ = [
     "RemoteLayer",
     "RemoteLogGroup",
     "RemoteMapping",
+    "RemoteQueue",
     "RemoteRole",
     "RemoteRule",
     "RemoteState",
@@ -114,6 +115,12 @@ class RemoteMapping:
     starting_position: str | None = None  # streams only
 
 
+@attrs.frozen
+class RemoteQueue:
+    arn: str
+    visibility_timeout: int  # seconds
+
+
 class RemoteState(Protocol):
     """Read-only questions the planner asks; ``None`` means "does not exist"."""
 
@@ -127,12 +134,13 @@ class RemoteState(Protocol):
     def s3_notifications(self, bucket: str) -> tuple[Mapping[str, Any], ...] | None: ...
     def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None: ...
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]: ...
+    def queue(self, arn: str) -> RemoteQueue | None: ...
 
 
 # Error codes that mean "not there" for the reads below.
 _MISSING = frozenset({
     "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
-    "NotFound", "NoSuchKey",
+    "NotFound", "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
 })  # fmt: skip
 
 
@@ -361,6 +369,30 @@ class BotoRemoteState:
             for item in items or ()
         )
 
+    def queue(self, arn: str) -> RemoteQueue | None:
+        # arn:<partition>:sqs:<region>:<account>:<name>; the URL is asked for, not built, as
+        # its host differs between partitions and endpoints.
+        parts = arn.split(":")
+        if len(parts) != 6:
+            return None
+        account, name = parts[4], parts[5]
+        sqs = self._aws.client("sqs")
+        found = self._read(
+            f"queue {arn!r}",
+            lambda: sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account),
+        )
+        if found is None:
+            return None
+        attributes = self._read(
+            f"queue {arn!r}",
+            lambda: sqs.get_queue_attributes(
+                QueueUrl=found["QueueUrl"], AttributeNames=["VisibilityTimeout"]
+            )["Attributes"],
+        )
+        if attributes is None:
+            return None
+        return RemoteQueue(arn, int(attributes.get("VisibilityTimeout", 30)))
+
 
 def _json(value: Any) -> Any:
     # IAM returns policy documents URL-decoded into dicts by boto3, Lambda returns a string.
@@ -388,6 +420,7 @@ _SERVICE_OF = {
     "s3_notifications": "s3",
     "sns_subscriptions": "sns",
     "event_source_mappings": "lambda",
+    "queue": "sqs",
 }
 
 
@@ -428,6 +461,7 @@ class PrefetchedRemoteState:
             "s3_notifications": inner.s3_notifications,
             "sns_subscriptions": inner.sns_subscriptions,
             "event_source_mappings": inner.event_source_mappings,
+            "queue": inner.queue,
         }
 
     def _ask(self, method: str, *args: Any) -> Any:
@@ -465,6 +499,9 @@ class PrefetchedRemoteState:
 
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
         return self._ask("event_source_mappings", function_name)
+
+    def queue(self, arn: str) -> RemoteQueue | None:
+        return self._ask("queue", arn)
 
 
 def _all_pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:

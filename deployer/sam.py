@@ -4,9 +4,9 @@ The template points at ``./deployment.zip`` (and ``./layer-deployment.zip``) nex
 ``sam deploy`` or ``aws cloudformation package`` uploads what ``build_package`` wrote.
 
 Roles: each function whose config manages its role gets the app's policy inline
-(``Policies``), and SAM creates its role. That costs one role per function, but SAM then also
-attaches what the function's events, VPC and tracing need (queue polling, ENIs, X-Ray), which a
-hand-written shared role would have to repeat. ``manage_iam_role: false`` uses ``iam_role_arn``.
+(``Policies``), plus the statements AWS checks for its own trigger and VPC (``trigger_policy``,
+the same ones ``fw deploy`` and ``fw gen-policy`` show), and SAM creates its role: one role per
+function. ``manage_iam_role: false`` uses ``iam_role_arn``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .openapi import build_openapi
 from .packaging import PackageResult
 from .policy import LOGS_STATEMENT, POLICY_VERSION
 from .sam_events import EVENT_IDS, event_resources, sam_events
+from .trigger_policy import CLOUDFORMATION_SCOPE, extend_document, function_statements
 
 __all__ = [
     "API_HANDLER_ID",
@@ -91,7 +92,13 @@ def build_template(
         }
         layer = {"Ref": LAYER_ID}
     for function, settings in zip(functions, all_settings, strict=True):
-        properties = _function_properties(function, settings, policy or _LOGS_ONLY_POLICY, layer)
+        role_policy = policy or _LOGS_ONLY_POLICY
+        if settings.autogen_policy:
+            # What AWS checks this function's role for beyond its code's calls: the same
+            # statements fw deploy and fw gen-policy add (trigger_policy), with the stack's ARNs.
+            statements = function_statements(function.source, settings, CLOUDFORMATION_SCOPE)
+            role_policy = _substituted(extend_document(role_policy, statements))
+        properties = _function_properties(function, settings, role_policy, layer)
         if function.source is not None:
             events = sam_events(function.source)
             if events:
@@ -207,6 +214,17 @@ def _function_properties(
     else:
         properties["Policies"] = [policy]
     return properties
+
+
+def _substituted(value: Any) -> Any:
+    """``value`` with every string naming ``${AWS::...}`` wrapped in ``Fn::Sub``."""
+    if isinstance(value, dict):
+        return {k: _substituted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v) for v in value]
+    if isinstance(value, str) and "${AWS::" in value:
+        return {"Fn::Sub": value}
+    return value
 
 
 def _log_group(function_id: str, days: int) -> dict[str, Any]:

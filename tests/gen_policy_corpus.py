@@ -254,17 +254,18 @@ def duplicate(key):
         {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},
     ),
     _case(
-        "presigned-url-needs-nothing",
+        "presigned-url-needs-the-signed-action",
         """
 import boto3
 
 s3 = boto3.client("s3")
 
 def link(key):
+    # The URL is signed with the role's credentials, so the role needs s3:GetObject.
     url = s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": key})
     return url, s3.list_buckets()
 """,
-        {"s3:ListAllMyBuckets"},
+        {"s3:ListAllMyBuckets", "s3:GetObject"},
     ),
     _case(
         "sqs-resource",
@@ -625,5 +626,63 @@ def handler(event, context):
     archive("k", client=boto3.client("s3"))
 """,
         {"s3:PutObject", "s3:GetObject"},
+    ),
+    _case(
+        "presigned-post-puts-the-object",
+        """
+import boto3
+
+def upload_form(key):
+    return boto3.client("s3").generate_presigned_post(Bucket="uploads", Key=key)
+""",
+        {"s3:PutObject"},
+    ),
+    _case(
+        "pass-role-to-a-service",
+        """
+import os
+import boto3
+
+sfn = boto3.client("stepfunctions")
+lam = boto3.client("lambda")
+
+def make_machine(definition):
+    # roleArn is required: Step Functions acts as that role, so the caller passes it.
+    sfn.create_state_machine(name="m", definition=definition, roleArn=os.environ["ROLE"])
+
+def retune(name):
+    # Role is optional here and not given: nothing is passed.
+    lam.update_function_configuration(FunctionName=name, MemorySize=256)
+""",
+        {"states:CreateStateMachine", "iam:PassRole", "lambda:UpdateFunctionConfiguration"},
+    ),
+    _case(
+        "pass-role-inside-a-target",
+        """
+import boto3
+
+events = boto3.client("events")
+
+def to_queue(rule, queue_arn):
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+def to_ecs(rule, cluster_arn, role_arn):
+    events.put_targets(
+        Rule=rule, Targets=[{"Id": "e", "Arn": cluster_arn, "RoleArn": role_arn}]
+    )
+""",
+        {"events:PutTargets", "iam:PassRole"},
+    ),
+    _case(
+        "no-role-given-no-pass-role",
+        """
+import boto3
+
+events = boto3.client("events")
+
+def to_queue(rule, queue_arn):
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+""",
+        {"events:PutTargets"},
     ),
 ]

@@ -134,10 +134,57 @@ def calls(source: str, **lib: str) -> set[tuple[str, str]]:
             id="resource-transfer-helper",
         ),
         pytest.param(
-            "import boto3\nc = boto3.client('s3')\nc.generate_presigned_post('b', 'k')\n"
+            "import boto3\nc = boto3.client('s3')\n"
             "c.can_paginate('list_objects')\nc.exceptions.NoSuchKey\nc.meta.region_name",
             set(),
             id="local-helpers-need-nothing",
+        ),
+        pytest.param(
+            "import boto3\nc = boto3.client('s3')\nc.generate_presigned_post('b', 'k')\n"
+            "c.generate_presigned_url(ClientMethod='put_object', Params={})",
+            {("s3", "PutObject")},
+            id="presigned-needs-the-signed-operation",
+        ),
+        pytest.param(
+            "import boto3\nboto3.client('lambda').create_function(Role='r')",
+            {("lambda", "CreateFunction"), ("iam", "PassRole")},
+            id="pass-role-required",
+        ),
+        pytest.param(
+            "import boto3\nboto3.client('cloudformation').create_stack(StackName='s')",
+            {("cloudformation", "CreateStack")},
+            id="optional-role-not-given",
+        ),
+        pytest.param(
+            "import boto3\nboto3.client('cloudformation').create_stack(StackName='s', RoleARN='r')",
+            {("cloudformation", "CreateStack"), ("iam", "PassRole")},
+            id="optional-role-given",
+        ),
+        pytest.param(
+            "import boto3\ndef f(**kw):\n    boto3.client('cloudformation').create_stack(**kw)",
+            {("cloudformation", "CreateStack"), ("iam", "PassRole")},
+            id="unknown-keywords-may-pass-a-role",
+        ),
+        pytest.param(
+            "import boto3\ndef f(targets):\n    boto3.client('events').put_targets(Rule='r', Targets=targets)",
+            {("events", "PutTargets"), ("iam", "PassRole")},
+            id="nested-role-in-a-variable-may-be-passed",
+        ),
+        pytest.param(
+            "import boto3\nboto3.client('events').put_targets(Rule='r', Targets=[dict(Id='1', Arn='a', RoleArn='r')])",
+            {("events", "PutTargets"), ("iam", "PassRole")},
+            id="nested-role-in-dict-call",
+        ),
+        pytest.param(
+            "import boto3\ndef t():\n    return {}\n"
+            "boto3.client('events').put_targets(Rule='r', Targets=[t()])",
+            {("events", "PutTargets"), ("iam", "PassRole")},
+            id="nested-role-from-a-call-may-be-passed",
+        ),
+        pytest.param(
+            "import boto3\nboto3.client('sts').assume_role(RoleArn='r', RoleSessionName='s')",
+            {("sts", "AssumeRole")},
+            id="assuming-a-role-is-not-passing-it",
         ),
     ],
 )

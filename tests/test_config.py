@@ -55,6 +55,7 @@ def test_defaults(tmp_path: Path) -> None:
         automatic_layer=False,
         subnet_ids=(),
         security_group_ids=(),
+        source_kms_key_arn=None,
         tags={},
         xray=False,
         log_retention_in_days=None,
@@ -315,6 +316,8 @@ def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: s
         ({"subnet_ids": ["subnet-1"]}, "sets only one of subnet_ids and security_group_ids"),
         ({"stages": {"prod": {"lambda_functions": {"f": {"security_group_ids": ["sg-1"]}}}}},
          "function 'f' in stage 'prod' sets only one of subnet_ids and security_group_ids"),
+        ({"source_kms_key_arn": "alias/aws/sqs"},
+         "invalid source_kms_key_arn 'alias/aws/sqs'; it must be a KMS key ARN"),
     ],
     ids=[
         "memory-low", "memory-high", "memory-string", "timeout-zero", "timeout-bool",
@@ -326,7 +329,7 @@ def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: s
         "log-retention", "runtime-py2", "runtime-node", "architecture", "version",
         "app-name-space", "app-name-int", "stages-list", "stage-not-object", "stage-name",
         "function-name", "stage-only-in-function", "stage-only-in-stage-function",
-        "vpc-half", "vpc-half-in-other-stage",
+        "vpc-half", "vpc-half-in-other-stage", "kms-alias",
     ],
 )  # fmt: skip
 def test_validation_error(tmp_path: Path, data: dict[str, Any], message: str) -> None:

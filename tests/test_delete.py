@@ -13,6 +13,10 @@ from cli.main import cli
 from deployer.aws import is_write_operation
 from deployer.deploy import delete, deploy
 
+# Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
+# queue's default 30 s is refused: see deployer/planner.py).
+VISIBLE = {"VisibilityTimeout": "360"}
+
 APP = """\
 from microframework import App, Rate
 
@@ -44,7 +48,7 @@ def write_project(root: Path, stage: dict[str, Any] | None = None) -> Path:
 
 
 def deployed_project(root: Path, stage: dict[str, Any] | None = None) -> Path:
-    boto3.client("sqs").create_queue(QueueName="q")
+    boto3.client("sqs").create_queue(QueueName="q", Attributes=VISIBLE)
     project = write_project(root, stage)
     deploy(project, "dev", sleep=lambda seconds: None)
     return project

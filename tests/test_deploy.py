@@ -18,6 +18,10 @@ from deployer.aws import is_write_operation
 from deployer.deploy import delete, deploy
 from deployer.errors import DeployError
 
+# Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
+# queue's default 30 s is refused: see deployer/planner.py).
+VISIBLE = {"VisibilityTimeout": "360"}
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -104,7 +108,7 @@ def write_project(root: Path, source: str = EVENTS_APP, config: dict | None = No
 
 def make_event_sources() -> None:
     """The bucket (with someone else's notification), topic and queue the app subscribes to."""
-    boto3.client("sqs").create_queue(QueueName="jobs")
+    boto3.client("sqs").create_queue(QueueName="jobs", Attributes=VISIBLE)
     boto3.client("sns").create_topic(Name="alerts")
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="uploads")

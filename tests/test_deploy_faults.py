@@ -15,6 +15,10 @@ from deployer.aws import is_write_operation
 from deployer.deploy import delete, deploy
 from deployer.errors import DeployError
 
+# Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
+# queue's default 30 s is refused: see deployer/planner.py).
+VISIBLE = {"VisibilityTimeout": "360"}
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -79,7 +83,7 @@ def write_project(root: Path, source: str = APP, stage: dict[str, Any] | None = 
 
 def make_sources(bucket: bool = True) -> None:
     boto3.client("sns").create_topic(Name="news")
-    boto3.client("sqs").create_queue(QueueName="tasks")
+    boto3.client("sqs").create_queue(QueueName="tasks", Attributes=VISIBLE)
     if bucket:
         boto3.client("s3").create_bucket(Bucket="drop")
 

@@ -12,6 +12,10 @@ import boto3
 from deployer.aws import is_write_operation
 from deployer.deploy import deploy
 
+# Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
+# queue's default 30 s is refused: see deployer/planner.py).
+VISIBLE = {"VisibilityTimeout": "360"}
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
@@ -103,7 +107,7 @@ class Writes:
 
 def make_sources() -> dict[str, str]:
     """The event sources, a VPC, an external layer and another app's entry on the bucket."""
-    boto3.client("sqs").create_queue(QueueName="jobs")
+    boto3.client("sqs").create_queue(QueueName="jobs", Attributes=VISIBLE)
     boto3.client("sns").create_topic(Name="news")
     boto3.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
     table = boto3.client("dynamodb").create_table(

@@ -11,6 +11,10 @@ from click.testing import CliRunner
 
 from cli.main import cli
 
+# Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
+# queue's default 30 s is refused: see deployer/planner.py).
+VISIBLE = {"VisibilityTimeout": "360"}
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -36,7 +40,7 @@ def test_events_sample_wires_every_source_and_deletes_cleanly(aws: str, tmp_path
     project = copy_sample("events", tmp_path)
     s3, sqs, sns = boto3.client("s3"), boto3.client("sqs"), boto3.client("sns")
     s3.create_bucket(Bucket="fw-sample-uploads")
-    queue_url = sqs.create_queue(QueueName="fw-sample-jobs")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName="fw-sample-jobs", Attributes=VISIBLE)["QueueUrl"]
     topic_arn = sns.create_topic(Name="fw-sample-news")["TopicArn"]
 
     summary = json.loads(run("--project-dir", str(project), "deploy", "--json"))

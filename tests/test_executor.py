@@ -16,7 +16,7 @@ import pytest
 from deployer import instructions as ins
 from deployer.aws import MAX_ATTEMPTS, create_context
 from deployer.errors import DeployError
-from deployer.executor import _HANDLERS, Executor, display_plan
+from deployer.executor import _HANDLERS, Executor, display_plan, missing_actions
 from deployer.models import (
     CodeArtifact,
     EventSourceMapping,
@@ -195,16 +195,104 @@ class PolicyNotReady:
             raise botocore.exceptions.ClientError(error, "CreateEventSourceMapping")
 
 
+def _queue_arn() -> str:
+    queue = boto3.client("sqs").create_queue(
+        QueueName="jobs", Attributes={"VisibilityTimeout": "180"}
+    )["QueueUrl"]
+    return str(
+        boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+    )
+
+
+def _polling_role(queue_arn: str) -> ManagedRole:
+    poll = {"Effect": "Allow", "Action": ["sqs:ReceiveMessage"], "Resource": queue_arn}
+    document = {"Version": "2012-10-17", "Statement": [LOGS, poll]}
+    return attrs.evolve(ROLE, policy_document=document)
+
+
 def test_mapping_waits_for_a_new_role_policy_to_reach_lambda(aws: str, tmp_path: Path) -> None:
-    queue = boto3.client("sqs").create_queue(QueueName="jobs")["QueueUrl"]
-    queue_arn = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=queue, AttributeNames=["QueueArn"]
-    )["Attributes"]["QueueArn"]
+    queue_arn = _queue_arn()
     fn = function(tmp_path)
     ex, sleeps = executor(tmp_path, PolicyNotReady(times=2), role_retry_delays=(1, 2, 4))
     mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
-    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn), ins.CreateMapping(mapping))))
+    role = _polling_role(queue_arn)
+    ex.execute(ins.Plan((ins.CreateRole(role), ins.CreateFunction(fn), ins.CreateMapping(mapping))))
     assert sleeps == [1, 2]
     (found,) = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     assert found["EventSourceArn"] == queue_arn
     assert mapping.key in ex.state.record.resources
+
+
+def test_mapping_fails_at_once_when_fws_policy_lacks_the_action(aws: str, tmp_path: Path) -> None:
+    # The role's policy (a hand-written one, say) has no sqs:ReceiveMessage: waiting for IAM to
+    # propagate cannot help, so AWS's message and the missing action surface without a retry.
+    queue_arn = _queue_arn()
+    fn = function(tmp_path)
+    ex, sleeps = executor(tmp_path, PolicyNotReady(times=99), role_retry_delays=(1, 2, 4))
+    mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
+    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn), ins.CreateMapping(mapping)))
+    with pytest.raises(DeployError) as info:
+        ex.execute(plan)
+    assert sleeps == []
+    assert str(info.value) == (
+        f"creating sqs event source mapping {queue_arn} -> unit-dev-job failed"
+        f" (CreateEventSourceMapping): InvalidParameterValueException: {NO_RECEIVE}; fw's policy"
+        " for the function's role does not grant sqs:ReceiveMessage: add it to the policy file"
+        " (iam_policy_file) or the role (iam_role_arn), or set autogen_policy to true"
+    )
+    assert "\n" not in str(info.value)
+
+
+def test_role_fw_does_not_manage_is_never_waited_for(aws: str, tmp_path: Path) -> None:
+    # No CreateRole in the plan and no policy given: the role is the user's (iam_role_arn).
+    queue_arn = _queue_arn()
+    fn = function(tmp_path)
+    ex, sleeps = executor(tmp_path, PolicyNotReady(times=99), role_retry_delays=(1, 2, 4))
+    boto3.client("iam").create_role(RoleName="unit-dev", AssumeRolePolicyDocument="{}")
+    mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
+    with pytest.raises(DeployError, match="does not grant sqs:ReceiveMessage"):
+        ex.execute(ins.Plan((ins.CreateFunction(fn), ins.CreateMapping(mapping))))
+    assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("message", "actions"),
+    [
+        (NO_RECEIVE, ("sqs:ReceiveMessage",)),
+        (
+            "The provided execution role does not have permissions to call"
+            " CreateNetworkInterface on EC2",
+            ("ec2:CreateNetworkInterface",),
+        ),
+        (
+            "Cannot access stream arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/"
+            "2016-08-03T08:24:05.612. Please ensure the role can perform the GetRecords,"
+            " GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.",
+            (
+                "dynamodb:GetRecords",
+                "dynamodb:GetShardIterator",
+                "dynamodb:DescribeStream",
+                "dynamodb:ListStreams",
+            ),
+        ),
+        (
+            "Cannot access stream arn:aws:kinesis:us-east-1:123456789012:stream/clicks. Please"
+            " ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and"
+            " ListStreams Actions on your stream in IAM.",
+            (
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:DescribeStream",
+                "kinesis:ListStreams",
+            ),
+        ),
+        (NOT_ASSUMABLE, None),
+    ],
+    ids=["sqs", "vpc", "dynamodb-stream", "kinesis-stream", "not-assumable"],
+)
+def test_missing_actions_read_from_lambdas_messages(
+    message: str, actions: tuple[str, ...] | None
+) -> None:
+    assert missing_actions(message) == actions

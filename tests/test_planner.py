@@ -11,6 +11,7 @@ import pytest
 
 from deployer import instructions as ins
 from deployer import planner as p
+from deployer.errors import DeployError
 from deployer.models import (
     API_ID,
     MANAGED_LAYER,
@@ -33,6 +34,7 @@ from deployer.remote import (
     RemoteLayer,
     RemoteLogGroup,
     RemoteMapping,
+    RemoteQueue,
     RemoteRole,
     RemoteRule,
     RemoteStatement,
@@ -58,6 +60,7 @@ class FakeRemote:
     topics: dict[str, list[RemoteSubscription]] = attrs.field(factory=dict)
     mappings: dict[str, list[RemoteMapping]] = attrs.field(factory=dict)
     log_groups: dict[str, RemoteLogGroup] = attrs.field(factory=dict)
+    queues: dict[str, RemoteQueue] = attrs.field(factory=dict)
 
     def role(self, name: str) -> RemoteRole | None:
         return self.roles.get(name)
@@ -91,6 +94,9 @@ class FakeRemote:
 
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]:
         return tuple(self.mappings.get(function_name, ()))
+
+    def queue(self, arn: str) -> RemoteQueue | None:
+        return self.queues.get(arn)
 
 
 def _function(logical: str, sha: str = "sha-1", **settings: Any) -> LambdaFunction:
@@ -558,3 +564,32 @@ def test_layer_is_republished_when_its_version_does_not_fit(published: dict[str,
     assert p.plan(with_layer, remote, record).instructions == ()
     remote.layers[layer.name] = attrs.evolve(fits, **published)
     assert kinds(p.plan(with_layer, remote, record)) == ["PublishLayer"]
+
+
+QUEUE_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue"
+
+
+@pytest.mark.parametrize(
+    ("visibility_timeout", "refused"),
+    [(30, True), (60, False), (360, False)],
+    ids=["shorter-than-the-function", "equal", "six-times"],
+)
+def test_queue_hiding_messages_for_less_than_the_function_runs_is_refused(
+    visibility_timeout: int, refused: bool
+) -> None:
+    # "Creating and configuring an Amazon SQS event source mapping": the function's timeout
+    # (60 s here) must not exceed the queue's visibility timeout, or Lambda refuses the mapping.
+    remote = FakeRemote(queues={QUEUE_ARN: RemoteQueue(QUEUE_ARN, visibility_timeout)})
+    if not refused:
+        assert any(
+            isinstance(s, ins.CreateMapping)
+            for s in p.plan(desired_state(), remote, Record("app", "dev"))
+        )
+        return
+    with pytest.raises(DeployError) as info:
+        p.plan(desired_state(), remote, Record("app", "dev"))
+    assert "timeout of 60 s" in str(info.value) and "(30 s)" in str(info.value)
+
+
+def test_sqs_queues_are_read_with_the_other_remote_state() -> None:
+    assert ("queue", (QUEUE_ARN,)) in p.reads_for(desired_state(), Record("app", "dev"))

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 
-def _policy_settings(project_dir: Path, stage: str) -> tuple[bool, str | None]:
-    """``autogen_policy`` and ``iam_policy_file`` from the config; the defaults without one."""
+def _stage_config(project_dir: Path, stage: str) -> Any:
+    """The stage's config, or None outside an fw project (a lone file to analyze)."""
     from deployer.config import load_config
 
     if not (project_dir / ".fw" / "config.json").is_file():
-        return True, None
-    function = load_config(project_dir, stage).function(None)
-    return function.autogen_policy, function.iam_policy_file
+        return None
+    return load_config(project_dir, stage)
+
+
+def _trigger_statements(project_dir: Path, config: Any, filename: str) -> list[dict[str, Any]]:
+    """What AWS checks the stage's role for beyond the code's calls (its functions' triggers and
+    VPC), as fw deploy adds it; ARNs carry "*" where the account and region would be."""
+    from deployer.app_loader import import_environment, load_app
+    from deployer.trigger_policy import WILDCARD_SCOPE, role_statements
+
+    with import_environment(config.function(None).environment_variables):
+        app = load_app(project_dir, app_filename=filename)
+    return role_statements(app, config, WILDCARD_SCOPE)
 
 
 @click.command("gen-policy")
@@ -28,21 +39,31 @@ def _policy_settings(project_dir: Path, stage: str) -> tuple[bool, str | None]:
 @click.option("--stage", default="dev", show_default=True, help="The stage whose config to read.")
 @click.pass_context
 def command(ctx: click.Context, filename: str, stage: str) -> None:
-    """Print the IAM policy JSON generated from the app's boto3 calls.
+    """Print the IAM policy JSON generated from the app's boto3 calls and its triggers.
+
+    In an fw project, the statements AWS checks the role for (trigger pollers, VPC interfaces)
+    are added as fw deploy adds them, with "*" for the account and region.
 
     Warnings about calls the analyzer cannot resolve go to stderr, so the JSON on stdout can be
     redirected into a policy file.
     """
     from deployer.policy import build_policy
+    from deployer.trigger_policy import extend_document
 
     project_dir: Path = ctx.obj["project_dir"]
-    autogen_policy, iam_policy_file = _policy_settings(project_dir, stage)
+    config = _stage_config(project_dir, stage)
+    rest = config.function(None) if config is not None else None
+    autogen_policy = rest.autogen_policy if rest is not None else True
     result = build_policy(
         project_dir,
         autogen_policy=autogen_policy,
-        iam_policy_file=iam_policy_file,
+        iam_policy_file=rest.iam_policy_file if rest is not None else None,
         app_filename=filename,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(json.dumps(result.document, indent=2))
+    document = result.document
+    if config is not None and autogen_policy:
+        # Only an fw project declares triggers; a lone file is analyzed for its calls alone.
+        document = extend_document(document, _trigger_statements(project_dir, config, filename))
+    click.echo(json.dumps(document, indent=2))

@@ -1,0 +1,192 @@
+"""What AWS checks a function's role for beyond the calls its code makes: the pollers of its
+trigger (SQS, Kinesis, DynamoDB streams), the network interfaces of a function in a VPC, and the
+key of an encrypted source.
+
+Lambda reads a queue or stream with the function's own role, and creates a VPC function's network
+interfaces with it, so these actions belong on the role even though the app never calls them.
+``fw deploy`` (``desired``), ``fw package`` (``sam``) and ``fw gen-policy`` all call
+:func:`function_statements`, so the three show the same statements; they differ only in the
+:class:`ArnScope` the ARNs are written in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "CLOUDFORMATION_SCOPE",
+    "WILDCARD_SCOPE",
+    "ArnScope",
+    "extend_document",
+    "function_statements",
+    "grants",
+    "role_statements",
+    "source_arn",
+]
+
+
+@attrs.frozen
+class ArnScope:
+    """The partition, region and account that ARNs built from a name are written in."""
+
+    partition: str
+    region: str
+    account: str
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
+
+
+# fw gen-policy runs without credentials, so it cannot know the account or region: "*" there
+# matches exactly the ARN fw deploy writes (tests/test_trigger_policy.py checks it), and the
+# document stays valid IAM that can be saved as an iam_policy_file.
+WILDCARD_SCOPE = ArnScope("*", "*", "*")
+# The SAM template: CloudFormation substitutes the stack's own partition, region and account
+# (sam.py wraps such strings in Fn::Sub), as fw deploy resolves names in its own.
+CLOUDFORMATION_SCOPE = ArnScope("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+
+# "Lambda: SQS execution role permissions" (the actions of AWSLambdaSQSQueueExecutionRole): the
+# poller receives, deletes and reads the attributes of the queue's messages with the role.
+_SQS_POLLER = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+# "AWSLambdaKinesisExecutionRole - AWS Managed Policy" lists the actions; their resource types
+# come from "Actions, resources, and condition keys for Amazon Kinesis Data Streams":
+# these five take the stream, SubscribeToShard takes a consumer of it (enhanced fan-out), and
+# ListStreams takes no resource, so only "*".
+_KINESIS_ON_STREAM = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+_KINESIS_ON_CONSUMER = ("kinesis:SubscribeToShard",)
+_KINESIS_ON_ANY = ("kinesis:ListStreams",)
+# "AWSLambdaDynamoDBExecutionRole - AWS Managed Policy" lists the actions; "Actions, resources,
+# and condition keys for Amazon DynamoDB" gives DescribeStream, GetRecords and GetShardIterator
+# the stream resource type, and ListStreams none ("*").
+_DYNAMODB_ON_STREAM = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+)
+_DYNAMODB_ON_ANY = ("dynamodb:ListStreams",)
+# "AWSLambdaVPCAccessExecutionRole - AWS Managed Policy" lists the actions; "Giving Lambda
+# functions access to resources in an Amazon VPC" says DescribeNetworkInterfaces only works on
+# "*" (DescribeSubnets has no resource type either), and that the others may be scoped to the
+# account's resources. Their resource types (network interface, subnet, security group) come
+# from "Actions, resources, and condition keys for Amazon EC2".
+_VPC_ON_ANY = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
+_VPC_ON_RESOURCES = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
+)
+_VPC_RESOURCE_TYPES = ("network-interface", "security-group", "subnet")
+# "Configuring an Amazon SQS queue to trigger an AWS Lambda function" (Permissions for encrypted
+# queues): Lambda needs kms:Decrypt on the key of an encrypted queue; the same holds for a
+# stream encrypted with a customer managed key.
+_KMS_DECRYPT = ("kms:Decrypt",)
+
+
+def _allow(actions: Iterable[str], resource: str | list[str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+
+
+def source_arn(source: Any, scope: ArnScope) -> str | None:
+    """The ARN of the queue or stream a handler reads, or None for pushed events.
+
+    Names become ARNs in ``scope``, as AWS resolves them in the function's own account and region.
+    """
+    kind = getattr(source, "kind", None)
+    if kind == "sqs":
+        # on_sqs_message requires queue or queue_arn.
+        return source.queue_arn or _arn_or(source.queue, scope, "sqs", source.queue)
+    if kind == "kinesis":
+        return _arn_or(source.stream, scope, "kinesis", f"stream/{source.stream}")
+    if kind == "dynamodb":
+        return str(source.stream_arn)
+    return None
+
+
+def _arn_or(name_or_arn: str, scope: ArnScope, service: str, resource: str) -> str:
+    return name_or_arn if name_or_arn.startswith("arn:") else scope.arn(service, resource)
+
+
+def function_statements(source: Any, fconfig: Any, scope: ArnScope) -> list[dict[str, Any]]:
+    """The statements AWS checks the role of one function for: its trigger's poller, its VPC
+    interfaces, its source's key. ``source`` is its event source record (or None)."""
+    statements: list[dict[str, Any]] = []
+    kind = getattr(source, "kind", None)
+    arn = source_arn(source, scope)
+    if kind == "sqs" and arn:
+        statements.append(_allow(_SQS_POLLER, arn))
+    elif kind == "kinesis" and arn:
+        statements.append(_allow(_KINESIS_ON_STREAM, arn))
+        statements.append(_allow(_KINESIS_ON_CONSUMER, f"{arn}/consumer/*"))
+        statements.append(_allow(_KINESIS_ON_ANY, "*"))
+    elif kind == "dynamodb" and arn:
+        statements.append(_allow(_DYNAMODB_ON_STREAM, arn))
+        statements.append(_allow(_DYNAMODB_ON_ANY, "*"))
+    key = getattr(fconfig, "source_kms_key_arn", None)
+    if key and arn:
+        statements.append(_allow(_KMS_DECRYPT, key))
+    if fconfig.subnet_ids:
+        statements.append(_allow(_VPC_ON_ANY, "*"))
+        statements.append(
+            _allow(_VPC_ON_RESOURCES, [scope.arn("ec2", f"{t}/*") for t in _VPC_RESOURCE_TYPES])
+        )
+    return statements
+
+
+def role_statements(
+    app: Any, config: Any, scope: ArnScope, *, policy_key: tuple[bool, str | None] | None = None
+) -> list[dict[str, Any]]:
+    """The statements of every function whose managed role has ``policy_key``'s settings
+    (default: the stage's), in the app's function order: what fw gen-policy adds."""
+    from .app_loader import function_names
+
+    sources = {s.name: s for s in app.event_sources}
+    default = config.function(None)
+    key = policy_key or (default.autogen_policy, default.iam_policy_file)
+    statements: list[dict[str, Any]] = []
+    for name in function_names(app):
+        fconfig = config.function(name)
+        if not fconfig.manage_iam_role or not fconfig.autogen_policy:
+            continue
+        if (fconfig.autogen_policy, fconfig.iam_policy_file) != key:
+            continue
+        statements += function_statements(sources.get(name or ""), fconfig, scope)
+    return statements
+
+
+def extend_document(document: Mapping[str, Any], statements: Iterable[Any]) -> dict[str, Any]:
+    """``document`` with ``statements`` appended after its own, exact duplicates dropped."""
+    merged = list(document.get("Statement", []))
+    for statement in statements:
+        if statement not in merged:
+            merged.append(statement)
+    return {**document, "Statement": merged}
+
+
+def grants(document: Mapping[str, Any] | None, action: str) -> bool:
+    """Whether ``document`` allows ``action`` on some resource (actions are case-insensitive)."""
+    from fnmatch import fnmatchcase
+
+    if not document:
+        return False
+    statements = document.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    for statement in statements:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        patterns = statement.get("Action", [])
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if any(fnmatchcase(action.lower(), str(p).lower()) for p in patterns):
+            return True
+    return False

@@ -191,12 +191,16 @@ def _import_failure(outcome: dict[str, Any], roots: tuple[Path, ...], project: P
     if outcome["missing"]:
         site = ImportSite(name, line, outcome["missing"], _source_line(path, line))
         return _missing(site, project, via=via)
+    # The paths of the check's own copy mean nothing to the user; the package's names do.
+    message = outcome["message"]
+    for root in roots:
+        message = message.replace(f"{root}{os.sep}", "")
     hint = ""
     if outcome["type"] == "ImportError":
         hint = " (on Lambda only the package, the standard library and boto3 are importable)"
     return (
         f"{name}:{line}: importing the app from the package failed{via}: {outcome['type']}: "
-        f"{outcome['message']}{hint}"
+        f"{message}{hint}"
     )
 
 

@@ -57,26 +57,28 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # path. The path is then the one Lambda sets: the task root, the layer's two folders, the
 # standard library, the runtime's SDK.
 _IMPORT_SCRIPT = """\
-import json, sys, traceback
+import sys
 task, layer, sdk, result = sys.argv[1:]
 sys.path[:0] = [task, layer + "/lib/python%d.%d/site-packages" % sys.version_info[:2], layer]
 sys.path.append(sdk)
-outcome = {}
 try:
     import app
 except BaseException as err:
+    import json, traceback
     frames = [[f.filename, f.lineno] for f in traceback.extract_tb(err.__traceback__)]
     if isinstance(err, SyntaxError) and err.filename:
         frames.append([err.filename, err.lineno or 0])
-    outcome = {
+    outcome = json.dumps({
         "type": type(err).__name__,
         "module": type(err).__module__,
         "message": str(err),
         "missing": err.name if isinstance(err, ModuleNotFoundError) else None,
         "frames": frames,
-    }
+    })
+else:
+    outcome = "{}"
 with open(result, "w", encoding="utf-8") as out:
-    json.dump(outcome, out)
+    out.write(outcome)
 """
 
 
@@ -129,7 +131,7 @@ def import_app(
     region: str | None = None,
 ) -> None:
     """Import ``app`` in a subprocess that sees only the package, as Lambda would."""
-    with tempfile.TemporaryDirectory(prefix="fw-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fw-check-", dir=_scratch_dir()) as tmp:
         root = Path(tmp)
         task, opt, sdk = root / "task", root / "opt", root / "sdk"
         # The project's own files are copied, so a path computed from __file__ stays in the
@@ -323,6 +325,13 @@ def _top_entries(files: Iterable[Any]) -> set[str]:
         elif first.endswith((".py", ".so", ".pyd")) and first.partition(".")[0].isidentifier():
             entries.add(first)
     return entries
+
+
+def _scratch_dir() -> str | None:
+    """/dev/shm (memory) where there is one: the copy is made and removed on every build, and
+    on a busy disk each of its few hundred unlinks can cost milliseconds."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _place(root: Path, files: Mapping[str, Path], *, copy: set[str]) -> None:

@@ -107,9 +107,9 @@ def runs_here(runtime: str, architecture: str) -> bool:
 def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
     """Every module the app imports is in the package, the stdlib or Lambda's runtime."""
     names = _package_names(staged)
-    tops = {_top_level(name) for name in names}
-    provided = set(sys.stdlib_module_names) | set(sys.builtin_module_names)
-    provided.update(_top_level(name) for name in _sdk_modules())
+    available = {_top_level(name) for name in names}
+    available.update(sys.stdlib_module_names, sys.builtin_module_names)
+    available.update(_top_level(name) for name in _sdk_modules())
     imported = code.imported_by("app.py")
     for site in code.imports:
         if site.optional or site.file not in imported:
@@ -118,7 +118,7 @@ def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
             # The project's own module: the file itself must be in the package.
             if site.maybe_attribute or _has_module(names, site.module):
                 continue
-        elif site.module.partition(".")[0] in tops | provided or site.maybe_attribute:
+        elif site.module.partition(".")[0] in available or site.maybe_attribute:
             continue  # a third-party module: its own files are pip's business
         raise PackagingError(_missing(site, staged.project_dir))
 
@@ -357,15 +357,16 @@ def _lambda_environment(
         or os.environ.get("AWS_DEFAULT_REGION")
         or _PLACEHOLDER_REGION
     )
+    # "Using Lambda environment variables" (Defined runtime environment variables): LANG, TZ and
+    # PATH may be overridden by the function's configuration; the AWS_* and LAMBDA_* ones not.
     return {
-        **variables,
-        # "Using Lambda environment variables" (Defined runtime environment variables).
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "LAMBDA_TASK_ROOT": str(task),
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
         "PATH": os.defpath,
+        **variables,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LAMBDA_TASK_ROOT": str(task),
         # The app is only imported: an AWS call at import time must fail fast (it is then
         # ignored), not find the developer's credentials or wait for an instance role.
         "AWS_CONFIG_FILE": str(root / "no-config"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from deployer.errors import FwError
+from deployer.imports import shipped_code
 
 from .local_server import Unavailable
 
@@ -22,32 +23,21 @@ __all__ = ["AppSlot", "Reloader", "forget_project_modules", "watched_files"]
 
 T = TypeVar("T")
 
-# Directories whose contents are not the project's own code (or change too often to matter).
-_SKIP_DIRS = frozenset(
-    {"__pycache__", "vendor", "node_modules", "venv", "build", "dist", "site-packages"}
-)
 _Snapshot = dict[str, tuple[int, int]]
 
 
-def _skipped(root: str, name: str) -> bool:
-    # A virtualenv has any name (.venv, env, ...) but always a pyvenv.cfg; it holds fw itself.
-    return (
-        name in _SKIP_DIRS
-        or name.startswith(".")
-        or os.path.isfile(os.path.join(root, name, "pyvenv.cfg"))
-    )
-
-
 def watched_files(project_dir: Path) -> Iterator[str]:
-    """Every ``.py`` file of the project, plus ``.fw/config.json`` (env vars live there)."""
+    """The project's shipped Python modules, plus ``.fw/config.json`` (env vars live there).
+
+    Shipped as packaging defines it (``deployer.imports.shipped_code``): what the deployed
+    function can run is what a reload must notice; tests and scripts beside app.py are not.
+    It is recomputed on every poll, so a module becomes watched once the app imports it.
+    """
     config = project_dir / ".fw" / "config.json"
     if config.is_file():
         yield str(config)
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = [d for d in dirs if not _skipped(root, d)]
-        for name in files:
-            if name.endswith(".py"):
-                yield os.path.join(root, name)
+    for path in shipped_code(project_dir).modules.values():
+        yield str(path)
 
 
 def _snapshot(project_dir: Path) -> _Snapshot:

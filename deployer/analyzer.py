@@ -38,6 +38,7 @@ from .analyzer_values import (
     local_names,
 )
 from .errors import PolicyError
+from .imports import shipped_code
 
 __all__ = ["Analysis", "analyze_files", "analyze_project", "project_sources"]
 
@@ -64,14 +65,16 @@ class Analysis:
 
 
 def project_sources(project_dir: Path, app_filename: str = "app.py") -> dict[str, str]:
-    """The deployed sources: the app file and every module of the ``lib/`` package."""
-    paths = [project_dir / app_filename]
-    lib = project_dir / "lib"
-    if lib.is_dir():
-        paths += sorted(p for p in lib.rglob("*.py") if "__pycache__" not in p.parts)
+    """The deployed sources: the app file and the project's other shipped modules.
+
+    Those are what ``deployer.imports.shipped_code`` says ships: ``lib/``, ``chalicelib/`` and
+    the modules beside the app that it imports.
+    """
+    modules = shipped_code(project_dir, app_filename).modules
+    # The app file first, even when missing: reading it reports the error.
+    paths = {app_filename: project_dir / app_filename, **modules}
     sources = {}
-    for path in paths:
-        rel = path.relative_to(project_dir).as_posix()
+    for rel, path in paths.items():
         try:
             # decode_source honours a PEP 263 coding cookie and a BOM, as the import would.
             sources[rel] = importlib.util.decode_source(path.read_bytes())
@@ -89,7 +92,7 @@ def project_sources(project_dir: Path, app_filename: str = "app.py") -> dict[str
 
 
 def analyze_project(project_dir: Path, *, app_filename: str = "app.py") -> Analysis:
-    """Analyze ``app_filename`` and ``lib/`` of a project."""
+    """Analyze ``app_filename`` and the project's other shipped modules."""
     return analyze_files(project_sources(project_dir, app_filename))
 
 

@@ -75,9 +75,13 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     """Import ``<project_dir>/app.py`` fresh and return its ``app`` object.
 
     The project directory and its ``vendor/`` go first on ``sys.path`` (as in the Lambda zip) so
-    that ``lib`` and vendored packages resolve; any previously imported ``app``/``lib`` modules are
-    dropped so a reload sees the files as they are now.
+    that ``lib`` and vendored packages resolve; any previously imported app module and modules
+    named like the project's shipped ones (``lib``, ``chalicelib``, ``helpers``...: see
+    ``deployer.imports``) are dropped, so a reload, or another project with a module of the same
+    name, sees the files as they are now.
     """
+    from .imports import shipped_code
+
     project_dir = Path(project_dir).resolve()
     app_path = project_dir / app_filename
     if not app_path.is_file():
@@ -87,11 +91,11 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     for path in (project_dir / "vendor", project_dir):
         if path.is_dir() and str(path) not in sys.path:
             sys.path.insert(0, str(path))
+    own = {root.removesuffix(".py") for root in shipped_code(project_dir, app_filename).roots}
     for name in list(sys.modules):
-        if name == module_name or name == "lib" or name.startswith("lib."):
-            module = sys.modules[name]
-            if getattr(module, "__file__", None) and str(project_dir) in str(module.__file__):
-                del sys.modules[name]
+        top = name.partition(".")[0]
+        if name == module_name or (top in own and top != module_name):
+            del sys.modules[name]
     spec = importlib.util.spec_from_file_location(module_name, app_path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -102,7 +102,9 @@ def deploy(
     _check_region(state.record, aws.region)
     app = load_stage_app(project_dir, config, region=aws.region)
     report(f"Packaging {config.app_name} ({stage})")
-    package = build_stage_package(project_dir, deployment_dir(project_dir, stage), config, app)
+    package = build_stage_package(
+        project_dir, deployment_dir(project_dir, stage), config, app, region=aws.region
+    )
     if package.needs_s3_upload:
         raise DeployError(
             f"the deployment package is {package.function_zip.size} bytes, over the 50 MB Lambda"

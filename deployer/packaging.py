@@ -1,6 +1,7 @@
 """The deployment package: one deterministic zip per stage, the same for package and deploy.
 
-The function zip holds ``app.py``, the project's ``lib/`` package, the contents of ``vendor/`` at
+The function zip holds the project's own code (``app.py``, ``lib/``, ``chalicelib/`` and the
+modules beside ``app.py`` that it imports: see ``deployer.imports``), the contents of ``vendor/`` at
 the zip root, the ``microframework`` runtime and the requirements built for Lambda (see
 ``deployer.dependencies``). With ``automatic_layer`` the requirements go into a separate layer zip
 instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
@@ -20,7 +21,7 @@ import struct
 import sys
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_ZIPPED_BYTES",
     "Artifact",
     "PackageResult",
+    "StagedPackage",
     "build_package",
     "bytecode_files",
     "check_limits",
@@ -86,6 +88,17 @@ class Artifact:
 
 
 @attrs.frozen
+class StagedPackage:
+    """What the zips will hold, before they are written: zip name -> source file."""
+
+    project_dir: Path
+    function: Mapping[str, Path]
+    layer: Mapping[str, Path]  # names in the layer zip, under python/
+    runtime: str
+    architecture: str
+
+
+@attrs.frozen
 class PackageResult:
     """The zips of one stage; ``layer_zip`` is set when ``automatic_layer`` found dependencies."""
 
@@ -103,11 +116,13 @@ def build_package(
     automatic_layer: bool = False,
     max_zipped: int = MAX_ZIPPED_BYTES,
     max_unzipped: int = MAX_UNZIPPED_BYTES,
+    check: Callable[[StagedPackage], None] | None = None,
 ) -> PackageResult:
     """Write ``out_dir/deployment.zip`` (and ``out_dir/layer-deployment.zip`` with a layer).
 
     Raises PackagingError for a missing ``app.py``, requirements with no Lambda-compatible wheel,
     or a package that unpacks to more than ``max_unzipped`` bytes; nothing is written then.
+    ``check`` sees the package's contents before anything is written, and may refuse them.
     """
     project_dir = Path(project_dir)
     out_dir = Path(out_dir)
@@ -131,6 +146,23 @@ def build_package(
     sizes = {name: path.stat().st_size for name, path in function_files.items()}
     sizes.update({name: entry.size for name, entry in {**function_deps, **layer_deps}.items()})
     _check_unzipped(sizes, max_unzipped)
+    if check is not None:
+        check(
+            StagedPackage(
+                project_dir=project_dir,
+                function={
+                    **{name: deps_dir / name for name in function_deps if deps_dir},
+                    **function_files,
+                },
+                layer={
+                    name: deps_dir / name.removeprefix(LAYER_PREFIX)
+                    for name in layer_deps
+                    if deps_dir
+                },
+                runtime=runtime,
+                architecture=architecture,
+            )
+        )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     function_zip = _write_zip(out_dir / FUNCTION_ZIP_NAME, function_files, function_deps, deps)
@@ -149,12 +181,17 @@ def build_package(
     )
 
 
-def build_stage_package(project_dir: Path, out_dir: Path, config: Any, app: Any) -> PackageResult:
+def build_stage_package(
+    project_dir: Path, out_dir: Path, config: Any, app: Any, *, region: str | None = None
+) -> PackageResult:
     """The package of one stage, built for the target its functions run on.
 
-    ``fw package`` and ``fw deploy`` both build through here, so they upload the same zip.
+    ``fw package`` and ``fw deploy`` both build through here, so they upload the same zip, and
+    both refuse a package that lacks a module the app imports before writing it (see
+    ``deployer.package_check``); ``region`` is the one the functions will run in, if known.
     """
     from deployer.app_loader import function_names
+    from deployer.package_check import check_package
 
     settings = [config.function(name) for name in function_names(app)] or [config.function(None)]
     runtime, architecture = package_target(
@@ -166,6 +203,9 @@ def build_stage_package(project_dir: Path, out_dir: Path, config: Any, app: Any)
         runtime=runtime,
         architecture=architecture,
         automatic_layer=config.automatic_layer,
+        check=lambda staged: check_package(
+            staged, environment=config.function(None).environment_variables, region=region
+        ),
     )
 
 
@@ -207,12 +247,17 @@ def check_limits(
 
 
 def collect_function_files(project_dir: Path) -> dict[str, Path]:
-    """Map zip names to files for the project's own code: app.py, lib/, vendor/, the runtime."""
+    """Map zip names to files: the project's shipped code, vendor/ and the runtime.
+
+    The shipped code is app.py, lib/, chalicelib/ and the modules beside app.py that the app
+    imports (see ``deployer.imports``).
+    """
+    from .imports import shipped_code  # it reads trees with tree_files, from this module
+
     files = runtime_files()
     # vendor/ goes to the zip root as is; it may deliberately shadow the runtime.
     files.update(tree_files(project_dir / "vendor"))
-    files.update(tree_files(project_dir / "lib", prefix="lib/"))
-    files["app.py"] = project_dir / "app.py"
+    files.update(shipped_code(project_dir).files)
     return files
 
 

@@ -42,21 +42,35 @@ def app_source(greeting: str) -> str:
 
 
 def test_check_reports_changed_added_and_removed_files(tmp_path: Path) -> None:
-    (tmp_path / "app.py").write_text("a = 1\n")
+    (tmp_path / "app.py").write_text("import helpers\n")
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "vendor").mkdir()
     (tmp_path / ".venv").mkdir()
     seen: list[list[str]] = []
     reloader = Reloader(tmp_path, seen.append)
     assert reloader.check() == []
-    (tmp_path / "app.py").write_text("a = 22\n")
-    (tmp_path / "lib.py").write_text("")
-    for ignored in ("__pycache__/x.py", "vendor/dep.py", ".venv/y.py", "notes.txt"):
+    (tmp_path / "app.py").write_text("import helpers  # changed\n")
+    (tmp_path / "helpers.py").write_text("")
+    for ignored in ("__pycache__/x.py", "vendor/dep.py", ".venv/y.py", "notes.txt", "t.py"):
         (tmp_path / ignored).write_text("")
-    assert reloader.check() == [str(tmp_path / "app.py"), str(tmp_path / "lib.py")]
-    (tmp_path / "lib.py").unlink()
-    assert reloader.check() == [str(tmp_path / "lib.py")]
+    assert reloader.check() == [str(tmp_path / "app.py"), str(tmp_path / "helpers.py")]
+    (tmp_path / "helpers.py").unlink()
+    assert reloader.check() == [str(tmp_path / "helpers.py")]
     assert len(seen) == 2 and reloader.check() == []
+
+
+def test_only_the_code_that_ships_is_watched(tmp_path: Path) -> None:
+    # The same files packaging ships: a test or a script beside app.py never reloads the app.
+    (tmp_path / "app.py").write_text("from chalicelib import db\n\ndef f():\n    import util\n")
+    for name in ("chalicelib/__init__.py", "chalicelib/db.py", "lib/x.py", "util.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+    (tmp_path / "test_app.py").write_text("import app\n")
+    (tmp_path / "setup.py").write_text("")
+    assert sorted(watched_files(tmp_path)) == [
+        str(tmp_path / name)
+        for name in ("app.py", "chalicelib/__init__.py", "chalicelib/db.py", "lib/x.py", "util.py")
+    ]
 
 
 def test_config_file_is_watched(tmp_path: Path) -> None:
@@ -83,6 +97,7 @@ def test_slot_serves_the_last_good_load_or_its_error() -> None:
 
 
 def test_forget_project_modules_drops_only_the_projects(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "app.py").write_text("import fw_reload_probe\n")
     (tmp_path / "fw_reload_probe.py").write_text("VALUE = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import fw_reload_probe  # noqa: F401

@@ -587,7 +587,6 @@ def _helped(tmp: Path, app: str, files: dict[str, str]) -> Package:
     return package(make_project(tmp / "helped", app, files), tmp / "out")
 
 
-@pytest.mark.xfail(strict=True, reason="needs i8-package: top-level modules packaged")
 def test_helper_module_beside_app_py_is_importable(tmp_path: Path) -> None:
     app = """\
         from microframework import App
@@ -607,7 +606,6 @@ def test_helper_module_beside_app_py_is_importable(tmp_path: Path) -> None:
         assert rest(fn, "GET", "/") == (200, {"greeting": "hello lambda"})
 
 
-@pytest.mark.xfail(strict=True, reason="needs i8-package: top-level modules packaged")
 def test_chalicelib_package_is_importable(tmp_path: Path) -> None:
     app = """\
         from microframework import App

@@ -61,6 +61,14 @@ class TooManyRequestsError(ChaliceViewError):
     STATUS_CODE = 429
 
 
+class InvalidEventError(BadRequestError):
+    """A field of the API Gateway event has a shape API Gateway never sends: a 400.
+
+    Its wire ``Code`` is ``BadRequestError``; fw raises it from the request view and dispatch, so
+    the handler can tell a malformed event from a middleware's own ViewError.
+    """
+
+
 class UnhandledError(FrameworkError):
     """Raise to let an exception pass through the view layer to middleware untouched."""
 

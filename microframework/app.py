@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from .cors import CORSConfig
-from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError
+from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError, not_an_object
 from .request import Request, find_header, invalid_field
 from .response import Response, error_response, is_binary, matches_content_type
 from .scaffold import Scaffold, _check_name
@@ -464,7 +464,7 @@ class App(Scaffold):
         for a few identity comparisons; the view's own reads are checked by Request.
         """
         try:
-            context = event.get("requestContext")
+            context: Any = event.get("requestContext")
             path = context.get("resourcePath") if type(context) is dict else None
             if type(path) is str:
                 method = context.get("httpMethod")
@@ -613,18 +613,6 @@ def _view_kwargs(entry: RouteEntry, params: Any) -> dict[str, str]:
             raise invalid_field(f"pathParameters[{name!r}]", value, "a string")
         kwargs[name] = value
     return kwargs
-
-
-def not_an_object(event: Any, handler: str, source: str) -> TypeError:
-    """The error for an event that is not a JSON object: no AWS source sends one to this handler."""
-    import reprlib
-
-    shown = reprlib.Repr()
-    shown.maxstring = shown.maxother = 60
-    return TypeError(
-        f"{handler} expects the event {source} sends, a JSON object (dict); Lambda passed "
-        f"{type(event).__name__}: {shown.repr(event)}"
-    )
 
 
 def _get_header(headers: dict[str, Any], lower_name: str) -> Any:

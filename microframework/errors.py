@@ -73,6 +73,18 @@ class UnhandledError(FrameworkError):
     """Raise to let an exception pass through the view layer to middleware untouched."""
 
 
+def not_an_object(event: object, handler: str, source: str) -> TypeError:
+    """The error for an event that is not a JSON object: no AWS source sends one to this handler."""
+    import reprlib
+
+    shown = reprlib.Repr()
+    shown.maxstring = shown.maxother = 60
+    return TypeError(
+        f"{handler} expects the event {source} sends, a JSON object (dict); Lambda passed "
+        f"{type(event).__name__}: {shown.repr(event)}"
+    )
+
+
 ALL_ERRORS = (
     ViewError,
     ChaliceViewError,

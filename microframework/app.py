@@ -464,15 +464,15 @@ class App(Scaffold):
         for a few identity comparisons; the view's own reads are checked by Request.
         """
         try:
-            context: Any = event.get("requestContext")
-            path = context.get("resourcePath") if type(context) is dict else None
-            if type(path) is str:
-                method = context.get("httpMethod")
-                params = event.get("pathParameters")
-            elif request._v2:
+            if request._v2:
                 path, method, params = self._route_v2(event, request)
             else:
-                return self._not_routable(event, context)
+                context: Any = event.get("requestContext")
+                path = context.get("resourcePath") if type(context) is dict else None
+                if type(path) is not str:
+                    return self._not_routable(event, context)
+                method = context.get("httpMethod")
+                params = event.get("pathParameters")
             by_method = self.routes.get(path)
             if by_method is None:
                 return error_response("NotFoundError", f"No view function for: {path}", 404)

@@ -77,11 +77,14 @@ def not_an_object(event: object, handler: str, source: str) -> TypeError:
     """The error for an event that is not a JSON object: no AWS source sends one to this handler."""
     import reprlib
 
-    shown = reprlib.Repr()
-    shown.maxstring = shown.maxother = 60
+    limits = reprlib.Repr()
+    limits.maxlevel = limits.maxlist = limits.maxdict = 3
+    shown = limits.repr(event)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
     return TypeError(
         f"{handler} expects the event {source} sends, a JSON object (dict); Lambda passed "
-        f"{type(event).__name__}: {shown.repr(event)}"
+        f"{type(event).__name__}: {shown}"
     )
 
 

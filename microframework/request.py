@@ -242,11 +242,15 @@ class Request:
     def _parse_query(self) -> MultiDict | None:
         event = self._event
         if not self._v2:
-            multi = event.get("multiValueQueryStringParameters")
+            # Both are checked: API Gateway sends both or neither, so one malformed is a
+            # malformed event even when the other is the one read.
+            single = _string_map("queryStringParameters", event.get("queryStringParameters"))
+            multi = _string_list_map(
+                "multiValueQueryStringParameters", event.get("multiValueQueryStringParameters")
+            )
             if multi is None:
-                single = _string_map("queryStringParameters", event.get("queryStringParameters"))
                 return None if single is None else MultiDict({k: [v] for k, v in single.items()})
-            return MultiDict(_string_list_map("multiValueQueryStringParameters", multi))
+            return MultiDict(multi)
         raw = event.get("rawQueryString")
         if raw is not None and type(raw) is not str:
             raise invalid_field("rawQueryString", raw, "a string")

@@ -464,6 +464,7 @@ class App(Scaffold):
         for a few identity comparisons; the view's own reads are checked by Request.
         """
         try:
+            path: Any
             if request._v2:
                 path, method, params = self._route_v2(event, request)
             else:

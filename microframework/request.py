@@ -111,12 +111,18 @@ def _string_list_map(name: str, value: Any) -> dict[str, list[str]] | None:
         return None
     if type(value) is not dict:
         raise invalid_field(name, value, "an object or null")
+    empty = False
     for key, items in value.items():
         if type(items) is not list:
             raise invalid_field(f"{name}[{key!r}]", items, "an array of strings")
         for item in items:
             if type(item) is not str:
                 raise invalid_field(f"{name}[{key!r}][]", item, "a string")
+        empty = empty or not items
+    if empty:
+        # A key without values is no parameter: leaving it in would list a key that d[key]
+        # then refuses. (API Gateway sends [""] for "?key".)
+        return {key: items for key, items in value.items() if items}
     return value
 
 

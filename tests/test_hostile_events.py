@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_chalice_compat import load_both
 
 from microframework import App, Response
 from microframework.sample_events import apigateway_event, http_api_event, sqs_event
@@ -297,7 +298,7 @@ def _expect(app: App, event: dict[str, Any]) -> tuple[str, Any]:
     # The fields the view reads (every one, in _echo).
     headers = _string_map(event.get("headers"))
     _string_map(event.get("stageVariables"))
-    _string_map(event.get("pathParameters"))
+    _string_map(params)  # uri_params: what fw matched, else the event's
     if v2:
         cookies = event.get("cookies")
         if cookies is not None and not (
@@ -319,7 +320,7 @@ def _expect(app: App, event: dict[str, Any]) -> tuple[str, Any]:
         ):
             raise Malformed
         if multi is not None:
-            query = multi
+            query = {k: v for k, v in multi.items() if v}  # a key without values is none
         elif event.get("queryStringParameters") is not None:
             query = {k: [v] for k, v in single.items()}
         else:
@@ -593,3 +594,76 @@ def test_middleware_that_reads_a_malformed_field_gets_a_400() -> None:
     result = app(apigateway_event("GET", "/", headers={"X": "1"}) | {"headers": "x"}, None)
     assert result["statusCode"] == 400
     assert json.loads(result["body"])["Code"] == "BadRequestError"
+
+
+# -- against Chalice -----------------------------------------------------------------------
+
+COMPAT_APP = """
+app = Chalice(app_name="compat")
+
+@app.route("/users/{uid}", methods=["GET", "PUT"])
+def user(uid):
+    request = app.current_request
+    return {"uid": uid, "query": request.query_params, "json": request.json_body}
+"""
+
+
+def _compat_event(**changes: Any) -> dict[str, Any]:
+    event = apigateway_event(
+        "PUT", "/users/7", body='{"a": 1}', resource="/users/{uid}", path_parameters={"uid": "7"}
+    )
+    event.update(changes)
+    return event
+
+
+def _outcome(app: Any, event: Any) -> Any:
+    try:
+        result = app(copy.deepcopy(event), None)
+    except Exception as err:  # noqa: BLE001 - what Chalice lets out is the point
+        return type(err).__name__
+    return result["statusCode"], json.loads(result["body"])
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _compat_event(headers=None, multiValueHeaders=None),
+        {},
+        sqs_event(["hello"]),
+        _compat_event(requestContext={"stage": "api"}),
+    ],
+    ids=["null-headers", "empty", "sqs", "no-resource-path"],
+)
+def test_where_the_event_is_fine_or_not_http_fw_answers_as_chalice(event: Any) -> None:
+    chalice, fw = load_both(COMPAT_APP)
+    assert _outcome(fw.app, event) == _outcome(chalice.app, event)
+
+
+@pytest.mark.parametrize(
+    ("event", "chalice_outcome"),
+    [
+        (_compat_event(requestContext="x"), "AttributeError"),
+        (_compat_event(requestContext=None), "AttributeError"),
+        (_compat_event(requestContext={"resourcePath": "/users/{uid}"}), "KeyError"),
+        (_compat_event(pathParameters=None), 500),
+        (_compat_event(body="[" * 100_000), 500),
+        (_compat_event(body=5), 500),
+        # Chalice hands the view the last character of a string where a list belongs.
+        (_compat_event(multiValueQueryStringParameters={"a": "xy"}), 200),
+    ],
+    ids=[
+        "context-string",
+        "context-null",
+        "no-method",
+        "no-params",
+        "deep-json",
+        "body-number",
+        "query-not-list",
+    ],
+)
+def test_where_chalice_crashes_or_misreads_fw_answers_400(event: Any, chalice_outcome: Any) -> None:
+    chalice, fw = load_both(COMPAT_APP)
+    outcome = _outcome(chalice.app, event)
+    assert (outcome if isinstance(outcome, str) else outcome[0]) == chalice_outcome
+    status, body = _outcome(fw.app, event)
+    assert (status, body["Code"]) == (400, "BadRequestError")

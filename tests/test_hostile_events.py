@@ -667,3 +667,21 @@ def test_where_chalice_crashes_or_misreads_fw_answers_400(event: Any, chalice_ou
     assert (outcome if isinstance(outcome, str) else outcome[0]) == chalice_outcome
     status, body = _outcome(fw.app, event)
     assert (status, body["Code"]) == (400, "BadRequestError")
+
+
+def test_the_test_client_and_fw_local_answer_a_deep_json_body_with_400() -> None:
+    from microframework.testing import Client
+
+    app = App("deep")
+
+    @app.route("/", methods=["POST"])
+    def index() -> Any:
+        return app.current_request.json_body  # type: ignore[union-attr]
+
+    response = Client(app).http.post(
+        "/", body="[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json_body) == (
+        400,
+        {"Code": "BadRequestError", "Message": "Error Parsing JSON"},
+    )

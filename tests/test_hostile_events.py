@@ -669,7 +669,7 @@ def test_where_chalice_crashes_or_misreads_fw_answers_400(event: Any, chalice_ou
     assert (status, body["Code"]) == (400, "BadRequestError")
 
 
-def test_the_test_client_and_fw_local_answer_a_deep_json_body_with_400() -> None:
+def test_the_test_client_answers_a_deep_json_body_with_400() -> None:
     from microframework.testing import Client
 
     app = App("deep")

@@ -278,7 +278,7 @@ class Request:
             if body is None:
                 self._raw_body = b""
             elif type(body) is str:
-                self._raw_body = _b64decode(body) if encoded else body.encode("utf-8")
+                self._raw_body = _b64decode(body) if encoded else _utf8(body)
             elif type(body) is bytes:  # an event built in Python, not one Lambda decoded
                 self._raw_body = body
             else:
@@ -329,6 +329,13 @@ class Request:
             return f"<Request {self.method} {self.path}>"
         except InvalidEventError:
             return "<Request of a malformed event>"
+
+
+def _utf8(body: str) -> bytes:
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): JSON can carry it, UTF-8 cannot
+        raise InvalidEventError("Invalid event: body is not valid Unicode text") from None
 
 
 def _b64decode(body: str) -> bytes:

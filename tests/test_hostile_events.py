@@ -210,9 +210,11 @@ def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(1, 4))):
         slots = _slots(event, [])
         container, key = draw(st.sampled_from(slots))
-        action = draw(st.sampled_from(["replace", "replace", "drop", "junk"]))
+        action = draw(st.sampled_from(["replace", "replace", "drop", "junk", "awkward"]))
         if action == "replace":
             container[key] = draw(JSON_VALUES)
+        elif action == "awkward":
+            container[key] = draw(AWKWARD_STRINGS)
         elif action == "drop":
             del container[key]
         else:
@@ -339,7 +341,10 @@ def _expect(app: App, event: dict[str, Any]) -> tuple[str, Any]:
         except (binascii.Error, ValueError):
             raise Malformed from None
     else:
-        raw = body.encode("utf-8", "surrogatepass")
+        try:
+            raw = body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Malformed from None
     return "view", {"method": method, "headers": headers, "query": query, "raw": raw}
 
 
@@ -456,6 +461,8 @@ def answer(event: Any, middleware: bool = False) -> tuple[int, Any]:
         ({"body": {"a": 1}}, "body must be a string or null, got an object"),
         ({"isBase64Encoded": "false"}, "isBase64Encoded must be a boolean, got a string"),
         ({"isBase64Encoded": True, "body": "@@@"}, "body is not valid base64"),
+        ({"isBase64Encoded": True, "body": "é"}, "body is not valid base64"),
+        ({"body": "\ud800"}, "body is not valid Unicode text"),
     ],
     ids=lambda v: str(v)[:40],
 )

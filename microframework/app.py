@@ -9,8 +9,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from .cors import CORSConfig
-from .errors import FrameworkError, UnhandledError, ViewError
-from .request import Request, find_header
+from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError, not_an_object
+from .request import Request, find_header, invalid_field
 from .response import Response, error_response, is_binary, matches_content_type
 from .scaffold import Scaffold, _check_name
 
@@ -412,6 +412,8 @@ class App(Scaffold):
 
     # -- the REST handler --------------------------------------------------------------------
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if type(event) is not dict and not isinstance(event, dict):
+            raise not_an_object(event, "the REST API handler app(event, context)", "API Gateway")
         request = Request(event, context)
         request_token = self._request_var.set(request)
         try:
@@ -443,6 +445,8 @@ class App(Scaffold):
             ) -> Response:
                 try:
                     return get_response(request)
+                except InvalidEventError as err:  # a middleware read a malformed field
+                    return error_response("BadRequestError", str(err), 400)
                 except Exception:
                     return self._unhandled_error_response()
 
@@ -454,65 +458,110 @@ class App(Scaffold):
         return self._http_chain
 
     def _dispatch(self, event: dict[str, Any], request: Request) -> Response:
-        context = event.get("requestContext") or {}
-        path = context.get("resourcePath")
-        params = event.get("pathParameters")
-        if path is not None:
-            method = context.get("httpMethod")
-        elif request._v2:
-            method = context["http"]["method"]
-            path = event.get("routeKey", "$default").split(" ", 1)[-1]
-            if path not in self.routes:
-                match = self.route_table.match(event.get("rawPath", "/"))
-                if match is not None:
-                    path, params = match
-                    request._matched = match
-        else:
-            return error_response("InternalServerError", "Unknown request.", 500)
-        by_method = self.routes.get(path)
-        if by_method is None:
-            return error_response("NotFoundError", f"No view function for: {path}", 404)
-        entry = by_method.get(method or "")
-        if entry is None:
-            return error_response(
-                "MethodNotAllowedError",
-                f"Unsupported method: {method}",
-                405,
-                {"Allow": ", ".join(by_method)},
-            )
-        cors = entry._cors_headers
-        if entry.content_types:
-            content_type = find_header(event.get("headers"), "content-type")
-            if not entry.accepts(content_type):
+        """Route the event to its view; a field of the wrong shape is a 400 that names it.
+
+        The checks are type tests on the fields dispatch reads, so a well-formed event pays
+        for a few identity comparisons; the view's own reads are checked by Request.
+        """
+        try:
+            path: Any
+            if request._v2:
+                path, method, params = self._route_v2(event, request)
+            else:
+                context: Any = event.get("requestContext")
+                path = context.get("resourcePath") if type(context) is dict else None
+                if type(path) is not str:
+                    return self._not_routable(event, context)
+                method = context.get("httpMethod")
+                params = event.get("pathParameters")
+            by_method = self.routes.get(path)
+            if by_method is None:
+                return error_response("NotFoundError", f"No view function for: {path}", 404)
+            if type(method) is not str:
+                raise invalid_field("requestContext.httpMethod", method, "a string")
+            entry = by_method.get(method)
+            if entry is None:
                 return error_response(
-                    "UnsupportedMediaType",
-                    f"Unsupported media type: {content_type or 'application/json'}",
-                    415,
+                    "MethodNotAllowedError",
+                    f"Unsupported method: {method}",
+                    405,
+                    {"Allow": ", ".join(by_method)},
+                )
+            cors = entry._cors_headers
+            if entry.content_types:
+                content_type = find_header(event.get("headers"), "content-type")
+                if not entry.accepts(content_type):
+                    return error_response(
+                        "UnsupportedMediaType",
+                        f"Unsupported media type: {content_type or 'application/json'}",
+                        415,
+                        dict(cors) if cors else None,
+                    )
+            kwargs = _view_kwargs(entry, params) if entry.view_args else None
+            response = self._call_view(entry, kwargs)
+            if cors:
+                headers = response.headers
+                for name, value in cors.items():
+                    if name not in headers:
+                        headers[name] = value
+            if response.headers and not self._binary_response_allowed(event, response):
+                content_type = _get_header(response.headers, "content-type")
+                return error_response(
+                    "BadRequest",
+                    f"Request did not specify an Accept header with {content_type}, The response "
+                    f"has a Content-Type of {content_type}. If a response has a binary "
+                    "Content-Type then the request must specify an Accept header that matches.",
+                    400,
                     dict(cors) if cors else None,
                 )
-        response = self._call_view(entry, params)
-        if cors:
-            headers = response.headers
-            for name, value in cors.items():
-                if name not in headers:
-                    headers[name] = value
-        if response.headers and not self._binary_response_allowed(event, response):
-            content_type = _get_header(response.headers, "content-type")
-            return error_response(
-                "BadRequest",
-                f"Request did not specify an Accept header with {content_type}, The response has a "
-                f"Content-Type of {content_type}. If a response has a binary Content-Type then the "
-                "request must specify an Accept header that matches.",
-                400,
-                dict(cors) if cors else None,
-            )
-        return response
+            return response
+        except InvalidEventError as err:
+            return error_response("BadRequestError", str(err), 400)
 
-    def _call_view(self, entry: RouteEntry, params: dict[str, str] | None) -> Response:
+    def _route_v2(
+        self, event: dict[str, Any], request: Request
+    ) -> tuple[str, str, dict[str, str] | None]:
+        # An HTTP API (payload 2.0) names the route in routeKey; its $default route leaves
+        # the matching to fw, on rawPath.
+        method = request.method
+        path = request.path
+        params = event.get("pathParameters")
+        if path not in self.routes:
+            raw_path = event.get("rawPath", "/")
+            if type(raw_path) is not str:
+                raise invalid_field("rawPath", raw_path, "a string")
+            match = self.route_table.match(raw_path)
+            if match is not None:
+                path, params = match
+                request._matched = match
+        return path, method, params
+
+    def _not_routable(self, event: dict[str, Any], context: Any) -> Response:
+        # A REST API proxy event names its resource in requestContext.resourcePath. When that
+        # field is there in a wrong shape (or requestContext itself is not an object), the
+        # event is a malformed request: a 400 naming the field. When it is absent (an SQS or
+        # S3 event, {}, a WebSocket or ALB event, a hand-made `aws lambda invoke`), API
+        # Gateway's REST API did not send the event: the function is wired to the wrong source,
+        # a deployment fault no HTTP client can fix. That is Chalice's 500 "Unknown request."
+        # (same body), logged, because no client reads that answer.
+        if "requestContext" in event:
+            if type(context) is not dict:
+                raise invalid_field("requestContext", context, "an object")
+            if "resourcePath" in context:
+                raise invalid_field(
+                    "requestContext.resourcePath", context["resourcePath"], "a string"
+                )
+        self.log.error(
+            "The REST API handler got an event that API Gateway's REST API does not send (no "
+            "requestContext.resourcePath; top-level keys %s): check what triggers this function",
+            list(event)[:10],
+        )
+        return error_response("InternalServerError", "Unknown request.", 500)
+
+    def _call_view(self, entry: RouteEntry, kwargs: dict[str, str] | None) -> Response:
         try:
-            if entry.view_args:
-                params = params or {}
-                result = entry.view_function(**{name: params[name] for name in entry.view_args})
+            if kwargs:
+                result = entry.view_function(**kwargs)
             else:
                 result = entry.view_function()
             if type(result) is not Response and not isinstance(result, Response):
@@ -523,6 +572,8 @@ class App(Scaffold):
             return result
         except UnhandledError:
             raise
+        except InvalidEventError as err:  # the view read a malformed field of the event
+            return error_response("BadRequestError", str(err), 400)
         except ViewError as err:
             return error_response(type(err).__name__, str(err), err.STATUS_CODE)
         except Exception:
@@ -538,9 +589,11 @@ class App(Scaffold):
 
     def _unhandled_error_response(self) -> Response:
         request = self._request_var.get()
-        self.log.error(
-            "Caught exception for path %s", getattr(request, "path", "unknown"), exc_info=True
-        )
+        try:
+            path = request.path if request is not None else "unknown"
+        except InvalidEventError:
+            path = "unknown"
+        self.log.error("Caught exception for path %s", path, exc_info=True)
         if self._debug:
             import traceback
 
@@ -548,6 +601,19 @@ class App(Scaffold):
                 traceback.format_exc(), headers={"Content-Type": "text/plain"}, status_code=500
             )
         return error_response("InternalServerError", "An internal server error occurred.", 500)
+
+
+def _view_kwargs(entry: RouteEntry, params: Any) -> dict[str, str]:
+    """The view's path arguments; API Gateway always sends every parameter of the route."""
+    if type(params) is not dict:
+        raise invalid_field("pathParameters", params, f"an object with {entry.view_args}")
+    kwargs = {}
+    for name in entry.view_args:
+        value = params.get(name)
+        if type(value) is not str:
+            raise invalid_field(f"pathParameters[{name!r}]", value, "a string")
+        kwargs[name] = value
+    return kwargs
 
 
 def _get_header(headers: dict[str, Any], lower_name: str) -> Any:

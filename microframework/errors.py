@@ -61,8 +61,31 @@ class TooManyRequestsError(ChaliceViewError):
     STATUS_CODE = 429
 
 
+class InvalidEventError(BadRequestError):
+    """A field of the API Gateway event has a shape API Gateway never sends: a 400.
+
+    Its wire ``Code`` is ``BadRequestError``; fw raises it from the request view and dispatch, so
+    the handler can tell a malformed event from a middleware's own ViewError.
+    """
+
+
 class UnhandledError(FrameworkError):
     """Raise to let an exception pass through the view layer to middleware untouched."""
+
+
+def not_an_object(event: object, handler: str, source: str) -> TypeError:
+    """The error for an event that is not a JSON object: no AWS source sends one to this handler."""
+    import reprlib
+
+    limits = reprlib.Repr()
+    limits.maxlevel = limits.maxlist = limits.maxdict = 3
+    shown = limits.repr(event)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return TypeError(
+        f"{handler} expects the event {source} sends, a JSON object (dict); Lambda passed "
+        f"{type(event).__name__}: {shown}"
+    )
 
 
 ALL_ERRORS = (

@@ -22,16 +22,57 @@ def _utc_naive(seconds: float) -> datetime.datetime:
 class BaseLambdaEvent:
     """An event from an AWS service; ``to_dict()`` is the event as Lambda delivered it."""
 
+    # The service whose event this is, for error messages.
+    SOURCE = "an AWS service"
+
     def __init__(self, event_dict: dict[str, Any], context: Any) -> None:
         self._event_dict = event_dict
         self.context = context
-        self._extract_attributes(event_dict)
+        try:
+            self._extract_attributes(event_dict)
+        except MalformedEventError:
+            raise
+        except (
+            LookupError,
+            TypeError,
+            AttributeError,
+            ValueError,
+            ArithmeticError,
+            OSError,
+        ) as err:
+            # A handler wired to the wrong source, or an event made by hand: say which field
+            # is wrong instead of a KeyError from inside fw.
+            raise malformed_event(type(self), err) from None
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         pass
 
     def to_dict(self) -> dict[str, Any]:
         return self._event_dict
+
+
+class MalformedEventError(ValueError):
+    """An event handler got an event its source never sends (wrong trigger, or made by hand)."""
+
+
+def malformed_event(cls: type[BaseLambdaEvent], err: Exception) -> MalformedEventError:
+    """The one-line error for an event that is not shaped as ``cls.SOURCE`` sends it."""
+    if isinstance(err, KeyError):
+        detail = f"it has no {err.args[0]!r} field"
+    elif isinstance(err, IndexError):
+        detail = "its Records list is empty"
+    else:
+        detail = f"{type(err).__name__}: {err}"
+    return MalformedEventError(
+        f"{cls.__name__}: the event is not one {cls.SOURCE} sends ({detail})"
+    )
+
+
+def _records(event: BaseLambdaEvent) -> list[Any]:
+    records = event._event_dict.get("Records") if type(event._event_dict) is dict else None
+    if type(records) is not list:
+        raise malformed_event(type(event), KeyError("Records"))
+    return records
 
 
 class LambdaFunctionEvent(BaseLambdaEvent):
@@ -48,6 +89,8 @@ class LambdaFunctionEvent(BaseLambdaEvent):
 class CloudWatchEvent(BaseLambdaEvent):
     """A scheduled or EventBridge (CloudWatch Events) event."""
 
+    SOURCE = "EventBridge"
+
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         self.version: str = event_dict.get("version", "0")
         self.account: str = event_dict.get("account", "")
@@ -62,6 +105,8 @@ class CloudWatchEvent(BaseLambdaEvent):
 
 class S3Record(BaseLambdaEvent):
     """One object notification; ``key`` is URL-decoded the way S3 encodes it (``+`` is a space)."""
+
+    SOURCE = "S3"
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         from urllib.parse import unquote_plus
@@ -81,15 +126,17 @@ class S3Event(S3Record):
     """An S3 notification: the first record's ``bucket``/``key``, and iteration over all records."""
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
-        super()._extract_attributes(event_dict["Records"][0])
+        super()._extract_attributes(_records(self)[0])
 
     def __iter__(self) -> Iterator[S3Record]:
-        for record in self._event_dict["Records"]:
+        for record in _records(self):
             yield S3Record(record, self.context)
 
 
 class SNSRecord(BaseLambdaEvent):
     """One SNS message."""
+
+    SOURCE = "SNS"
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         sns = event_dict["Sns"]
@@ -104,15 +151,17 @@ class SNSEvent(SNSRecord):
     """An SNS delivery: the first record's fields, and iteration over all records."""
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
-        super()._extract_attributes(event_dict["Records"][0])
+        super()._extract_attributes(_records(self)[0])
 
     def __iter__(self) -> Iterator[SNSRecord]:
-        for record in self._event_dict["Records"]:
+        for record in _records(self):
             yield SNSRecord(record, self.context)
 
 
 class SQSRecord(BaseLambdaEvent):
     """One SQS message."""
+
+    SOURCE = "SQS"
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         self.body: str = event_dict["body"]
@@ -129,11 +178,13 @@ class SQSEvent(BaseLambdaEvent):
     (Lambda's partial batch response), instead of the whole batch being retried.
     """
 
+    SOURCE = "SQS"
+
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         self.failed_message_ids: list[str] = []
 
     def __iter__(self) -> Iterator[SQSRecord]:
-        for record in self._event_dict["Records"]:
+        for record in _records(self):
             yield SQSRecord(record, self.context)
 
     def report_failure(self, record: SQSRecord | str) -> None:
@@ -149,11 +200,13 @@ class SQSEvent(BaseLambdaEvent):
 class KinesisRecord(BaseLambdaEvent):
     """One Kinesis record; ``data`` is the decoded payload bytes."""
 
+    SOURCE = "Kinesis"
+
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         import base64
 
         kinesis = event_dict["kinesis"]
-        self.data: bytes = base64.b64decode(kinesis["data"])
+        self.data: bytes = base64.b64decode(kinesis["data"], validate=True)
         self.sequence_number: str = kinesis.get("sequenceNumber", "")
         self.partition_key: str = kinesis.get("partitionKey", "")
         self.schema_version: str = kinesis.get("kinesisSchemaVersion", "1.0")
@@ -163,13 +216,17 @@ class KinesisRecord(BaseLambdaEvent):
 class KinesisEvent(BaseLambdaEvent):
     """A batch of Kinesis records."""
 
+    SOURCE = "Kinesis"
+
     def __iter__(self) -> Iterator[KinesisRecord]:
-        for record in self._event_dict["Records"]:
+        for record in _records(self):
             yield KinesisRecord(record, self.context)
 
 
 class DynamoDBRecord(BaseLambdaEvent):
     """One DynamoDB stream record (images stay in DynamoDB's typed JSON)."""
+
+    SOURCE = "DynamoDB Streams"
 
     def _extract_attributes(self, event_dict: dict[str, Any]) -> None:
         ddb = event_dict["dynamodb"]
@@ -198,6 +255,8 @@ class DynamoDBRecord(BaseLambdaEvent):
 class DynamoDBEvent(BaseLambdaEvent):
     """A batch of DynamoDB stream records."""
 
+    SOURCE = "DynamoDB Streams"
+
     def __iter__(self) -> Iterator[DynamoDBRecord]:
-        for record in self._event_dict["Records"]:
+        for record in _records(self):
             yield DynamoDBRecord(record, self.context)

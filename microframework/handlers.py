@@ -7,6 +7,7 @@ handler (or by a blueprint registered later) still applies.
 from __future__ import annotations
 
 from . import events as _events
+from .errors import not_an_object
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,6 +78,11 @@ class EventHandler:
         return result
 
     def __call__(self, event: Any, context: Any) -> Any:
+        if type(event) is not dict and self.kind != "lambda_function":
+            if not isinstance(event, dict):
+                raise not_an_object(
+                    event, f"@app.{self.kind} handler {self.name!r}", self.event_class.SOURCE
+                )
         event_obj = self.event_class(event, context)
         owner = self.owner
         if owner is None:

@@ -262,3 +262,59 @@ def apigateway_event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def http_api_event(
+    method: str = "GET",
+    path: str = "/",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    route_key: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) event; ``route_key`` defaults to ``"METHOD path"``.
+
+    Shape: "Create AWS Lambda proxy integrations for HTTP APIs in API Gateway" (payload format
+    2.0): header names lower-case, repeated query keys joined with commas, cookies in a list.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if body is not None and "content-type" not in headers:
+        headers["content-type"] = "application/json"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key or f"{method.upper()} {parts.path}",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": headers,
+        "queryStringParameters": {k: ",".join(v) for k, v in query.items()} or None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "local",
+            "http": {
+                "method": method.upper(),
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "fw",
+            },
+            "requestId": _uuid(),
+            "routeKey": route_key or f"{method.upper()} {parts.path}",
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 1767225600000,
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = list(cookies)
+    return event

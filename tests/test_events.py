@@ -7,7 +7,7 @@ import datetime
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microframework import (
@@ -20,6 +20,7 @@ from microframework import (
     SQSEvent,
 )
 from microframework import sample_events as se
+from microframework.events import MalformedEventError
 
 
 def test_cloudwatch_event_fields() -> None:
@@ -155,3 +156,110 @@ def test_lambda_function_event_keeps_any_payload() -> None:
 )
 def test_sample_events_are_json(event: dict) -> None:
     assert json.loads(json.dumps(event)) == event
+
+
+@pytest.mark.parametrize(
+    ("event_class", "event", "message"),
+    [
+        (S3Event, {}, "S3Event: the event is not one S3 sends (it has no 'Records' field)"),
+        (
+            S3Event,
+            {"Records": []},
+            "S3Event: the event is not one S3 sends (its Records list is empty)",
+        ),
+        (
+            S3Event,
+            se.sqs_event(["a"]),
+            "S3Event: the event is not one S3 sends (it has no 's3' field)",
+        ),
+        (
+            SNSEvent,
+            {"Records": "x"},
+            "SNSEvent: the event is not one SNS sends (it has no 'Records' field)",
+        ),
+    ],
+    ids=["s3-empty", "s3-no-records", "s3-given-sqs", "sns-records-string"],
+)
+def test_a_malformed_event_is_one_error_naming_the_field(
+    event_class: type, event: dict, message: str
+) -> None:
+    with pytest.raises(MalformedEventError) as info:
+        event_class(event, None)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("event_class", "event", "message"),
+    [
+        (SQSEvent, {}, "SQSEvent: the event is not one SQS sends (it has no 'Records' field)"),
+        (
+            SQSEvent,
+            {"Records": [{"messageId": "1"}]},
+            "SQSRecord: the event is not one SQS sends (it has no 'body' field)",
+        ),
+        (
+            KinesisEvent,
+            se.kinesis_event([b"a"]) | {"Records": [{"kinesis": {"data": "@@"}}]},
+            "KinesisRecord: the event is not one Kinesis sends (Error: ",
+        ),
+        (
+            DynamoDBEvent,
+            {"Records": [{"dynamodb": []}]},
+            "DynamoDBRecord: the event is not one DynamoDB Streams sends (AttributeError: ",
+        ),
+    ],
+    ids=["sqs-no-records", "sqs-no-body", "kinesis-bad-base64", "dynamodb-list"],
+)
+def test_a_malformed_record_fails_when_the_handler_iterates(
+    event_class: type, event: dict, message: str
+) -> None:
+    batch = event_class(event, None)
+    with pytest.raises(MalformedEventError) as info:
+        list(batch)
+    assert str(info.value).startswith(message)
+
+
+def _json_values() -> st.SearchStrategy:
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+
+
+EVENT_SAMPLES = [
+    (S3Event, se.s3_event("b", "k")),
+    (SNSEvent, se.sns_event("m")),
+    (SQSEvent, se.sqs_event(["a", "b"])),
+    (KinesisEvent, se.kinesis_event([b"a"])),
+    (DynamoDBEvent, se.dynamodb_event()),
+    (CloudWatchEvent, se.cw_event()),
+]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.sampled_from(EVENT_SAMPLES), st.data())
+def test_a_mutated_event_is_read_or_refused_with_malformed_event_error(
+    sample: tuple, data: st.DataObject
+) -> None:
+    event_class, event = sample
+    event = json.loads(json.dumps(event))
+    record = data.draw(st.sampled_from(["top", "record"]))
+    target = event if record == "top" or "Records" not in event else event["Records"][0]
+    key = data.draw(st.sampled_from(sorted(target)))
+    inner = target[key]
+    if isinstance(inner, dict) and inner and data.draw(st.booleans()):
+        target, key = inner, data.draw(st.sampled_from(sorted(inner)))
+    if data.draw(st.booleans()):
+        del target[key]
+    else:
+        target[key] = data.draw(_json_values())
+    try:
+        batch = event_class(event, None)
+        for item in batch if hasattr(batch, "__iter__") else [batch]:
+            vars(item)
+    except MalformedEventError:
+        pass

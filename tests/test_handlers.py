@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from microframework import App, ConvertToMiddleware, EventHandler, Request, Response
 from microframework import sample_events as se
 
@@ -216,3 +218,36 @@ def test_schedule_and_cloudwatch_middleware_types_are_distinct() -> None:
     app.handlers["tick"](se.schedule_event(), None)
     app.handlers["rule"](se.cw_event("x", "Thing"), None)
     assert seen == [("scheduled", "Scheduled Event"), ("cloudwatch", "Thing")]
+
+
+@pytest.mark.parametrize(
+    ("decorator", "source"),
+    [
+        (lambda app: app.on_sqs_message(queue="q"), "SQS"),
+        (lambda app: app.on_s3_event(bucket="b"), "S3"),
+        (lambda app: app.schedule("rate(1 day)"), "EventBridge"),
+        (lambda app: app.on_dynamodb_record(stream_arn="a"), "DynamoDB Streams"),
+    ],
+    ids=["sqs", "s3", "schedule", "dynamodb"],
+)
+def test_a_non_object_event_is_one_type_error_naming_the_handler(
+    decorator: Any, source: str
+) -> None:
+    app = App("demo")
+
+    def on_event(event: Any) -> None:
+        raise AssertionError("never called")
+
+    handler = decorator(app)(on_event)
+    with pytest.raises(TypeError) as info:
+        handler(["a", 1], None)
+    assert str(info.value) == (
+        f"@app.{handler.kind} handler 'on_event' expects the event {source} sends, a JSON object "
+        "(dict); Lambda passed list: ['a', 1]"
+    )
+
+
+def test_a_lambda_function_takes_any_json_payload() -> None:
+    app = App("demo")
+    handler = app.lambda_function(name="echo")(lambda event, context: event)
+    assert [handler(p, None) for p in ([1], "s", None)] == [[1], "s", None]

@@ -79,6 +79,10 @@ else:
     outcome = "{}"
 with open(result, "w", encoding="utf-8") as out:
     out.write(outcome)
+# A non-daemon thread the app started at import would keep a normal exit waiting; the answer
+# is written, so leave at once.
+import os
+os._exit(0)
 """
 
 

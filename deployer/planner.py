@@ -88,7 +88,6 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
 
     A plan AWS would refuse halfway is refused here, before anything is written.
     """
-    _check_queues(desired, remote)
     steps: list[Instruction] = []
     for role in desired.roles:
         steps += _plan_role(role, remote, record)
@@ -111,9 +110,12 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
     steps += _plan_s3(desired.s3_notifications, remote, record)
     for subscription in desired.sns_subscriptions:
         steps += _plan_subscription(subscription, remote, record)
+    mapping_steps: list[Instruction] = []
     for mapping in desired.mappings:
         exists = existing.get(mapping.function_name) is not None
-        steps += _plan_mapping(mapping, remote, record, exists)
+        mapping_steps += _plan_mapping(mapping, remote, record, exists)
+    _check_queues(desired, remote, mapping_steps)
+    steps += mapping_steps
     steps += plan_removals(record, remote, keep=desired.keys())
     return Plan(tuple(steps))
 
@@ -154,15 +156,19 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
     return questions
 
 
-def _check_queues(desired: DesiredState, remote: RemoteState) -> None:
-    """Refuse a function whose timeout exceeds its queue's visibility timeout.
+def _check_queues(
+    desired: DesiredState, remote: RemoteState, mapping_steps: list[Instruction]
+) -> None:
+    """Refuse a mapping the plan writes whose function outlasts its queue's visibility timeout.
 
     "Creating and configuring an Amazon SQS event source mapping" (Lambda): the function's
     timeout must be less than or equal to the queue's visibility timeout, and Lambda checks it
-    when it creates or updates the mapping; the page advises six times the function timeout.
+    when it creates or updates the mapping (not when the function's timeout changes later), so
+    a mapping left as it is is not checked; the page advises six times the function timeout.
     """
     timeouts = {f.function_name: f.settings.timeout for f in desired.functions}
-    for mapping in desired.mappings:
+    written = [s.mapping for s in mapping_steps if isinstance(s, (CreateMapping, UpdateMapping))]
+    for mapping in written:
         if mapping.source_kind != "sqs":
             continue
         queue = remote.queue(mapping.source_arn)

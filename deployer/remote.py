@@ -142,6 +142,7 @@ _MISSING = frozenset({
     "NoSuchEntity", "ResourceNotFoundException", "NotFoundException", "NoSuchBucket",
     "NotFound", "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
 })  # fmt: skip
+_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError"})
 
 
 class BotoRemoteState:
@@ -377,20 +378,22 @@ class BotoRemoteState:
             return None
         account, name = parts[4], parts[5]
         sqs = self._aws.client("sqs")
-        found = self._read(
-            f"queue {arn!r}",
-            lambda: sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account),
-        )
-        if found is None:
-            return None
-        attributes = self._read(
-            f"queue {arn!r}",
-            lambda: sqs.get_queue_attributes(
-                QueueUrl=found["QueueUrl"], AttributeNames=["VisibilityTimeout"]
-            )["Attributes"],
-        )
-        if attributes is None:
-            return None
+        try:
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]
+        except botocore.exceptions.ClientError as err:
+            # Only a check ahead of Lambda's own: a queue fw may not read (another account's,
+            # or a deploy role without SQS reads) is not checked, and Lambda still refuses a
+            # bad mapping with its own message.
+            if error_code(err) in _MISSING or error_code(err) in _DENIED:
+                return None
+            raise DeployError(
+                f"reading queue {arn!r} failed ({err.operation_name}): {error_message(err)}"
+            ) from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise DeployError(f"reading queue {arn!r} failed: {err}") from err
         return RemoteQueue(arn, int(attributes.get("VisibilityTimeout", 30)))
 
 

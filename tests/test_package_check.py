@@ -168,14 +168,36 @@ def test_the_import_runs_with_the_stages_environment_and_no_credentials(
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIADEVELOPER")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    seen = tmp_path / "seen.json"
+    # Only the check's import runs with LAMBDA_TASK_ROOT set; it reports what it saw.
     app = (
-        "import os\n\nTABLE = os.environ['TABLE']\n"
+        "import json, os\n\nTABLE = os.environ['TABLE']\n"
         "if os.environ.get('LAMBDA_TASK_ROOT'):\n"
-        "    assert 'AWS_ACCESS_KEY_ID' not in os.environ, 'credentials leaked'\n"
-        "    assert os.environ['AWS_REGION'] == os.environ['AWS_DEFAULT_REGION']\n"
+        "    with open(os.environ['SEEN'], 'w') as out:\n"
+        "        json.dump(dict(os.environ), out)\n"
     )
-    project = make_project(tmp_path / "p", app, environment_variables={"TABLE": "items"})
+    variables = {"TABLE": "items", "SEEN": str(seen)}
+    project = make_project(tmp_path / "p", app, environment_variables=variables)
     assert fw(project, "package", str(tmp_path / "out"), capsys=capsys)[0] == 0
+    environment = json.loads(seen.read_text())
+    assert environment["TABLE"] == "items"
+    assert "AWS_ACCESS_KEY_ID" not in environment and "AWS_SECRET_ACCESS_KEY" not in environment
+    assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"]
+
+
+@linux_only
+def test_a_thread_the_app_starts_at_import_does_not_hold_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setattr("deployer.package_check._IMPORT_TIMEOUT", 10)
+    app = (
+        "import os, threading, time\n"
+        "if os.environ.get('LAMBDA_TASK_ROOT'):\n"
+        "    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+    )
+    project = make_project(tmp_path / "p", app)
+    code, err = fw(project, "package", str(tmp_path / "out"), capsys=capsys)
+    assert code == 0, err
 
 
 @pytest.mark.parametrize("runtime", [LOCAL_RUNTIME, OTHER_RUNTIME], ids=["import", "static"])

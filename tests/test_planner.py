@@ -591,5 +591,22 @@ def test_queue_hiding_messages_for_less_than_the_function_runs_is_refused(
     assert "timeout of 60 s" in str(info.value) and "(30 s)" in str(info.value)
 
 
+def test_a_mapping_left_as_it_is_is_not_checked_against_its_queue() -> None:
+    # Lambda checks the visibility timeout when a mapping is created or updated, not when the
+    # function's timeout changes later: a deployed mapping that stays is not refused.
+    remote, record = deployed(desired_state())
+    remote.queues[QUEUE_ARN] = RemoteQueue(QUEUE_ARN, 30)
+    plan = p.plan(desired_state(), remote, record)
+    assert not any(isinstance(s, (ins.CreateMapping, ins.UpdateMapping)) for s in plan)
+
+
+def test_a_queue_fw_cannot_read_is_left_to_lambda() -> None:
+    # remote.queue answers None for a queue it may not read (another account's): no refusal.
+    assert any(
+        isinstance(s, ins.CreateMapping)
+        for s in p.plan(desired_state(), FakeRemote(), Record("app", "dev"))
+    )
+
+
 def test_sqs_queues_are_read_with_the_other_remote_state() -> None:
     assert ("queue", (QUEUE_ARN,)) in p.reads_for(desired_state(), Record("app", "dev"))

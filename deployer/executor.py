@@ -164,11 +164,14 @@ class Executor:
             value = value.replace(MANAGED_LAYER, next(iter(layers.values()))["version_arn"])
         return value
 
-    def with_role_retry(self, call: Callable[[], Any], function_name: str) -> Any:
+    def with_role_retry(
+        self, call: Callable[[], Any], function_name: str, resource: str | None = None
+    ) -> Any:
         """Make ``call``, retrying (boundedly) while Lambda cannot use a new role yet.
 
         "Not yet" only while fw's own policy for ``function_name``'s role grants every action
-        Lambda says is missing (IAM propagation); otherwise :class:`RoleLacksActions` at once.
+        Lambda says is missing, on ``resource`` when the call names one (IAM propagation);
+        otherwise :class:`RoleLacksActions` at once.
         """
         for delay in (*self.role_retry_delays, None):
             try:
@@ -180,7 +183,7 @@ class Executor:
                 actions = missing_actions(message)
                 if actions is not None:
                     policy = self.role_policies.get(function_name)
-                    lacking = tuple(a for a in actions if not grants(policy, a))
+                    lacking = tuple(a for a in actions if not grants(policy, a, resource))
                     if lacking:
                         raise RoleLacksActions(err, lacking) from err
                 elif _NOT_ASSUMABLE.search(message) is None:

@@ -266,6 +266,7 @@ def _create_mapping(ex: Executor, step: CreateMapping) -> None:
             EventSourceArn=m.source_arn, FunctionName=m.function_name, Enabled=True, **kwargs
         ),
         m.function_name,
+        m.source_arn,
     )
     ex.state.put(
         m.key,

@@ -73,11 +73,14 @@ _DYNAMODB_ON_STREAM = (
     "dynamodb:GetShardIterator",
 )
 _DYNAMODB_ON_ANY = ("dynamodb:ListStreams",)
-# "AWSLambdaVPCAccessExecutionRole - AWS Managed Policy" lists the actions; "Giving Lambda
-# functions access to resources in an Amazon VPC" says DescribeNetworkInterfaces only works on
-# "*" (DescribeSubnets has no resource type either), and that the others may be scoped to the
-# account's resources. Their resource types (network interface, subnet, security group) come
-# from "Actions, resources, and condition keys for Amazon EC2".
+# "AWSLambdaVPCAccessExecutionRole - AWS Managed Policy" lists the actions (all on "*").
+# "Giving Lambda functions access to resources in an Amazon VPC": DescribeNetworkInterfaces only
+# works on "*" (DescribeSubnets takes no resource type either: "Actions, resources, and condition
+# keys for Amazon EC2"), and DeleteNetworkInterface needs the interfaces' IDs or all of them. The
+# other actions take the network interface, subnet and security group resource types, so they
+# are scoped to the function's own subnets and security groups, whatever account owns them (a
+# VPC shared through RAM keeps its owner's account in the subnet's ARN), and to interfaces in
+# the function's own account, where Lambda creates them.
 _VPC_ON_ANY = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 _VPC_ON_RESOURCES = (
     "ec2:AssignPrivateIpAddresses",
@@ -85,7 +88,6 @@ _VPC_ON_RESOURCES = (
     "ec2:DeleteNetworkInterface",
     "ec2:UnassignPrivateIpAddresses",
 )
-_VPC_RESOURCE_TYPES = ("network-interface", "security-group", "subnet")
 # "Configuring an Amazon SQS queue to trigger an AWS Lambda function" (Permissions for encrypted
 # queues): Lambda needs kms:Decrypt on the key of an encrypted queue; the same holds for a
 # stream encrypted with a customer managed key.
@@ -136,9 +138,13 @@ def function_statements(source: Any, fconfig: Any, scope: ArnScope) -> list[dict
         statements.append(_allow(_KMS_DECRYPT, key))
     if fconfig.subnet_ids:
         statements.append(_allow(_VPC_ON_ANY, "*"))
-        statements.append(
-            _allow(_VPC_ON_RESOURCES, [scope.arn("ec2", f"{t}/*") for t in _VPC_RESOURCE_TYPES])
-        )
+        any_owner = attrs.evolve(scope, account="*")
+        resources = [scope.arn("ec2", "network-interface/*")]
+        resources += [any_owner.arn("ec2", f"subnet/{s}") for s in fconfig.subnet_ids]
+        resources += [
+            any_owner.arn("ec2", f"security-group/{g}") for g in fconfig.security_group_ids
+        ]
+        statements.append(_allow(_VPC_ON_RESOURCES, resources))
     return statements
 
 
@@ -172,8 +178,12 @@ def extend_document(document: Mapping[str, Any], statements: Iterable[Any]) -> d
     return {**document, "Statement": merged}
 
 
-def grants(document: Mapping[str, Any] | None, action: str) -> bool:
-    """Whether ``document`` allows ``action`` on some resource (actions are case-insensitive)."""
+def grants(document: Mapping[str, Any] | None, action: str, resource: str | None = None) -> bool:
+    """Whether ``document`` allows ``action`` (on ``resource`` when given, else on anything).
+
+    Actions match case-insensitively, resources case-sensitively, both with IAM's ``*`` and
+    ``?`` wildcards ("IAM JSON policy elements: Resource").
+    """
     from fnmatch import fnmatchcase
 
     if not document:
@@ -184,9 +194,15 @@ def grants(document: Mapping[str, Any] | None, action: str) -> bool:
     for statement in statements:
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
-        patterns = statement.get("Action", [])
-        if isinstance(patterns, str):
-            patterns = [patterns]
-        if any(fnmatchcase(action.lower(), str(p).lower()) for p in patterns):
+        if not any(fnmatchcase(action.lower(), p.lower()) for p in _strings(statement, "Action")):
+            continue
+        # fnmatch's [...] classes are not IAM syntax: escape them so "[" only matches itself.
+        patterns = [p.replace("[", "[[]") for p in _strings(statement, "Resource")]
+        if resource is None or any(fnmatchcase(resource, p) for p in patterns):
             return True
     return False
+
+
+def _strings(statement: Mapping[str, Any], key: str) -> list[str]:
+    value = statement.get(key, [])
+    return [value] if isinstance(value, str) else [str(v) for v in value]

@@ -245,6 +245,20 @@ def test_mapping_fails_at_once_when_fws_policy_lacks_the_action(aws: str, tmp_pa
     assert "\n" not in str(info.value)
 
 
+def test_mapping_fails_at_once_when_the_policy_grants_the_action_on_another_queue(
+    aws: str, tmp_path: Path
+) -> None:
+    queue_arn = _queue_arn()
+    fn = function(tmp_path)
+    ex, sleeps = executor(tmp_path, PolicyNotReady(times=99), role_retry_delays=(1, 2, 4))
+    mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
+    role = _polling_role(queue_arn.replace(":jobs", ":other"))
+    plan = ins.Plan((ins.CreateRole(role), ins.CreateFunction(fn), ins.CreateMapping(mapping)))
+    with pytest.raises(DeployError, match="does not grant sqs:ReceiveMessage"):
+        ex.execute(plan)
+    assert sleeps == []
+
+
 def test_role_fw_does_not_manage_is_never_waited_for(aws: str, tmp_path: Path) -> None:
     # No CreateRole in the plan and no policy given: the role is the user's (iam_role_arn).
     queue_arn = _queue_arn()

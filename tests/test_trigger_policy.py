@@ -156,10 +156,11 @@ def test_vpc_function_gets_the_network_interface_actions(tmp_path: Path) -> None
                 "ec2:DeleteNetworkInterface",
                 "ec2:UnassignPrivateIpAddresses",
             ],
+            # A subnet or security group shared through RAM carries its owner's account.
             "Resource": [
                 f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*",
-                f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/*",
-                f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/*",
+                f"arn:aws:ec2:{REGION}:*:subnet/subnet-1",
+                f"arn:aws:ec2:{REGION}:*:security-group/sg-1",
             ],
         },
     ]
@@ -276,3 +277,27 @@ def test_sample_policies_lint_clean(sample: str, tmp_path: Path, monkeypatch) ->
 @pytest.mark.parametrize("case", CORPUS, ids=[case.id for case in CORPUS])
 def test_corpus_policies_lint_clean(case: Case) -> None:
     assert_clean(policy_from_calls(analyze_files(case.files).calls))
+
+
+QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:jobs"
+ON_QUEUE = {"Statement": [{"Effect": "Allow", "Action": ["sqs:ReceiveMessage"], "Resource": QUEUE}]}
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [(QUEUE, True), (f"arn:aws:sqs:{REGION}:{ACCOUNT}:other", False), (None, True)],
+    ids=["that-queue", "another-queue", "any-resource"],
+)
+def test_grants_on_a_resource(resource: str | None, expected: bool) -> None:
+    # A policy that allows the action on another queue does not let Lambda read this one.
+    assert grants(ON_QUEUE, "sqs:ReceiveMessage", resource) is expected
+
+
+def test_grants_reads_iam_wildcards_not_fnmatch_classes() -> None:
+    document = {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:*:jobs-?"}]}
+    assert grants(document, "sqs:ReceiveMessage", "arn:aws:sqs:r:1:jobs-a")
+    assert not grants(
+        {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "arn:[a]"}]},
+        "sqs:ReceiveMessage",
+        "arn:a",
+    )

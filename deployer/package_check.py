@@ -86,6 +86,29 @@ os._exit(0)
 """
 
 
+# Standard-library modules the stage's runtime no longer has though the local Python may:
+# "What's New In Python 3.12" (Removed: distutils, imp, asynchat, asyncore, smtpd) and "What's
+# New In Python 3.13" (PEP 594's "dead batteries", and lib2to3).
+_REMOVED_STDLIB: dict[tuple[int, int], frozenset[str]] = {
+    (3, 12): frozenset({"asynchat", "asyncore", "distutils", "imp", "smtpd"}),
+    (3, 13): frozenset({
+        "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "lib2to3", "mailcap",
+        "msilib", "nis", "nntplib", "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau",
+        "telnetlib", "uu", "xdrlib",
+    }),
+}  # fmt: skip
+
+
+def removed_stdlib_modules(runtime: str) -> frozenset[str]:
+    """Standard-library modules that ``runtime`` (``pythonX.Y``) no longer ships."""
+    match = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
+    if match is None:
+        return frozenset()
+    version = (int(match.group(1)), int(match.group(2)))
+    removed = [names for since, names in _REMOVED_STDLIB.items() if version >= since]
+    return frozenset().union(*removed)
+
+
 def check_package(
     staged: StagedPackage, *, environment: Mapping[str, str], region: str | None = None
 ) -> None:
@@ -113,6 +136,11 @@ def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
     names = _package_names(staged)
     available = {_top_level(name) for name in names}
     available.update(sys.stdlib_module_names, sys.builtin_module_names)
+    local = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    removed = removed_stdlib_modules(staged.runtime)
+    # Modules this Python dropped that the (older) runtime still has count as there.
+    available |= removed_stdlib_modules(local) - removed
+    available -= removed
     available.update(_top_level(name) for name in _sdk_modules())
     imported = code.imported_by("app.py")
     for site in code.imports:
@@ -124,6 +152,14 @@ def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
                 continue
         elif site.module.partition(".")[0] in available or site.maybe_attribute:
             continue  # a third-party module: its own files are pip's business
+        top = site.module.partition(".")[0]
+        if top in removed:
+            raise PackagingError(
+                f"{site.file}:{site.line}: {site.statement!r} needs module {top!r}, which the"
+                f" standard library of {staged.runtime} (the stage's runtime) no longer has:"
+                " use its replacement, or add a distribution that provides it to"
+                f" {REQUIREMENTS_FILE}."
+            )
         raise PackagingError(_missing(site, staged.project_dir))
 
 

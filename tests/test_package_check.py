@@ -16,7 +16,7 @@ from cli.main import main
 from deployer.deploy import deploy
 from deployer.errors import PackagingError
 from deployer.imports import shipped_code
-from deployer.package_check import import_app, runs_here
+from deployer.package_check import import_app, removed_stdlib_modules, runs_here
 from deployer.packaging import StagedPackage, build_package
 
 LOCAL_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -270,3 +270,20 @@ def test_an_aws_call_at_import_time_does_not_fail_the_check(aws: str, tmp_path: 
     app = "import boto3\n\nACCOUNT = boto3.client('sts').get_caller_identity()['Account']\n"
     project = make_project(tmp_path / "p", app)
     assert deploy(project).app_name == "checked"
+
+
+def test_a_module_the_stages_runtime_no_longer_has_is_refused(tmp_path: Path, capsys) -> None:
+    # "What's New In Python 3.13": cgi left the standard library; the local Python may have it.
+    project = make_project(tmp_path / "p", "import cgi\n", runtime="python3.13")
+    assert package_error(project, tmp_path / "out", capsys) == (
+        "app.py:2: 'import cgi' needs module 'cgi', which the standard library of python3.13 (the"
+        " stage's runtime) no longer has: use its replacement, or add a distribution that"
+        " provides it to requirements.txt."
+    )
+
+
+def test_removed_modules_follow_the_runtime() -> None:
+    assert "distutils" in removed_stdlib_modules("python3.12")
+    assert "cgi" not in removed_stdlib_modules("python3.12")
+    assert {"cgi", "distutils"} <= removed_stdlib_modules("python3.14")
+    assert removed_stdlib_modules("python3.11") == frozenset()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import free_port
 from test_gateway import UNAUTHORIZED, assert_gateway_error, auth_app, send
+from test_local_server import request, start_fw, stop, wait_for_port
 
 from microframework import App, CognitoUserPoolAuthorizer, CustomAuthorizer, IAMAuthorizer
 from microframework.cognito import decode_payload, render_claims
@@ -269,3 +272,49 @@ def test_the_test_client_passes_claims_and_refuses_bad_tokens() -> None:
         {"message": "The incoming token has expired"},
     )
     assert open_.status_code == 200
+
+
+SERVED_APP = f"""
+from microframework import App, CognitoUserPoolAuthorizer
+
+app = App("served")
+pool = CognitoUserPoolAuthorizer("pool", provider_arns=[{POOL_ARN!r}])
+
+
+@app.route("/me", authorizer=pool)
+def me():
+    return app.current_request.context["authorizer"]
+
+
+@app.route("/open")
+def open_():
+    return {{"open": True}}
+"""
+
+
+def test_fw_local_over_a_socket(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(SERVED_APP)
+    (tmp_path / ".fw").mkdir()
+    config = {"version": "1.0", "app_name": "served", "stages": {"dev": {}}}
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps(config))
+    port = free_port()
+    proc = start_fw(tmp_path, port)
+    try:
+        wait_for_port(port, proc)
+        status, _, body = request(
+            port, "GET", "/me", headers={"Authorization": f"Bearer {token(id_claims())}"}
+        )
+        assert status == 200
+        assert json.loads(body)["claims"]["cognito:groups"] == "admin,staff"
+        refusals = [
+            ({}, "Unauthorized"),
+            ({"Authorization": "garbage"}, "Unauthorized"),
+            ({"Authorization": token(id_claims(exp=NOW - 1))}, "The incoming token has expired"),
+        ]
+        for headers, message in refusals:
+            status, response_headers, body = request(port, "GET", "/me", headers=headers)
+            assert (status, json.loads(body)) == (401, {"message": message})
+            assert response_headers["x-amzn-ErrorType"] == "UnauthorizedException"
+        assert request(port, "GET", "/open")[0] == 200
+    finally:
+        stop(proc)

@@ -318,3 +318,32 @@ def test_fw_local_over_a_socket(tmp_path: Path) -> None:
         assert request(port, "GET", "/open")[0] == 200
     finally:
         stop(proc)
+
+
+def test_differs_from_chalices_local_mode_on_purpose() -> None:
+    """Chalice's test client hands over the JSON-typed claims plus a principalId and admits a
+    request without a token; the deployed API (and fw) send strings only and answer 401."""
+    from chalice import Chalice
+    from chalice import CognitoUserPoolAuthorizer as ChaliceCognito
+    from chalice.test import Client as ChaliceClient
+
+    chalice_app = Chalice("demo")
+    pool = ChaliceCognito("pool", provider_arns=[POOL_ARN])
+
+    @chalice_app.route("/me", authorizer=pool)
+    def me() -> Any:
+        return chalice_app.current_request.context.get("authorizer")
+
+    claims = id_claims()
+    with pytest.warns(UserWarning), ChaliceClient(chalice_app) as chalice:
+        typed = chalice.http.get("/me", headers={"authorization": token(claims)}).json_body
+        no_token = chalice.http.get("/me")
+    assert typed["claims"]["email_verified"] is True
+    assert typed["principalId"] == "alice"
+    assert no_token.status_code == 200
+
+    with Client(cognito_app()) as client:
+        fw = client.http.get("/me", headers={"authorization": token(claims)}).json_body
+        assert client.http.get("/me").status_code == 401
+    assert fw == {"claims": render_claims(claims)}
+    assert fw["claims"]["email_verified"] == "true"

@@ -49,8 +49,12 @@ _GATEWAY_ERRORS: dict[str, tuple[int, str, bytes]] = {
     ),
     # INVALID_API_KEY.
     "forbidden": (403, "ForbiddenException", b'{"message":"Forbidden"}'),
-    # UNAUTHORIZED: no token, or the authorizer raised Exception("Unauthorized").
+    # UNAUTHORIZED: no token, or the authorizer raised Exception("Unauthorized"), or a Cognito
+    # token the user-pool authorizer refuses.
     "unauthorized": (401, "UnauthorizedException", b'{"message":"Unauthorized"}'),
+    # UNAUTHORIZED too, with its own message: an expired token under a Cognito user-pool
+    # authorizer (published captures: 401,{"message":"The incoming token has expired"}).
+    "expired": (401, "UnauthorizedException", b'{"message":"The incoming token has expired"}'),
     # ACCESS_DENIED: the authorizer's policy denies, or allows nothing that matches. The deny
     # wording is what deployed APIs send today (older captures stop at "explicit deny").
     "explicit_deny": (
@@ -376,11 +380,20 @@ class LocalGateway:
         self, entry: Any, method: str, path: str, headers: list[tuple[str, str]]
     ) -> tuple[str | None, dict[str, Any] | None]:
         """``(error kind, None)`` for a refusal, ``(None, context)`` to go on."""
-        from .authorizers import BuiltinAuthorizer
+        from .authorizers import BuiltinAuthorizer, CognitoUserPoolAuthorizer
 
         authorizer = entry.authorizer
+        if isinstance(authorizer, CognitoUserPoolAuthorizer):
+            import time
+
+            from .cognito import CognitoRefusal, authorize
+
+            try:
+                return None, authorize(authorizer, _find(headers, authorizer.header), time.time())
+            except CognitoRefusal as refusal:
+                return refusal.kind, None
         if not isinstance(authorizer, BuiltinAuthorizer):
-            return None, None  # IAM, Cognito and external authorizers cannot be checked locally
+            return None, None  # IAM and external Lambda authorizers cannot be checked locally
         token = _find(headers, authorizer.config.header or "Authorization")
         if not token:
             return "unauthorized", None

@@ -88,6 +88,7 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
 
     A plan AWS would refuse halfway is refused here, before anything is written.
     """
+    _check_policy_sizes(desired)
     steps: list[Instruction] = []
     for role in desired.roles:
         steps += _plan_role(role, remote, record)
@@ -154,6 +155,26 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
         ]
     questions += removal_reads(record, keep)
     return questions
+
+
+# "IAM and AWS STS quotas": a role's inline policies hold at most 10,240 characters in total;
+# IAM does not count white space.
+MAX_ROLE_POLICY_CHARS = 10_240
+
+
+def _check_policy_sizes(desired: DesiredState) -> None:
+    """Refuse a role policy IAM would refuse, before the deploy writes anything."""
+    import json
+
+    for role in desired.roles:
+        size = len(json.dumps(role.policy_document, separators=(",", ":")))
+        if size > MAX_ROLE_POLICY_CHARS:
+            raise DeployError(
+                f"the policy of role {role.name} is {size} characters, over IAM's"
+                f" {MAX_ROLE_POLICY_CHARS} for a role's inline policies; give some functions"
+                " their own role (a different iam_policy_file or autogen_policy per function"
+                " in lambda_functions), or set manage_iam_role to false with an iam_role_arn"
+            )
 
 
 def _check_queues(

@@ -170,12 +170,40 @@ def role_statements(
 
 
 def extend_document(document: Mapping[str, Any], statements: Iterable[Any]) -> dict[str, Any]:
-    """``document`` with ``statements`` appended after its own, exact duplicates dropped."""
+    """``document`` with ``statements`` added after its own.
+
+    A statement allowing the same actions as one already added (many queues polled the same way)
+    joins its resources to that one's, so the document grows by an ARN per trigger, not by a
+    statement: an inline role policy holds at most 10,240 characters ("IAM and AWS STS quotas").
+    """
     merged = list(document.get("Statement", []))
+    added: dict[tuple[str, ...], int] = {}
     for statement in statements:
-        if statement not in merged:
+        if statement in merged:
+            continue
+        key = _merge_key(statement)
+        if key is None or key not in added:
+            if key is not None:
+                added[key] = len(merged)
             merged.append(statement)
+            continue
+        into = merged[added[key]]
+        resources = _strings(into, "Resource")
+        resources += [r for r in _strings(statement, "Resource") if r not in resources]
+        merged[added[key]] = {
+            **into,
+            "Resource": resources[0] if len(resources) == 1 else resources,
+        }
     return {**document, "Statement": merged}
+
+
+def _merge_key(statement: Any) -> tuple[str, ...] | None:
+    """Statements that differ only in Resource merge; "*" never does (it already covers all)."""
+    if not isinstance(statement, Mapping) or set(statement) != {"Effect", "Action", "Resource"}:
+        return None
+    if "*" in _strings(statement, "Resource"):
+        return None
+    return (str(statement["Effect"]), *_strings(statement, "Action"))
 
 
 def grants(document: Mapping[str, Any] | None, action: str, resource: str | None = None) -> bool:

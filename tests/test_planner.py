@@ -610,3 +610,19 @@ def test_a_queue_fw_cannot_read_is_left_to_lambda() -> None:
 
 def test_sqs_queues_are_read_with_the_other_remote_state() -> None:
     assert ("queue", (QUEUE_ARN,)) in p.reads_for(desired_state(), Record("app", "dev"))
+
+
+def test_a_role_policy_over_iams_size_limit_is_refused_before_any_write() -> None:
+    desired = desired_state()
+    (role, *others) = desired.roles
+    big = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": ["arn:aws:s3:::b/" + "k" * 10_300],
+    }
+    document = {**role.policy_document, "Statement": [*role.policy_document["Statement"], big]}
+    desired = attrs.evolve(desired, roles=(attrs.evolve(role, policy_document=document), *others))
+    with pytest.raises(
+        DeployError, match=r"the policy of role app-dev is 10\d{3} characters, over IAM's 10240"
+    ):
+        p.plan(desired, FakeRemote(), Record("app", "dev"))

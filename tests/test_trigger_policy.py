@@ -301,3 +301,17 @@ def test_grants_reads_iam_wildcards_not_fnmatch_classes() -> None:
         "sqs:ReceiveMessage",
         "arn:a",
     )
+
+
+def test_queues_polled_alike_share_one_statement(tmp_path: Path) -> None:
+    # An inline role policy holds 10,240 characters ("IAM and AWS STS quotas"): thirty queues
+    # must add thirty ARNs, not thirty statements.
+    handlers = "".join(
+        f"\n\n@app.on_sqs_message(queue='q{i}')\ndef work{i}(event):\n    pass\n" for i in range(30)
+    )
+    project(tmp_path, "from microframework import App\napp = App('trig')\n" + handlers)
+    (document,) = deploy_roles(tmp_path).values()
+    (poller,) = [s for s in statements(document) if "sqs:ReceiveMessage" in s["Action"]]
+    assert poller["Resource"] == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:q{i}" for i in range(30)]
+    assert len(json.dumps(document, separators=(",", ":"))) < 10_240
+    assert_clean(document)

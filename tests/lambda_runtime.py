@@ -209,20 +209,22 @@ class LambdaRuntime:
 
     def close(self) -> None:
         """Stop the process and the stub, and delete the unpacked function."""
-        if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
-            self._proc.wait(timeout=10)
+        try:
+            if self._proc is not None:
+                if self._proc.poll() is None:
+                    self._proc.kill()
+                self._proc.wait(timeout=10)
+        finally:
             self._proc = None
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._root is not None:
-            _remove_tree(self._root)
-            self._root = None
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            if self._log is not None:
+                self._log.close()
+                self._log = None
+            if self._root is not None:
+                _remove_tree(self._root)
+                self._root = None
 
     # --- invoking ---------------------------------------------------------------------------
 
@@ -470,12 +472,15 @@ def _drop_capabilities() -> None:
     with every capability gone from the bounding set: after exec it holds none, and the files,
     owned by ``nobody``, are checked against their "other" bits, as for Lambda's user.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_capbset_drop = 24
+    # prctl was looked up at import: a dlopen between fork and exec could deadlock on the
+    # loader lock that another thread of the test process held at the fork.
+    assert _PRCTL is not None
+    pr_capbset_drop, pr_cap_ambient, pr_cap_ambient_clear_all = 24, 47, 4
     for cap in range(_LAST_CAP + 1):
-        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+        if _PRCTL(pr_capbset_drop, cap, 0, 0, 0) != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"prctl(PR_CAPBSET_DROP, {cap}): {os.strerror(errno)}")
+    _PRCTL(pr_cap_ambient, pr_cap_ambient_clear_all, 0, 0, 0)
 
 
 def _last_cap() -> int:
@@ -486,6 +491,7 @@ def _last_cap() -> int:
 
 
 _LAST_CAP = _last_cap()
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
 def _interpreter() -> str:

@@ -94,7 +94,7 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     own = {root.removesuffix(".py") for root in shipped_code(project_dir, app_filename).roots}
     for name in list(sys.modules):
         top = name.partition(".")[0]
-        if name == module_name or (top in own and top != module_name):
+        if name == module_name or (top in own and top != module_name and _project_module(name)):
             del sys.modules[name]
     spec = importlib.util.spec_from_file_location(module_name, app_path)
     assert spec is not None and spec.loader is not None
@@ -117,6 +117,18 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
             f"{app_filename} defines no 'app' object: add app = App({project_dir.name!r})"
         )
     return app
+
+
+def _project_module(name: str) -> bool:
+    """Whether a loaded module may be a project's own (of this project or one loaded before).
+
+    The host's standard library and installed packages stay: a project file that shares their
+    name must not evict the module fw itself runs on.
+    """
+    if name.partition(".")[0] in sys.stdlib_module_names:
+        return False
+    location = getattr(sys.modules.get(name), "__file__", None) or ""
+    return not any(part in ("site-packages", "dist-packages") for part in Path(location).parts)
 
 
 def _user_line(err: BaseException, app_path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -210,3 +211,16 @@ def test_gen_policy_reads_the_shipped_modules(
     service, operation = service_call.split(":")
     pairs = analyze_project(tmp_path).calls
     assert any(s == service and op.lower() == operation.lower() for s, op in pairs), pairs
+
+
+def test_loading_an_app_never_evicts_the_hosts_own_modules(tmp_path: Path) -> None:
+    import json
+
+    from deployer.app_loader import load_app
+
+    (tmp_path / "json.py").write_text("SHADOW = True\n")
+    (tmp_path / "app.py").write_text(
+        "import json\nfrom microframework import App\napp = App('a')\n"
+    )
+    load_app(tmp_path)
+    assert sys.modules["json"] is json

@@ -224,6 +224,7 @@ def adapt_chalice_config(
             level["lambda_functions"] = {
                 name: _adapt_entry(source, path, name, entry, function_keys, stage_only)
                 for name, entry in functions.items()
+                if entry is not None  # Chalice skips a null entry, as a null value
             }
     return top
 

@@ -11,6 +11,8 @@ from typing import Any
 import attrs
 import pytest
 from chalice.config import Config as ChaliceConfig
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cli.main import main
 from deployer.chalice_layout import CHALICE_UNSUPPORTED, new_command
@@ -427,3 +429,30 @@ def test_commands_that_import_the_app_set_cli_mode(
     if runs_here(function.runtime, function.architecture):
         assert seen[1:] == [[None, None]]
     assert "AWS_CHALICE_CLI_MODE" not in os.environ and "FW_CLI_MODE" not in os.environ
+
+
+# --- any file: a config error or a config, never a crash ---------------------------------------
+
+_KEYS = sorted({*SHARED, *CHALICE_UNSUPPORTED, "lambda_architecture", "api_gateway_stage",
+                "api_gateway_endpoint_type", "iam_policy_file", "runtime", "lambda_functions",
+                "stages", "x"})  # fmt: skip
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 20000) | st.sampled_from(["", "x", "arm64", ROLE]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(top=st.dictionaries(st.sampled_from(_KEYS), _JSON, max_size=5), dev=_JSON)
+def test_any_chalice_config_is_a_config_or_one_line(tmp_path: Path, top: Any, dev: Any) -> None:
+    data = {**top, "app_name": "shop", "version": "2.0", "stages": {"dev": dev}}
+    chalice_project(tmp_path, data)
+    try:
+        config = load_config(tmp_path, "dev")
+    except ConfigError as err:
+        assert str(err).startswith(".chalice/config.json: ") and "\n" not in str(err)
+    else:
+        config.function("worker")

@@ -53,6 +53,9 @@ class _LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, debug: bool) -> None:
     """fw: serverless web APIs on AWS Lambda and API Gateway."""
+    from deployer.chalice_layout import new_command
+
+    new_command()  # warnings about the config file are printed once per command
     ctx.ensure_object(dict)
     ctx.obj["project_dir"] = (project_dir or Path.cwd()).resolve()
     ctx.obj["debug"] = debug

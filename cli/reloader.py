@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from deployer.chalice_layout import find_config
 from deployer.errors import FwError
 from deployer.imports import shipped_code
 
@@ -27,15 +28,15 @@ _Snapshot = dict[str, tuple[int, int]]
 
 
 def watched_files(project_dir: Path) -> Iterator[str]:
-    """The project's shipped Python modules, plus ``.fw/config.json`` (env vars live there).
+    """The project's shipped Python modules, plus its config file (env vars live there).
 
     Shipped as packaging defines it (``deployer.imports.shipped_code``): what the deployed
     function can run is what a reload must notice; tests and scripts beside app.py are not.
     It is recomputed on every poll, so a module becomes watched once the app imports it.
     """
-    config = project_dir / ".fw" / "config.json"
-    if config.is_file():
-        yield str(config)
+    config = find_config(project_dir, note=False)
+    if config is not None:
+        yield str(config.path)
     for path in shipped_code(project_dir).modules.values():
         yield str(path)
 

@@ -21,6 +21,11 @@ class AppLoadError(FwError):
     """``app.py`` is missing, fails to import, or defines no ``app``."""
 
 
+# Chalice's CLI sets AWS_CHALICE_CLI_MODE=true for every command it runs (chalice/cli/__init__.py,
+# _configure_cli_env_vars), so an app can tell "run by the CLI" (local resources, no AWS calls at
+# import) from "running in Lambda"; fw sets it, and its own name, wherever it imports the app.
+CLI_MODE_VARIABLES = {"AWS_CHALICE_CLI_MODE": "true", "FW_CLI_MODE": "true"}
+
 # Lambda sets AWS_REGION for every function, so module-level ``boto3.client(...)`` calls work
 # there; a build machine may have no region at all, and packaging makes no AWS calls.
 _PLACEHOLDER_REGION = "us-east-1"
@@ -44,6 +49,19 @@ def import_environment(
 
         if not botocore.session.Session().get_config_variable("region"):
             wanted.setdefault("AWS_DEFAULT_REGION", _PLACEHOLDER_REGION)
+    with _environment(wanted):
+        yield
+
+
+@contextlib.contextmanager
+def cli_mode() -> Iterator[None]:
+    """While an fw command runs the app: ``AWS_CHALICE_CLI_MODE`` and ``FW_CLI_MODE`` set."""
+    with _environment(CLI_MODE_VARIABLES):
+        yield
+
+
+@contextlib.contextmanager
+def _environment(wanted: Mapping[str, str]) -> Iterator[None]:
     before = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:
@@ -101,7 +119,8 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with cli_mode():
+            spec.loader.exec_module(module)
     except SyntaxError as err:
         del sys.modules[module_name]
         raise AppLoadError(f"{app_filename}:{err.lineno}: syntax error: {err.msg}") from err

@@ -1,6 +1,7 @@
-"""The project's ``.fw/config.json``: validated eagerly, resolved per stage and per function.
+"""The project's config file: validated for the stage in use, resolved per function.
 
-The file has three levels (top level, ``stages.<stage>``, and ``lambda_functions.<name>`` under
+The file is ``.fw/config.json``, or a Chalice project's ``.chalice/config.json`` (see
+``deployer.chalice_layout``). It has three levels (top level, ``stages.<stage>``, and ``lambda_functions.<name>`` under
 either), plus CLI-flag overrides on top. A function's value is the most specific one set:
 override > stage's function > stage > top-level function > top level > default.
 ``environment_variables`` and ``tags`` merge across those levels instead (more specific wins per key).
@@ -18,6 +19,13 @@ from typing import Any
 
 import attrs
 
+from deployer.chalice_layout import (
+    FW_CONFIG_FILE,
+    ConfigSource,
+    adapt_chalice_config,
+    locate_config,
+    read_config,
+)
 from deployer.errors import ConfigError
 
 __all__ = [
@@ -32,9 +40,8 @@ __all__ = [
 
 RUNTIME_DEFAULT: str = f"python{sys.version_info.major}.{sys.version_info.minor}"
 API_HANDLER_NAME = "api_handler"
-CONFIG_FILE = Path(".fw") / "config.json"
+CONFIG_FILE = FW_CONFIG_FILE
 
-_SOURCE_FILE = ".fw/config.json"
 _SOURCE_OVERRIDE = "command-line option"
 
 # Names that end up inside AWS resource names (function names, role names, log groups).
@@ -101,6 +108,8 @@ class StageConfig:
     stage: str
     api_gateway_stage: str
     api_gateway_endpoint_type: str
+    # Relative to project_dir: .fw/config.json, or Chalice's .chalice/config.json.
+    config_file: Path = CONFIG_FILE
     # The validated raw levels, kept so functions the file never names still resolve.
     _top: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     _stage_values: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
@@ -109,8 +118,22 @@ class StageConfig:
     def function(self, name: str | None = None) -> FunctionConfig:
         """Resolve one function's settings; ``None`` means the REST API handler."""
         return _resolve(
-            self.stage, name or API_HANDLER_NAME, self._top, self._stage_values, self._overrides
+            self._source,
+            self.stage,
+            name or API_HANDLER_NAME,
+            self._top,
+            self._stage_values,
+            self._overrides,
         )
+
+    @property
+    def config_dir(self) -> Path:
+        """The config file's folder, where policy files are read from (as Chalice's .chalice/)."""
+        return self.project_dir / self.config_file.parent
+
+    @property
+    def _source(self) -> ConfigSource:
+        return ConfigSource(self.project_dir, self.config_file)
 
     @property
     def runtime(self) -> str:
@@ -163,7 +186,11 @@ _Check = Callable[[str, str, Any], Any]
 
 
 def _bad(source: str, path: str, value: Any, what: str) -> ConfigError:
-    return ConfigError(f"{source}: invalid {path} {value!r}; it must be {what}")
+    hint = ""
+    if isinstance(value, str) and ("${" in value or "{{" in value):
+        # A CI pipeline fills these in before the deploy; one left as it is reaches fw.
+        hint = " (it looks like a placeholder your CI did not substitute)"
+    return ConfigError(f"{source}: invalid {path} {value!r}{hint}; it must be {what}")
 
 
 def _is_int(value: Any) -> bool:
@@ -382,47 +409,54 @@ def _validate_keys(
     return checked
 
 
-def _validate_level(path: str, data: Any) -> dict[str, Any]:
+def _validate_level(source: str, path: str, data: Any) -> dict[str, Any]:
     """Validate the top level or one stage: its own keys plus its lambda_functions entries."""
-    data = _object(_SOURCE_FILE, path, data)
-    level = _validate_keys(_SOURCE_FILE, path, data, _TOP_KEYS if not path else _STAGE_KEYS)
+    data = _object(source, path, data)
+    level = _validate_keys(source, path, data, _TOP_KEYS if not path else _STAGE_KEYS)
     functions_path = _join(path, "lambda_functions")
-    functions = _object(_SOURCE_FILE, functions_path, data.get("lambda_functions", {}))
+    functions = _object(source, functions_path, data.get("lambda_functions", {}))
     level["lambda_functions"] = {}
     for name, entry in functions.items():
         entry_path = f"{functions_path}.{name}"
         if not _NAME_RE.fullmatch(name):
             raise ConfigError(
-                f"{_SOURCE_FILE}: function name {name!r} in {functions_path} may only contain"
+                f"{source}: function name {name!r} in {functions_path} may only contain"
                 " letters, digits, '-' and '_'"
             )
-        entry = _object(_SOURCE_FILE, entry_path, entry)
+        entry = _object(source, entry_path, entry)
         level["lambda_functions"][name] = _validate_keys(
-            _SOURCE_FILE, entry_path, entry, tuple(_FUNCTION_KEYS)
+            source, entry_path, entry, tuple(_FUNCTION_KEYS)
         )
     return level
 
 
-def _validate_file(data: Any) -> tuple[str, dict[str, Any], dict[str, dict[str, Any]]]:
-    """Validate the whole file; return (app_name, top level, {stage: stage level})."""
-    data = _object(_SOURCE_FILE, "", data)
-    top = _validate_level("", data)
-    if data.get("version", "1.0") != "1.0":
-        raise _bad(_SOURCE_FILE, "version", data["version"], "'1.0'")
+# Chalice writes "2.0" (its format since functions could be configured per stage), fw "1.0";
+# the keys they share mean the same in both.
+_VERSIONS = ("1.0", "2.0")
+
+
+def _validate_file(
+    source: str, data: Any, stage: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Validate the top level and ``stage``; return (app_name, top level, stage level).
+
+    Other stages are not read: a CI placeholder in prod must not stop a deploy of dev.
+    """
+    data = _object(source, "", data)
+    top = _validate_level(source, "", data)
+    version = data.get("version", "1.0")
+    if version not in _VERSIONS and (isinstance(version, bool) or version not in (1, 2)):
+        raise _bad(source, "version", version, "'1.0' or '2.0'")
     if "app_name" not in data:
-        raise ConfigError(f'{_SOURCE_FILE}: \'app_name\' is missing; add "app_name": "<name>"')
+        raise ConfigError(f'{source}: \'app_name\' is missing; add "app_name": "<name>"')
     app_name = _pattern(_NAME_RE, "letters, digits, '-' and '_' (it is part of AWS names)")(
-        _SOURCE_FILE, "app_name", data["app_name"]
+        source, "app_name", data["app_name"]
     )
-    stages: dict[str, dict[str, Any]] = {}
-    for stage, value in _object(_SOURCE_FILE, "stages", data.get("stages", {})).items():
-        if not _NAME_RE.fullmatch(stage):
-            raise ConfigError(
-                f"{_SOURCE_FILE}: stage name {stage!r} in stages may only contain letters,"
-                " digits, '-' and '_' (it is part of AWS names)"
-            )
-        stages[stage] = _validate_level(f"stages.{stage}", value)
-    return app_name, top, stages
+    stages = _object(source, "stages", data.get("stages", {}))
+    stage_level: dict[str, Any] = {"lambda_functions": {}}
+    if stage in stages:
+        stage_level = _validate_level(source, f"stages.{stage}", stages[stage])
+    return app_name, top, stage_level
 
 
 def _validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -448,6 +482,7 @@ def _levels(
 
 
 def _resolve(
+    source: ConfigSource,
     stage_name: str,
     name: str,
     top: Mapping[str, Any],
@@ -467,14 +502,21 @@ def _resolve(
             for level in levels:
                 if key in level:
                     values[key] = level[key]
+    if not values["autogen_policy"] and values["iam_policy_file"] is None:
+        # As in Chalice: a hand-written policy per stage, beside the config file.
+        values["iam_policy_file"] = f"policy-{stage_name}.json"
+    elif values["autogen_policy"] and source.chalice:
+        # Chalice reads iam_policy_file only when autogen_policy is false (fw's own layout adds
+        # the file's statements to the generated ones).
+        values["iam_policy_file"] = None
     config = FunctionConfig(name=name, **values)
-    _check_function(stage_name, config)
+    _check_function(source.label, stage_name, config)
     return config
 
 
-def _check_function(stage: str, config: FunctionConfig) -> None:
+def _check_function(source: str, stage: str, config: FunctionConfig) -> None:
     """Rules that span keys, checked on the resolved values (they may come from different levels)."""
-    where = f"{_SOURCE_FILE}: function {config.name!r} in stage {stage!r}"
+    where = f"{source}: function {config.name!r} in stage {stage!r}"
     if not config.manage_iam_role and not config.iam_role_arn:
         raise ConfigError(
             f"{where} has manage_iam_role false but no iam_role_arn; set iam_role_arn to the"
@@ -503,60 +545,42 @@ def _stage_value(key: str, *levels: Mapping[str, Any]) -> Any:
 # --- public entry points -------------------------------------------------------------------
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys silently; a config typo should not vanish.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ConfigError(f"{_SOURCE_FILE}: key {key!r} appears twice in one object; keep one")
-        result[key] = value
-    return result
-
-
-def _read(project_dir: Path) -> Any:
-    path = project_dir / CONFIG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"no .fw/config.json in {str(project_dir)!r}: run 'fw new-project' or create it"
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {str(path)!r}: {err}; check the file") from None
-    try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"{_SOURCE_FILE} is not valid JSON at line {err.lineno}:{err.colno}: {err.msg}"
-        ) from None
-
-
 def load_config(
     project_dir: Path, stage: str = "dev", *, overrides: Mapping[str, Any] | None = None
 ) -> StageConfig:
-    """Read and validate the whole config file, then return ``stage``'s view of it.
+    """Read the config file and validate the top level and ``stage``; return ``stage``'s view.
 
-    Every stage and every ``lambda_functions`` entry is checked, so a typo anywhere is
-    reported even when deploying another stage. ``overrides`` are CLI-flag values (the
+    Other stages are not read (each is checked when it is used), so another stage's CI
+    placeholder never blocks this one. ``overrides`` are CLI-flag values (the
     per-function keys, plus the stage-only keys) that win over the file for every function;
     a ``None`` value means the flag was not given.
     """
     project_dir = Path(project_dir)
     if not isinstance(stage, str) or not _NAME_RE.fullmatch(stage):
         raise ConfigError(f"invalid stage name {stage!r}: use only letters, digits, '-' and '_'")
-    app_name, top, stages = _validate_file(_read(project_dir))
+    source = locate_config(project_dir)
+    data = read_config(source)
+    if source.chalice:
+        data = adapt_chalice_config(
+            source,
+            data,
+            stage,
+            top_keys=_TOP_KEYS,
+            stage_keys=_STAGE_KEYS,
+            function_keys=tuple(_FUNCTION_KEYS),
+            stage_only=tuple(_STAGE_ONLY_KEYS),
+        )
+    app_name, top, stage_level = _validate_file(source.label, data, stage)
     checked_overrides = _validate_overrides(overrides or {})
-    stage_level = stages.get(stage, {"lambda_functions": {}})
-    # Resolve every named function of every stage now, so cross-key rules fail before any deploy.
-    for level_stage, level in {**stages, stage: stage_level}.items():
-        names = {API_HANDLER_NAME, *top["lambda_functions"], *level["lambda_functions"]}
-        extra = checked_overrides if level_stage == stage else {}
-        for name in sorted(names):
-            _resolve(level_stage, name, top, level, extra)
+    # Resolve every named function of the stage now, so cross-key rules fail before any deploy.
+    names = {API_HANDLER_NAME, *top["lambda_functions"], *stage_level["lambda_functions"]}
+    for name in sorted(names):
+        _resolve(source, stage, name, top, stage_level, checked_overrides)
     config = StageConfig(
         project_dir=project_dir,
         app_name=app_name,
         stage=stage,
+        config_file=source.relative,
         api_gateway_stage=_stage_value("api_gateway_stage", top, stage_level, checked_overrides),
         api_gateway_endpoint_type=_stage_value(
             "api_gateway_endpoint_type", top, stage_level, checked_overrides

@@ -247,7 +247,10 @@ class _RoleSet:
         if name not in self.roles:
             if key not in self._policies:
                 result = self._build_policy(
-                    self._config.project_dir, autogen_policy=key[0], iam_policy_file=key[1]
+                    self._config.project_dir,
+                    autogen_policy=key[0],
+                    iam_policy_file=key[1],
+                    policy_dir=self._config.config_dir,
                 )
                 self._policies[key] = result.document
                 self._warnings.extend(result.warnings)

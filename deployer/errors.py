@@ -10,7 +10,7 @@ class FwError(Exception):
 
 
 class ConfigError(FwError):
-    """The project's ``.fw/config.json`` (or a CLI flag overriding it) is invalid."""
+    """The project's config file (``.fw/`` or ``.chalice/config.json``) or a flag is invalid."""
 
 
 class PackagingError(FwError):

@@ -397,6 +397,10 @@ def _lambda_environment(
         or os.environ.get("AWS_DEFAULT_REGION")
         or _PLACEHOLDER_REGION
     )
+    # Not AWS_CHALICE_CLI_MODE/FW_CLI_MODE (deployer.app_loader.cli_mode): this import stands for
+    # Lambda's, where neither is set, so an app that picks local resources under the CLI is
+    # checked on the branch it takes when deployed. The environment is built whole, so the
+    # command's own CLI-mode variables do not leak in.
     # "Using Lambda environment variables" (Defined runtime environment variables): LANG, TZ and
     # PATH may be overridden by the function's configuration; the AWS_* and LAMBDA_* ones not.
     return {

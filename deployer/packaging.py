@@ -225,7 +225,7 @@ def package_target(project_dir: Path, targets: Mapping[str, tuple[str, str]]) ->
                 f"Function {name!r} runs on {'/'.join(target)} but {first_name!r} on "
                 f"{'/'.join(first)}, and {REQUIREMENTS_FILE} is installed for one runtime and "
                 "architecture: set the same 'runtime' and 'architecture' for every function "
-                "in .fw/config.json."
+                "in the config file."
             )
     return first
 

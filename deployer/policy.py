@@ -64,28 +64,34 @@ def build_policy(
     autogen_policy: bool = True,
     iam_policy_file: str | None = None,
     app_filename: str = "app.py",
+    policy_dir: Path | None = None,
 ) -> PolicyResult:
-    """The role's policy: generated, generated plus ``.fw/<iam_policy_file>``, or the file alone."""
+    """The role's policy: generated, generated plus the file's statements, or the file alone.
+
+    Policy files are read from ``policy_dir``, the config file's folder (``StageConfig.config_dir``:
+    ``.fw/``, or ``.chalice/`` for a Chalice project, as Chalice reads them); default ``.fw/``.
+    """
     project_dir = Path(project_dir)
+    folder = Path(policy_dir) if policy_dir is not None else project_dir / ".fw"
     if not autogen_policy:
         if iam_policy_file is None:
             raise PolicyError(
                 "autogen_policy is false but no iam_policy_file is set; set iam_policy_file in"
-                " .fw/config.json to a policy file in .fw/, or set autogen_policy to true"
+                " the config to a policy file beside it, or set autogen_policy to true"
             )
-        return PolicyResult(_read_policy_file(project_dir, iam_policy_file)[0], ())
+        return PolicyResult(_read_policy_file(folder, iam_policy_file)[0], ())
     result = generate_policy(project_dir, app_filename=app_filename)
     if iam_policy_file is None:
         return result
-    extra = _read_policy_file(project_dir, iam_policy_file)[1]
+    extra = _read_policy_file(folder, iam_policy_file)[1]
     statements = list(result.document["Statement"])
     statements += [s for s in extra if s not in statements]
     return PolicyResult({"Version": POLICY_VERSION, "Statement": statements}, result.warnings)
 
 
-def _read_policy_file(project_dir: Path, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The document in ``.fw/<name>`` (as Chalice reads ``.chalice/``) and its statements."""
-    path = project_dir / ".fw" / name
+def _read_policy_file(folder: Path, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The document in ``<folder>/<name>`` and its statements."""
+    path = folder / name
     try:
         document = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:

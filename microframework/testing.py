@@ -35,8 +35,13 @@ class HTTPResponse:
         return f"<HTTPResponse {self.status_code}>"
 
 
+# The files fw deploys with, in its order: fw's own layout, else a Chalice project's.
+_CONFIG_FILES = ((".fw", "config.json"), (".chalice", "config.json"))
+
+
 class _StageConfig:
-    """The stage's settings the client needs, read from ``<project_dir>/.fw/config.json``.
+    """The stage's settings the client needs, from the file ``fw deploy`` reads:
+    ``<project_dir>/.fw/config.json``, else ``<project_dir>/.chalice/config.json``.
 
     Only what a test run needs (environment variables, the API stage name), read with the same
     lookup order ``deployer/config.py`` validates and deploys with: top level, top-level
@@ -49,12 +54,14 @@ class _StageConfig:
         import json
         import os
 
-        path = os.path.join(project_dir, ".fw", "config.json")
         self.data: dict[str, Any] = {}
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as file:
-                self.data = json.load(file)
-        self.stage = self.data.get("stages", {}).get(stage, {})
+        for parts in _CONFIG_FILES:
+            path = os.path.join(project_dir, *parts)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as file:
+                    self.data = json.load(file)
+                break
+        self.stage = (self.data.get("stages") or {}).get(stage) or {}
 
     @property
     def api_stage(self) -> str:
@@ -71,7 +78,9 @@ class _StageConfig:
         for level in (self.data, self.stage):
             env.update(level.get("environment_variables") or {})
             env.update(
-                (level.get("lambda_functions") or {}).get(function, {}).get("environment_variables")
+                ((level.get("lambda_functions") or {}).get(function) or {}).get(
+                    "environment_variables"
+                )
                 or {}
             )
         return env
@@ -213,8 +222,8 @@ class _Lambda:
 class Client:
     """``with Client(app) as client:`` — or use it directly; there is nothing to close.
 
-    ``stage_name`` picks the stage of ``<project_dir>/.fw/config.json`` (as Chalice's client
-    does): each request and invocation runs with that function's environment variables, and the
+    ``stage_name`` picks the stage of ``<project_dir>/.fw/config.json``, or of a Chalice
+    project's ``.chalice/config.json`` (as Chalice's client does): each request and invocation runs with that function's environment variables, and the
     events carry the stage's API Gateway stage name.
     """
 

@@ -72,7 +72,8 @@ def test_failures_exit_1_with_one_line(capsys, tmp_path: Path) -> None:
     assert (code, out) == (1, "")
     assert (
         err
-        == f"Error: no .fw/config.json in {str(tmp_path)!r}: run 'fw new-project' or create it\n"
+        == f"Error: no .fw/config.json (or Chalice's .chalice/config.json) in {str(tmp_path)!r}:"
+        " run 'fw new-project' or create it\n"
     )
 
 

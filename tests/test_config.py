@@ -251,13 +251,13 @@ def test_lists_override_rather_than_merge(tmp_path: Path) -> None:
     ("data", "message"),
     [
         ({"lambda_memroy_size": 256}, "unknown key 'lambda_memroy_size'; did you mean 'lambda_memory_size'?"),
-        ({"stages": {"prod": {"enviroment_variables": {}}}},
-         "unknown key 'stages.prod.enviroment_variables'; did you mean 'environment_variables'?"),
+        ({"stages": {"dev": {"enviroment_variables": {}}}},
+         "unknown key 'stages.dev.enviroment_variables'; did you mean 'environment_variables'?"),
         ({"lambda_functions": {"f": {"timeout": 3}}},
          "unknown key 'lambda_functions.f.timeout'; did you mean 'lambda_timeout'?"),
         ({"zzz": 1}, "unknown key 'zzz'; valid keys are version, app_name"),
     ],
-    ids=["top-level", "in-other-stage", "in-function", "no-close-match"],
+    ids=["top-level", "in-stage", "in-function", "no-close-match"],
 )  # fmt: skip
 def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match="^.fw/config.json: ") as err:
@@ -273,8 +273,8 @@ def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: s
         ({"lambda_memory_size": "256"}, "invalid lambda_memory_size '256'; it must be an integer from 128 to 10240"),
         ({"lambda_timeout": 0}, "invalid lambda_timeout 0; it must be an integer from 1 to 900"),
         ({"lambda_timeout": True}, "invalid lambda_timeout True; it must be an integer from 1 to 900"),
-        ({"stages": {"prod": {"lambda_timeout": 901}}},
-         "invalid stages.prod.lambda_timeout 901; it must be an integer from 1 to 900"),
+        ({"stages": {"dev": {"lambda_timeout": 901}}},
+         "invalid stages.dev.lambda_timeout 901; it must be an integer from 1 to 900"),
         ({"lambda_functions": {"f": {"lambda_timeout": 1000}}},
          "invalid lambda_functions.f.lambda_timeout 1000; it must be an integer from 1 to 900"),
         ({"autogen_policy": "yes"}, "invalid autogen_policy 'yes'; it must be true or false"),
@@ -302,20 +302,19 @@ def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: s
         ({"runtime": "python2.7"}, "invalid runtime 'python2.7'; it must be a Python 3 Lambda runtime such as 'python3.12'"),
         ({"runtime": "nodejs20.x"}, "invalid runtime 'nodejs20.x'"),
         ({"architecture": "aarch64"}, "invalid architecture 'aarch64'; it must be one of 'x86_64', 'arm64'"),
-        ({"version": "2.0"}, "invalid version '2.0'; it must be '1.0'"),
+        ({"version": "3.0"}, "invalid version '3.0'; it must be '1.0' or '2.0'"),
         ({"app_name": "my app"}, "invalid app_name 'my app'; it must be letters, digits, '-' and '_'"),
         ({"app_name": 7}, "invalid app_name 7; it must be letters, digits, '-' and '_' (it is part of AWS names)"),
         ({"stages": []}, "invalid stages []; it must be an object"),
-        ({"stages": {"prod": 1}}, "invalid stages.prod 1; it must be an object"),
-        ({"stages": {"my stage": {}}}, "stage name 'my stage' in stages may only contain"),
+        ({"stages": {"dev": 1}}, "invalid stages.dev 1; it must be an object"),
         ({"lambda_functions": {"my fn": {}}}, "function name 'my fn' in lambda_functions may only"),
         ({"lambda_functions": {"f": {"api_gateway_stage": "v1"}}},
          "'lambda_functions.f.api_gateway_stage' applies to the whole stage"),
-        ({"stages": {"prod": {"lambda_functions": {"f": {"api_gateway_endpoint_type": "EDGE"}}}}},
-         "'stages.prod.lambda_functions.f.api_gateway_endpoint_type' applies to the whole stage"),
+        ({"stages": {"dev": {"lambda_functions": {"f": {"api_gateway_endpoint_type": "EDGE"}}}}},
+         "'stages.dev.lambda_functions.f.api_gateway_endpoint_type' applies to the whole stage"),
         ({"subnet_ids": ["subnet-1"]}, "sets only one of subnet_ids and security_group_ids"),
-        ({"stages": {"prod": {"lambda_functions": {"f": {"security_group_ids": ["sg-1"]}}}}},
-         "function 'f' in stage 'prod' sets only one of subnet_ids and security_group_ids"),
+        ({"stages": {"dev": {"lambda_functions": {"f": {"security_group_ids": ["sg-1"]}}}}},
+         "function 'f' in stage 'dev' sets only one of subnet_ids and security_group_ids"),
         ({"source_kms_key_arn": "alias/aws/sqs"},
          "invalid source_kms_key_arn 'alias/aws/sqs'; it must be a KMS key ARN"),
     ],
@@ -327,9 +326,9 @@ def test_unknown_key_suggestion(tmp_path: Path, data: dict[str, Any], message: s
         "env-name-digit", "env-name-dash", "env-reserved", "env-value-int", "env-too-big",
         "tag-aws-prefix", "tag-value-int", "api-stage-space", "endpoint-type-case",
         "log-retention", "runtime-py2", "runtime-node", "architecture", "version",
-        "app-name-space", "app-name-int", "stages-list", "stage-not-object", "stage-name",
+        "app-name-space", "app-name-int", "stages-list", "stage-not-object",
         "function-name", "stage-only-in-function", "stage-only-in-stage-function",
-        "vpc-half", "vpc-half-in-other-stage", "kms-alias",
+        "vpc-half", "vpc-half-in-stage-function", "kms-alias",
     ],
 )  # fmt: skip
 def test_validation_error(tmp_path: Path, data: dict[str, Any], message: str) -> None:
@@ -351,10 +350,39 @@ def test_role_arn_can_come_from_another_level(tmp_path: Path) -> None:
     assert load(tmp_path, data).function().iam_role_arn == ROLE
 
 
-def test_every_stage_is_validated_when_loading_one(tmp_path: Path) -> None:
-    data = {"stages": {"dev": {}, "prod": {"lambda_functions": {"f": {"manage_iam_role": False}}}}}
-    with pytest.raises(ConfigError, match="function 'f' in stage 'prod' has manage_iam_role"):
-        load(tmp_path, data, stage="dev")
+OTHER_STAGE_PROBLEMS = {
+    "ci-placeholder": {"manage_iam_role": False, "iam_role_arn": "${IAM_ROLE_ARN}"},
+    "cross-key": {"lambda_functions": {"f": {"manage_iam_role": False}}},
+    "bad-type": {"lambda_timeout": "60"},
+    "typo": {"lambda_timout": 60},
+    "not-an-object": [],
+}
+
+
+@pytest.mark.parametrize("problem", OTHER_STAGE_PROBLEMS.values(), ids=OTHER_STAGE_PROBLEMS)
+def test_only_the_used_stage_is_validated(tmp_path: Path, problem: Any) -> None:
+    data = {"stages": {"dev": {"lambda_timeout": 30}, "prod": problem, "bad name": 1}}
+    assert load(tmp_path, data, stage="dev").function().lambda_timeout == 30
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, data, stage="prod")
+    assert "stages.prod" in str(err.value) or "stage 'prod'" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_ci_placeholder_in_the_used_stage_is_named(tmp_path: Path) -> None:
+    data = {"stages": {"prod": {"manage_iam_role": False, "iam_role_arn": "${IAM_ROLE_ARN}"}}}
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, data, stage="prod")
+    assert str(err.value) == (
+        ".fw/config.json: invalid stages.prod.iam_role_arn '${IAM_ROLE_ARN}' (it looks like a"
+        " placeholder your CI did not substitute); it must be an IAM role ARN"
+        " (arn:aws:iam::<account>:role/<name>) or null"
+    )
+
+
+def test_top_level_values_are_validated_as_part_of_every_stage(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid lambda_timeout 0"):
+        load(tmp_path, {"lambda_timeout": 0, "stages": {"dev": {"lambda_timeout": 30}}})
 
 
 def test_missing_app_name(tmp_path: Path) -> None:
@@ -414,7 +442,8 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path)
     assert str(err.value) == (
-        f"no .fw/config.json in {str(tmp_path)!r}: run 'fw new-project' or create it"
+        f"no .fw/config.json (or Chalice's .chalice/config.json) in {str(tmp_path)!r}:"
+        " run 'fw new-project' or create it"
     )
     assert isinstance(err.value, FwError) and err.value.exit_code != 0
 

@@ -79,6 +79,15 @@ def test_config_file_is_watched(tmp_path: Path) -> None:
     assert str(tmp_path / ".fw" / "config.json") in set(watched_files(tmp_path))
 
 
+def test_a_chalice_projects_config_is_watched_until_fw_has_its_own(tmp_path: Path) -> None:
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text("{}")
+    assert set(watched_files(tmp_path)) == {str(tmp_path / ".chalice" / "config.json")}
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text("{}")
+    assert set(watched_files(tmp_path)) == {str(tmp_path / ".fw" / "config.json")}
+
+
 def test_slot_serves_the_last_good_load_or_its_error() -> None:
     outcomes = iter(["v1", FwError("app.py:3: syntax error: invalid syntax"), "v2"])
 

@@ -10,10 +10,11 @@ import click
 
 
 def _stage_config(project_dir: Path, stage: str) -> Any:
-    """The stage's config, or None outside an fw project (a lone file to analyze)."""
+    """The stage's config, or None outside a project (a lone file to analyze)."""
+    from deployer.chalice_layout import find_config
     from deployer.config import load_config
 
-    if not (project_dir / ".fw" / "config.json").is_file():
+    if find_config(project_dir, note=False) is None:
         return None
     return load_config(project_dir, stage)
 
@@ -59,6 +60,7 @@ def command(ctx: click.Context, filename: str, stage: str) -> None:
         autogen_policy=autogen_policy,
         iam_policy_file=rest.iam_policy_file if rest is not None else None,
         app_filename=filename,
+        policy_dir=config.config_dir if config is not None else None,
     )
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)

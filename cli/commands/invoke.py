@@ -139,6 +139,9 @@ def command(
     project_dir: Path = ctx.obj["project_dir"]
     payload = _read_event(event_file)
     if local:
+        from deployer.app_loader import cli_mode
+
+        ctx.with_resource(cli_mode())  # the handler may read it as well as the import
         result = _invoke_local(project_dir, stage, name, payload, ctx.obj["debug"])
         click.echo(json.dumps(result, indent=2, default=str))
         return

@@ -187,9 +187,13 @@ def command(
     ctx: click.Context, host: str, port: int, stage: str, autoreload: bool, schedules: bool
 ) -> None:
     """Serve the app locally, as API Gateway and Lambda would."""
+    from deployer.app_loader import cli_mode
+
     from ..local_server import AccessLog
     from ..reloader import AppSlot, Reloader, forget_project_modules
 
+    # For as long as it serves, as under `chalice local`: views may read it per request.
+    ctx.with_resource(cli_mode())
     project_dir: Path = ctx.obj["project_dir"]
     loader = _GatewayLoader(project_dir, stage)
     slot: AppSlot[Any] = AppSlot(loader)

@@ -38,7 +38,10 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     policy = None
     if rest.manage_iam_role:
         result = build_policy(
-            project_dir, autogen_policy=rest.autogen_policy, iam_policy_file=rest.iam_policy_file
+            project_dir,
+            autogen_policy=rest.autogen_policy,
+            iam_policy_file=rest.iam_policy_file,
+            policy_dir=config.config_dir,
         )
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)

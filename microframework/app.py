@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from .cors import CORSConfig
+from .cors import CORSConfig, check_route_cors
 from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError, not_an_object
 from .request import Request, find_header, invalid_field
 from .response import Response, error_response, is_binary, matches_content_type
@@ -360,14 +360,7 @@ class App(Scaffold):
                 authorizer=options["authorizer"],
                 view_args=view_args,
             )
-        new_cors = next(iter(entries.values())).cors
-        for other in existing.values():
-            if other.cors != new_cors:
-                # One OPTIONS preflight answers for every method of a path.
-                raise ValueError(
-                    f"route {path!r}: view {name!r} has a CORS config different from view "
-                    f"{other.view_name!r} on the same path; all methods of a path share one"
-                )
+        check_route_cors(path, name, next(iter(entries.values())).cors, existing)
         self._param_names.update(claims)
         self.routes.setdefault(path, {}).update(entries)
         self._route_table = None

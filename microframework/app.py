@@ -439,7 +439,7 @@ class App(Scaffold):
                 try:
                     return get_response(request)
                 except InvalidEventError as err:  # a middleware read a malformed field
-                    return error_response("BadRequestError", str(err), 400)
+                    return error_response(str(err), "BadRequestError", 400)
                 except Exception:
                     return self._unhandled_error_response()
 
@@ -469,14 +469,14 @@ class App(Scaffold):
                 params = event.get("pathParameters")
             by_method = self.routes.get(path)
             if by_method is None:
-                return error_response("NotFoundError", f"No view function for: {path}", 404)
+                return error_response(f"No view function for: {path}", "NotFoundError", 404)
             if type(method) is not str:
                 raise invalid_field("requestContext.httpMethod", method, "a string")
             entry = by_method.get(method)
             if entry is None:
                 return error_response(
-                    "MethodNotAllowedError",
                     f"Unsupported method: {method}",
+                    "MethodNotAllowedError",
                     405,
                     {"Allow": ", ".join(by_method)},
                 )
@@ -485,8 +485,8 @@ class App(Scaffold):
                 content_type = find_header(event.get("headers"), "content-type")
                 if not entry.accepts(content_type):
                     return error_response(
-                        "UnsupportedMediaType",
                         f"Unsupported media type: {content_type or 'application/json'}",
+                        "UnsupportedMediaType",
                         415,
                         dict(cors) if cors else None,
                     )
@@ -500,16 +500,16 @@ class App(Scaffold):
             if response.headers and not self._binary_response_allowed(event, response):
                 content_type = _get_header(response.headers, "content-type")
                 return error_response(
-                    "BadRequest",
                     f"Request did not specify an Accept header with {content_type}, The response "
                     f"has a Content-Type of {content_type}. If a response has a binary "
                     "Content-Type then the request must specify an Accept header that matches.",
+                    "BadRequest",
                     400,
                     dict(cors) if cors else None,
                 )
             return response
         except InvalidEventError as err:
-            return error_response("BadRequestError", str(err), 400)
+            return error_response(str(err), "BadRequestError", 400)
 
     def _route_v2(
         self, event: dict[str, Any], request: Request
@@ -549,7 +549,7 @@ class App(Scaffold):
             "requestContext.resourcePath; top-level keys %s): check what triggers this function",
             list(event)[:10],
         )
-        return error_response("InternalServerError", "Unknown request.", 500)
+        return error_response("Unknown request.", "InternalServerError", 500)
 
     def _call_view(self, entry: RouteEntry, kwargs: dict[str, str] | None) -> Response:
         try:
@@ -566,9 +566,9 @@ class App(Scaffold):
         except UnhandledError:
             raise
         except InvalidEventError as err:  # the view read a malformed field of the event
-            return error_response("BadRequestError", str(err), 400)
+            return error_response(str(err), "BadRequestError", 400)
         except ViewError as err:
-            return error_response(type(err).__name__, str(err), err.STATUS_CODE)
+            return error_response(str(err), type(err).__name__, err.STATUS_CODE)
         except Exception:
             return self._unhandled_error_response()
 
@@ -593,7 +593,7 @@ class App(Scaffold):
             return Response(
                 traceback.format_exc(), headers={"Content-Type": "text/plain"}, status_code=500
             )
-        return error_response("InternalServerError", "An internal server error occurred.", 500)
+        return error_response("An internal server error occurred.", "InternalServerError", 500)
 
 
 def _view_kwargs(entry: RouteEntry, params: Any) -> dict[str, str]:
@@ -637,3 +637,14 @@ def _to_v2_result(result: dict[str, Any]) -> dict[str, Any]:
     if cookies:
         out["cookies"] = cookies
     return out
+
+
+def __getattr__(name: str) -> object:
+    # `from chalice.app import X` ports as `from microframework.app import X`: every name the
+    # package exports resolves here too, loaded on first use like the package's own.
+    import sys
+
+    package = sys.modules[__package__]
+    if name in package.__all__:
+        return getattr(package, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

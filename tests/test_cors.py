@@ -97,5 +97,7 @@ def test_route_preflight_is_none_without_cors() -> None:
 
 
 def test_cors_enabled_views_of_a_path_must_agree() -> None:
-    with pytest.raises(ValueError, match="view 'view_post' has a CORS config different from view 'view_put'"):
+    with pytest.raises(
+        ValueError, match="view 'view_post' has a CORS config different from view 'view_put'"
+    ):
         _routes(("GET", False), ("PUT", True), ("POST", CORSConfig(allow_origin="https://a")))

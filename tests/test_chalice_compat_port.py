@@ -329,3 +329,60 @@ def test_query_params_is_chalices_mutable_multidict_and_none_without_a_query() -
     assert actual == expected
     assert actual[0]["tag"] == ["replaced", ["replaced"]]
     assert actual[1] == {"params": None}
+
+
+# -- the test client -------------------------------------------------------------------------
+
+CLIENT_APP = """
+from chalice import Chalice, Response
+from chalice.test import Client, FunctionNotFoundError
+app = Chalice(app_name="client")
+
+@app.route("/")
+def index():
+    return {"function": app.lambda_context.function_name}
+
+@app.route("/text")
+def text():
+    return Response("not json", headers={"Content-Type": "text/plain"})
+
+@app.route("/empty")
+def empty():
+    return Response("", status_code=204)
+
+@app.lambda_function(name="adder")
+def adder(event, context):
+    return {"function": context.function_name, "sum": event["a"] + event["b"]}
+
+@app.on_sns_message(topic="alerts")
+def on_alert(event):
+    return [event.message, event.subject, event.message_attributes]
+
+def observe():
+    attributes = {"k": {"Type": "String", "Value": "v"}}
+    with Client(app) as client:
+        seen = {
+            "rest": client.http.get("/").json_body,
+            "text": client.http.get("/text").json_body,
+            "empty": client.http.get("/empty").json_body,
+            "invoke": client.lambda_.invoke("adder", {"a": 1, "b": 2}).payload,
+            "sns": client.lambda_.invoke(
+                "on_alert", client.events.generate_sns_event("hi", "subj", attributes)
+            ).payload,
+            "sns-keywords": on_alert(client.events.generate_sns_event(
+                message="m", subject="s", message_attributes=attributes), None),
+        }
+        try:
+            client.lambda_.invoke("nope")
+        except FunctionNotFoundError:
+            seen["unknown"] = "FunctionNotFoundError"
+    return seen
+"""
+
+
+def test_test_client_answers_as_chalices() -> None:
+    expected, actual = observe_both(CLIENT_APP)
+    assert actual == expected
+    assert actual["rest"] == {"function": "api_handler"}
+    assert actual["text"] is actual["empty"] is None
+    assert actual["unknown"] == "FunctionNotFoundError"

@@ -213,25 +213,17 @@ class App(Scaffold):
     def debug(self, value: bool) -> None:
         self._debug = value
         if self._log is not None and self.configure_logs:
-            self._log.setLevel(10 if value else 40)
+            from .logs import set_level
+
+            set_level(self._log, value)
 
     @property
     def log(self) -> Any:
-        """The app's ``logging.Logger`` (configured on first use: logging costs cold-start time)."""
+        """The app's ``logging.Logger``, writing to stdout as Chalice's does (set up on first use)."""
         if self._log is None:
-            import logging
+            from .logs import app_logger
 
-            log = logging.getLogger(self.app_name)
-            if self.configure_logs:
-                if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
-                    handler = logging.StreamHandler()
-                    handler.setFormatter(
-                        logging.Formatter("%(name)s - %(levelname)s - %(message)s")
-                    )
-                    log.addHandler(handler)
-                    log.propagate = False
-                log.setLevel(logging.DEBUG if self._debug else logging.ERROR)
-            self._log = log
+            self._log = app_logger(self.app_name, self._debug, self.configure_logs)
         return self._log
 
     # -- registration -----------------------------------------------------------------------

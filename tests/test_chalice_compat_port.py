@@ -386,3 +386,68 @@ def test_test_client_answers_as_chalices() -> None:
     assert actual["rest"] == {"function": "api_handler"}
     assert actual["text"] is actual["empty"] is None
     assert actual["unknown"] == "FunctionNotFoundError"
+
+
+# -- app.log ---------------------------------------------------------------------------------
+
+LOG_APP = """
+from chalice import Chalice
+app = Chalice(app_name=NAME)
+
+@app.route("/boom")
+def boom():
+    raise RuntimeError("secret detail")
+
+@app.route("/log")
+def log():
+    app.log.error("an error: %s", 1)
+    app.log.warning("a warning")
+    app.log.debug("a debug line")
+    return {}
+
+def observe():
+    event = {"requestContext": {"resourcePath": "/log", "httpMethod": "GET"}, "headers": {},
+             "multiValueQueryStringParameters": None, "pathParameters": None,
+             "stageVariables": None, "body": None, "isBase64Encoded": False}
+    app(event, None)
+    app.debug = True
+    app(event, None)
+    app.debug = False
+    event["requestContext"]["resourcePath"] = "/boom"
+    return app(event, None)["statusCode"]
+"""
+
+
+@pytest.fixture
+def log_names():
+    import logging
+
+    names = ["port-log-chalice", "port-log-fw"]
+    yield names
+    for name in names:  # the loggers outlive the test: leave no handler behind
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+
+
+def test_app_log_writes_to_stdout_at_chalices_level_and_format(capsys, log_names) -> None:
+    outputs = []
+    for name, text in zip(log_names, (LOG_APP, port(LOG_APP)), strict=True):
+        module = types.ModuleType("port_app")
+        module.NAME = name
+        exec(text, module.__dict__)  # noqa: S102 - test source
+        assert module.observe() == 500
+        captured = capsys.readouterr()
+        assert captured.err == ""
+        outputs.append(captured.out.replace(name, "NAME").splitlines())
+    expected, actual = outputs
+    head = [line for line in actual if line.startswith("NAME - ")]
+    assert head == [line for line in expected if line.startswith("NAME - ")]
+    assert head == [
+        "NAME - ERROR - an error: 1",
+        "NAME - ERROR - an error: 1",
+        "NAME - WARNING - a warning",
+        "NAME - DEBUG - a debug line",
+        "NAME - ERROR - Caught exception for path /boom",
+    ]
+    assert "RuntimeError: secret detail" in actual[-1] == expected[-1]

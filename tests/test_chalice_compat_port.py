@@ -8,6 +8,7 @@ check. It runs once as written, on Chalice, and once with only its import lines 
 from __future__ import annotations
 
 import ast
+import re
 import types
 from pathlib import Path
 from typing import Any
@@ -451,3 +452,39 @@ def test_app_log_writes_to_stdout_at_chalices_level_and_format(capsys, log_names
         "NAME - ERROR - Caught exception for path /boom",
     ]
     assert "RuntimeError: secret detail" in actual[-1] == expected[-1]
+
+
+# -- blueprints --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decorate", "what"),
+    [
+        (lambda bp: bp.route("/late"), "route '/late' (view 'late')"),
+        (lambda bp: bp.on_sns_message(topic="t"), "@on_sns_message handler 'late'"),
+        (lambda bp: bp.middleware("http"), "middleware 'late'"),
+    ],
+    ids=["route", "event-handler", "middleware"],
+)
+def test_a_handler_added_to_a_registered_blueprint_is_an_error(decorate: Any, what: str) -> None:
+    # Chalice drops it silently: the route is never served. fw says so where it happens.
+    app = microframework.Chalice(app_name="late")
+    bp = microframework.Blueprint("views.items")
+    bp.route("/early")(lambda: {})
+    app.register_blueprint(bp, url_prefix="/v1")
+
+    def late(*args: Any) -> None: ...
+
+    message = f"{what} was added to blueprint 'views.items' after app 'late' registered it"
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        decorate(bp)(late)
+    assert list(app.routes) == ["/v1/early"]
+
+
+def test_chalice_drops_a_route_added_to_a_registered_blueprint() -> None:
+    """The behaviour fw refuses, shown on Chalice: the route silently never exists."""
+    app = chalice.Chalice(app_name="late")
+    bp = chalice.Blueprint("views.items")
+    app.register_blueprint(bp)
+    bp.route("/late")(lambda: {})
+    assert "/late" not in app.routes

@@ -20,7 +20,7 @@ from microframework.authorizers import (
     CustomAuthorizer,
     IAMAuthorizer,
 )
-from microframework.cors import preflight_headers
+from microframework.cors import route_preflight
 
 __all__ = ["API_KEY_SCHEME", "api_fingerprint", "build_openapi", "integration_uri"]
 
@@ -72,11 +72,10 @@ def build_openapi(
             operations[method.lower()] = _operation(
                 by_method[method], handler_uri, parameters, schemes
             )
-        cors = next((e.cors for e in by_method.values() if e.cors is not None), None)
-        if cors is not None and "OPTIONS" not in by_method:
+        headers = route_preflight(by_method)
+        if headers is not None and "OPTIONS" not in by_method:
             # API Gateway answers the browser's preflight itself (a mock integration), so it
             # never costs a Lambda invocation; the headers are the ones `fw local` sends.
-            headers = preflight_headers(cors, list(by_method))
             operations["options"] = _preflight(headers, parameters, handler_uri)
         paths[path] = dict(sorted(operations.items()))
     doc: dict[str, Any] = {

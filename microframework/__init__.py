@@ -1,8 +1,10 @@
 """fw's runtime: the app object users import in ``app.py``, shipped inside every Lambda zip.
 
 Only what a hello-world app needs is imported eagerly; the rest loads on first use, because
-every import here is paid on each Lambda cold start. A Chalice app ports with
-``from microframework import App as Chalice, ViewError as ChaliceViewError, ...``.
+every import here is paid on each Lambda cold start. A Chalice app ports by changing
+``chalice`` to ``microframework`` in its imports: every name of ``chalice`` and ``chalice.app``
+that fw implements is exported under its Chalice name too (``microframework.app`` resolves them
+as ``chalice.app`` does).
 """
 
 from __future__ import annotations
@@ -30,7 +32,60 @@ from .scaffold import Blueprint
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # what __getattr__ resolves on first use, spelled out for type checkers
+    from .app import App as Chalice
+    from .authorizers import (
+        Authorizer,
+        AuthRequest,
+        AuthResponse,
+        AuthRoute,
+        BuiltinAuthConfig,
+        BuiltinAuthorizer,
+        CognitoUserPoolAuthorizer,
+        CustomAuthorizer,
+        IAMAuthorizer,
+    )
+    from .authorizers import BuiltinAuthorizer as ChaliceAuthorizer
+    from .errors import ALL_ERRORS
+    from .errors import FrameworkError as ChaliceError
+    from .errors import UnhandledError as ChaliceUnhandledError
+    from .events import (
+        BaseLambdaEvent,
+        CloudWatchEvent,
+        DynamoDBEvent,
+        DynamoDBRecord,
+        KinesisEvent,
+        KinesisRecord,
+        LambdaFunctionEvent,
+        S3Event,
+        S3Record,
+        SNSEvent,
+        SNSRecord,
+        SQSEvent,
+        SQSRecord,
+    )
+    from .handlers import ConvertToMiddleware, EventHandler
+    from .handlers import EventHandler as EventSourceHandler
+    from .hints import HeadersType, MiddlewareFuncType, UserHandlerFuncType
+    from .response import error_response
+    from .scaffold import Scaffold
+    from .scaffold import Scaffold as DecoratorAPI
+    from .schedule import Cron, Rate, ScheduleExpression
+    from .sources import (
+        CloudWatchEventConfig,
+        DynamoDBEventConfig,
+        KinesisEventConfig,
+        LambdaFunctionConfig,
+        S3EventConfig,
+        ScheduledEventConfig,
+        SNSEventConfig,
+        SQSEventConfig,
+    )
+
 _LAZY = {
+    "ALL_ERRORS": "errors",
+    "Scaffold": "scaffold",
     "Rate": "schedule",
     "Cron": "schedule",
     "ScheduleExpression": "schedule",
@@ -66,14 +121,20 @@ _LAZY = {
     "KinesisEventConfig": "sources",
     "DynamoDBEventConfig": "sources",
     "LambdaFunctionConfig": "sources",
+    "error_response": "response",
+    "HeadersType": "hints",
+    "UserHandlerFuncType": "hints",
+    "MiddlewareFuncType": "hints",
 }
 
-# Chalice's names for the same things, so ports can keep their imports' shape.
+# Chalice's names for the same things, so a port keeps its import lines' names.
 _ALIASES = {
     "Chalice": "App",
-    "ChaliceViewError": "ViewError",
     "ChaliceError": "FrameworkError",
     "ChaliceUnhandledError": "UnhandledError",
+    "ChaliceAuthorizer": "BuiltinAuthorizer",
+    "DecoratorAPI": "Scaffold",
+    "EventSourceHandler": "EventHandler",
 }
 
 
@@ -83,14 +144,17 @@ def __getattr__(name: str) -> object:
         import importlib
 
         value = getattr(importlib.import_module(f".{module}", __name__), name)
-        globals()[name] = value
-        return value
-    if name in _ALIASES:
-        return globals()[_ALIASES[name]]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    elif name in _ALIASES:
+        target = _ALIASES[name]
+        value = globals()[target] if target in globals() else __getattr__(target)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 __all__ = [
+    "ALL_ERRORS",
     "APIGateway",
     "App",
     "AuthRequest",
@@ -104,6 +168,10 @@ __all__ = [
     "BuiltinAuthorizer",
     "CORSConfig",
     "CaseInsensitiveMapping",
+    "Chalice",
+    "ChaliceAuthorizer",
+    "ChaliceError",
+    "ChaliceUnhandledError",
     "ChaliceViewError",
     "CloudWatchEvent",
     "CloudWatchEventConfig",
@@ -112,12 +180,15 @@ __all__ = [
     "ConvertToMiddleware",
     "Cron",
     "CustomAuthorizer",
+    "DecoratorAPI",
     "DynamoDBEvent",
     "DynamoDBEventConfig",
     "DynamoDBRecord",
     "EventHandler",
+    "EventSourceHandler",
     "ForbiddenError",
     "FrameworkError",
+    "HeadersType",
     "IAMAuthorizer",
     "KinesisEvent",
     "KinesisEventConfig",
@@ -125,6 +196,7 @@ __all__ = [
     "LambdaFunctionConfig",
     "LambdaFunctionEvent",
     "MethodNotAllowedError",
+    "MiddlewareFuncType",
     "MultiDict",
     "NotFoundError",
     "Rate",
@@ -141,11 +213,14 @@ __all__ = [
     "SQSEvent",
     "SQSEventConfig",
     "SQSRecord",
+    "Scaffold",
     "ScheduleExpression",
     "ScheduledEventConfig",
     "TooManyRequestsError",
     "UnauthorizedError",
     "UnhandledError",
     "UnprocessableEntityError",
+    "UserHandlerFuncType",
     "ViewError",
+    "error_response",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from .cors import CORSConfig
+from .cors import CORSConfig, check_route_cors
 from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError, not_an_object
 from .request import Request, find_header, invalid_field
 from .response import Response, error_response, is_binary, matches_content_type
@@ -213,25 +213,17 @@ class App(Scaffold):
     def debug(self, value: bool) -> None:
         self._debug = value
         if self._log is not None and self.configure_logs:
-            self._log.setLevel(10 if value else 40)
+            from .logs import set_level
+
+            set_level(self._log, value)
 
     @property
     def log(self) -> Any:
-        """The app's ``logging.Logger`` (configured on first use: logging costs cold-start time)."""
+        """The app's ``logging.Logger``, writing to stdout as Chalice's does (set up on first use)."""
         if self._log is None:
-            import logging
+            from .logs import app_logger
 
-            log = logging.getLogger(self.app_name)
-            if self.configure_logs:
-                if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
-                    handler = logging.StreamHandler()
-                    handler.setFormatter(
-                        logging.Formatter("%(name)s - %(levelname)s - %(message)s")
-                    )
-                    log.addHandler(handler)
-                    log.propagate = False
-                log.setLevel(logging.DEBUG if self._debug else logging.ERROR)
-            self._log = log
+            self._log = app_logger(self.app_name, self._debug, self.configure_logs)
         return self._log
 
     # -- registration -----------------------------------------------------------------------
@@ -360,14 +352,7 @@ class App(Scaffold):
                 authorizer=options["authorizer"],
                 view_args=view_args,
             )
-        new_cors = next(iter(entries.values())).cors
-        for other in existing.values():
-            if other.cors != new_cors:
-                # One OPTIONS preflight answers for every method of a path.
-                raise ValueError(
-                    f"route {path!r}: view {name!r} has a CORS config different from view "
-                    f"{other.view_name!r} on the same path; all methods of a path share one"
-                )
+        check_route_cors(path, name, next(iter(entries.values())).cors, existing)
         self._param_names.update(claims)
         self.routes.setdefault(path, {}).update(entries)
         self._route_table = None
@@ -446,7 +431,7 @@ class App(Scaffold):
                 try:
                     return get_response(request)
                 except InvalidEventError as err:  # a middleware read a malformed field
-                    return error_response("BadRequestError", str(err), 400)
+                    return error_response(str(err), "BadRequestError", 400)
                 except Exception:
                     return self._unhandled_error_response()
 
@@ -476,14 +461,14 @@ class App(Scaffold):
                 params = event.get("pathParameters")
             by_method = self.routes.get(path)
             if by_method is None:
-                return error_response("NotFoundError", f"No view function for: {path}", 404)
+                return error_response(f"No view function for: {path}", "NotFoundError", 404)
             if type(method) is not str:
                 raise invalid_field("requestContext.httpMethod", method, "a string")
             entry = by_method.get(method)
             if entry is None:
                 return error_response(
-                    "MethodNotAllowedError",
                     f"Unsupported method: {method}",
+                    "MethodNotAllowedError",
                     405,
                     {"Allow": ", ".join(by_method)},
                 )
@@ -492,8 +477,8 @@ class App(Scaffold):
                 content_type = find_header(event.get("headers"), "content-type")
                 if not entry.accepts(content_type):
                     return error_response(
-                        "UnsupportedMediaType",
                         f"Unsupported media type: {content_type or 'application/json'}",
+                        "UnsupportedMediaType",
                         415,
                         dict(cors) if cors else None,
                     )
@@ -507,16 +492,16 @@ class App(Scaffold):
             if response.headers and not self._binary_response_allowed(event, response):
                 content_type = _get_header(response.headers, "content-type")
                 return error_response(
-                    "BadRequest",
                     f"Request did not specify an Accept header with {content_type}, The response "
                     f"has a Content-Type of {content_type}. If a response has a binary "
                     "Content-Type then the request must specify an Accept header that matches.",
+                    "BadRequest",
                     400,
                     dict(cors) if cors else None,
                 )
             return response
         except InvalidEventError as err:
-            return error_response("BadRequestError", str(err), 400)
+            return error_response(str(err), "BadRequestError", 400)
 
     def _route_v2(
         self, event: dict[str, Any], request: Request
@@ -556,7 +541,7 @@ class App(Scaffold):
             "requestContext.resourcePath; top-level keys %s): check what triggers this function",
             list(event)[:10],
         )
-        return error_response("InternalServerError", "Unknown request.", 500)
+        return error_response("Unknown request.", "InternalServerError", 500)
 
     def _call_view(self, entry: RouteEntry, kwargs: dict[str, str] | None) -> Response:
         try:
@@ -573,9 +558,9 @@ class App(Scaffold):
         except UnhandledError:
             raise
         except InvalidEventError as err:  # the view read a malformed field of the event
-            return error_response("BadRequestError", str(err), 400)
+            return error_response(str(err), "BadRequestError", 400)
         except ViewError as err:
-            return error_response(type(err).__name__, str(err), err.STATUS_CODE)
+            return error_response(str(err), type(err).__name__, err.STATUS_CODE)
         except Exception:
             return self._unhandled_error_response()
 
@@ -600,7 +585,7 @@ class App(Scaffold):
             return Response(
                 traceback.format_exc(), headers={"Content-Type": "text/plain"}, status_code=500
             )
-        return error_response("InternalServerError", "An internal server error occurred.", 500)
+        return error_response("An internal server error occurred.", "InternalServerError", 500)
 
 
 def _view_kwargs(entry: RouteEntry, params: Any) -> dict[str, str]:
@@ -644,3 +629,14 @@ def _to_v2_result(result: dict[str, Any]) -> dict[str, Any]:
     if cookies:
         out["cookies"] = cookies
     return out
+
+
+def __getattr__(name: str) -> object:
+    # `from chalice.app import X` ports as `from microframework.app import X`: every name the
+    # package exports resolves here too, loaded on first use like the package's own.
+    import sys
+
+    package = sys.modules[__package__]
+    if name in package.__all__:
+        return getattr(package, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

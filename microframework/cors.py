@@ -4,7 +4,9 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+    from .app import RouteEntry
 
 # API Gateway's console adds these to every CORS-enabled method; browsers need them for signed
 # and API-key requests, so they are always allowed.
@@ -77,7 +79,46 @@ class CORSConfig:
 
 
 def preflight_headers(cors: CORSConfig, methods: list[str]) -> dict[str, str]:
-    """What the OPTIONS preflight of a CORS route answers (locally and in the deployed API)."""
+    """What the OPTIONS preflight of a CORS route answers (locally and in the deployed API).
+
+    The methods keep the order the app declared them in, then OPTIONS, as Chalice's deployed
+    preflight and local server list them.
+    """
     headers = cors.get_access_control_headers()
-    headers["Access-Control-Allow-Methods"] = ",".join(sorted(set(methods) | {"OPTIONS"}))
+    listed = [m for m in dict.fromkeys(methods) if m != "OPTIONS"]
+    headers["Access-Control-Allow-Methods"] = ",".join([*listed, "OPTIONS"])
     return headers
+
+
+def route_preflight(by_method: Mapping[str, RouteEntry]) -> dict[str, str] | None:
+    """The preflight headers of one path, or None when none of its views enables CORS.
+
+    Only the CORS-enabled views are listed: a browser may then send those methods
+    cross-origin, and the others stay same-origin, as their responses carry no CORS headers.
+    """
+    cors: CORSConfig | None = None
+    enabled = []
+    for method, entry in by_method.items():
+        if entry.cors is not None:
+            cors = cors or entry.cors
+            enabled.append(method)
+    return None if cors is None else preflight_headers(cors, enabled)
+
+
+def check_route_cors(
+    path: str, view_name: str, new: CORSConfig | None, existing: Mapping[str, RouteEntry]
+) -> None:
+    """Refuse a view whose CORS config differs from another CORS-enabled view of its path.
+
+    One OPTIONS preflight answers for the whole path, so the CORS-enabled views must agree;
+    views without CORS may sit beside them (Chalice's deploy-time rule, checked here at import).
+    """
+    if new is None:
+        return
+    for other in existing.values():
+        if other.cors is not None and other.cors != new:
+            raise ValueError(
+                f"route {path!r}: view {view_name!r} has a CORS config different from view "
+                f"{other.view_name!r} on the same path; the CORS-enabled views of a path share "
+                "one preflight, so they need the same CORSConfig"
+            )

@@ -7,7 +7,7 @@ result back into an HTTP response. No sockets here: the server and the client ow
 
 from __future__ import annotations
 
-from .cors import preflight_headers
+from .cors import route_preflight
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -267,9 +267,9 @@ class LocalGateway:
             if method == "OPTIONS":
                 # A path with CORS has an OPTIONS method of its own in the deployed API (a mock
                 # integration, see deployer/openapi.py): the preflight never reaches the app.
-                cors = next((e.cors for e in entries.values() if e.cors is not None), None)
-                if cors is not None:
-                    pairs = list(preflight_headers(cors, list(entries)).items())
+                preflight = route_preflight(entries)
+                if preflight is not None:
+                    pairs = list(preflight.items())
                     return GatewayResponse(200, pairs + _ids(request_id), b"")
             # No such method on the resource: API Gateway has nothing to call, so the app never
             # sees it (no 405 + Allow as a WSGI server would send).

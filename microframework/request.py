@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # _collections_abc is what collections.abc re-exports; importing it directly skips `collections`
 # (operator, heapq, reprlib, ...), about a millisecond of every cold start.
-from _collections_abc import Iterator, Mapping
+from _collections_abc import Iterator, Mapping, MutableMapping
 
 from .errors import BadRequestError, InvalidEventError
 
@@ -17,8 +17,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class MultiDict(Mapping):
-    """Query parameters: ``d[k]``/``d.get(k)`` give the last value, ``d.getlist(k)`` all of them."""
+class MultiDict(MutableMapping):
+    """Query parameters: ``d[k]``/``d.get(k)`` give the last value, ``d.getlist(k)`` all of them.
+
+    Mutable as Chalice's is (middleware rewrites a request's query before the view reads it):
+    ``d[k] = v`` replaces every value of ``k`` with ``v``; ``del d[k]`` and ``getlist(k)`` of a
+    missing key raise ``KeyError``, as in Chalice.
+    """
 
     __slots__ = ("_data",)
 
@@ -31,8 +36,14 @@ class MultiDict(Mapping):
             raise KeyError(key)
         return values[-1]
 
+    def __setitem__(self, key: str, value: str) -> None:
+        self._data[key] = [value]
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
     def getlist(self, key: str) -> list[str]:
-        return list(self._data.get(key, ()))
+        return list(self._data[key])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -244,6 +255,11 @@ class Request:
         if self._query is _UNSET:
             self._query = self._parse_query()
         return self._query
+
+    @query_params.setter
+    def query_params(self, value: MultiDict | None) -> None:
+        # A plain attribute in Chalice: middleware may replace the whole mapping.
+        self._query = value
 
     def _parse_query(self) -> MultiDict | None:
         event = self._event

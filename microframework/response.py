@@ -136,7 +136,9 @@ class Response:
 
 
 def error_response(
-    code: str, message: str, status_code: int, headers: Headers | None = None
+    message: str, error_code: str, http_status_code: int, headers: Headers | None = None
 ) -> Response:
-    """The ``{"Code", "Message"}`` body every error answers with."""
-    return Response({"Code": code, "Message": message}, headers=headers, status_code=status_code)
+    """The ``{"Code", "Message"}`` body every error answers with (Chalice's signature)."""
+    return Response(
+        {"Code": error_code, "Message": message}, headers=headers, status_code=http_status_code
+    )

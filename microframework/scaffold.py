@@ -267,6 +267,20 @@ class Blueprint(Scaffold):
         self._app: Any = None
 
     def _register(self, kind: str, name: str, target: Any, options: dict[str, Any]) -> None:
+        if self._app is not None:
+            # register_blueprint replayed the registrations already: one added now would never
+            # be served (Flask's Blueprint._check_setup_finished refuses it for the same reason).
+            if kind == "route":
+                what = f"route {options['path']!r} (view {name!r})"
+            elif kind == "middleware":
+                what = f"middleware {name!r}"
+            else:
+                what = f"@{kind} handler {name!r}"
+            raise RuntimeError(
+                f"{what} was added to blueprint {self._import_name!r} after "
+                f"app {self._app.app_name!r} registered it, so it would never run; "
+                "define every handler of a blueprint before calling register_blueprint"
+            )
         self._deferred.append((kind, name, target, options))
 
     def register(

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from .app import App
 
 
+class FunctionNotFoundError(ValueError):
+    """``client.lambda_.invoke`` of a name the app registers no handler under (Chalice's name).
+
+    A ValueError too, which is what fw's client raised before it took Chalice's name.
+    """
+
+
 class HTTPResponse:
     """What ``client.http.*`` returns."""
 
@@ -27,9 +34,13 @@ class HTTPResponse:
 
     @property
     def json_body(self) -> Any:
+        """The body parsed as JSON; None when it is empty or not JSON (as in Chalice's client)."""
         import json
 
-        return json.loads(self.body) if self.body else None
+        try:
+            return json.loads(self.body)
+        except ValueError:  # JSONDecodeError, and UnicodeDecodeError for non-UTF-8 bytes
+            return None
 
     def __repr__(self) -> str:
         return f"<HTTPResponse {self.status_code}>"
@@ -168,9 +179,15 @@ class _Events:
         return sample_events.s3_event(bucket, key, event_name)
 
     def generate_sns_event(
-        self, message: str, subject: str = "", topic: str = "mytopic"
+        self,
+        message: str,
+        subject: str = "",
+        message_attributes: dict[str, Any] | None = None,
+        *,
+        topic: str = "mytopic",
     ) -> dict[str, Any]:
-        return sample_events.sns_event(message, subject, topic)
+        """Chalice's signature; ``topic`` (a name or ARN) is fw's, keyword-only."""
+        return sample_events.sns_event(message, subject, topic, message_attributes)
 
     def generate_sqs_event(
         self, message_bodies: list[str], queue_name: str = "queue-name"
@@ -213,8 +230,9 @@ class _Lambda:
         handler = self._app.handlers.get(function_name)
         if handler is None:
             known = ", ".join(sorted(self._app.handlers)) or "none"
-            raise ValueError(f"no handler named {function_name!r} (known: {known})")
-        context = LambdaContext(f"{self._app.app_name}-{function_name}")
+            raise FunctionNotFoundError(f"no handler named {function_name!r} (known: {known})")
+        # The handler's own name, as Chalice's client sets it (deployed, it is <app>-<stage>-<name>).
+        context = LambdaContext(function_name)
         with _patched_environ(self._config.environment(function_name)):
             return InvokeResponse(handler(payload if payload is not None else {}, context))
 
@@ -238,6 +256,8 @@ class Client:
         config = _StageConfig(project_dir, stage_name)
         gateway = LocalGateway(
             app,
+            # The REST handler's lambda_context.function_name, as in Chalice's client.
+            function_name="api_handler",
             stage=config.api_stage,
             stage_variables=stage_variables,
             endpoint_type=config.endpoint_type,

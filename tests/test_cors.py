@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from microframework import CORSConfig
-from microframework.cors import preflight_headers
+from microframework import App, CORSConfig
+from microframework.cors import preflight_headers, route_preflight
 
 STANDARD = "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key"
 
@@ -71,8 +71,33 @@ def test_not_equal_to_other_types() -> None:
     assert CORSConfig() is not None
 
 
-def test_preflight_adds_the_sorted_methods_and_options() -> None:
+def test_preflight_lists_the_methods_in_order_then_options() -> None:
     headers = preflight_headers(CORSConfig(max_age=5), ["PUT", "GET"])
-    assert headers["Access-Control-Allow-Methods"] == "GET,OPTIONS,PUT"
+    assert headers["Access-Control-Allow-Methods"] == "PUT,GET,OPTIONS"
     assert headers["Access-Control-Max-Age"] == "5"
     assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+def _routes(*views: tuple[str, CORSConfig | bool]) -> App:
+    app = App("cors")
+    for method, cors in views:
+        app.route("/p", methods=[method], cors=cors, name=f"view_{method.lower()}")(lambda: {})
+    return app
+
+
+def test_route_preflight_lists_only_the_cors_enabled_views() -> None:
+    app = _routes(("GET", False), ("POST", True), ("DELETE", True))
+    headers = route_preflight(app.routes["/p"])
+    assert headers is not None
+    assert headers["Access-Control-Allow-Methods"] == "POST,DELETE,OPTIONS"
+
+
+def test_route_preflight_is_none_without_cors() -> None:
+    assert route_preflight(_routes(("GET", False), ("POST", False)).routes["/p"]) is None
+
+
+def test_cors_enabled_views_of_a_path_must_agree() -> None:
+    with pytest.raises(
+        ValueError, match="view 'view_post' has a CORS config different from view 'view_put'"
+    ):
+        _routes(("GET", False), ("PUT", True), ("POST", CORSConfig(allow_origin="https://a")))

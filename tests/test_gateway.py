@@ -361,7 +361,7 @@ def test_cors_preflight_is_answered_by_the_gateway() -> None:
         "Access-Control-Allow-Origin": "https://a",
         "Access-Control-Allow-Headers": "Authorization,Content-Type,X-Amz-Date,X-Amz-Security-Token,X-Api-Key",
         "Access-Control-Max-Age": "5",
-        "Access-Control-Allow-Methods": "GET,OPTIONS,PUT",
+        "Access-Control-Allow-Methods": "GET,PUT,OPTIONS",
     }
 
 

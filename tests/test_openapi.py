@@ -117,7 +117,7 @@ def test_cors_preflight_is_a_mock_answering_the_local_headers() -> None:
     integration = options["x-amazon-apigateway-integration"]
     assert integration["type"] == "mock"
     params = integration["responses"]["default"]["responseParameters"]
-    assert params["method.response.header.Access-Control-Allow-Methods"] == "'GET,OPTIONS,POST'"
+    assert params["method.response.header.Access-Control-Allow-Methods"] == "'POST,GET,OPTIONS'"
     assert params["method.response.header.Access-Control-Max-Age"] == "'600'"
     assert params["method.response.header.Access-Control-Allow-Origin"] == "'*'"
     assert set(options["responses"]["200"]["headers"]) == {
@@ -285,4 +285,4 @@ def test_moto_imports_the_document(aws: str) -> None:
         restApiId=api_id, resourceId=by_path["/users/{user_id}"], httpMethod="OPTIONS"
     )
     headers = preflight["integrationResponses"]["200"]["responseParameters"]
-    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,OPTIONS,PUT'"
+    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,PUT,OPTIONS'"

@@ -82,7 +82,7 @@ def test_non_binary_content_type_is_not_encoded() -> None:
 
 
 def test_error_response_shape() -> None:
-    result = error_response("NotFoundError", "gone", 404, {"X": "1"}).to_dict()
+    result = error_response("gone", "NotFoundError", 404, {"X": "1"}).to_dict()
     assert (result["statusCode"], result["headers"]) == (404, {"X": "1"})
     assert json.loads(result["body"]) == {"Code": "NotFoundError", "Message": "gone"}
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from microframework import App, NotFoundError, Response
-from microframework.testing import Client
+from microframework.testing import Client, FunctionNotFoundError
 
 
 def make_app() -> App:
@@ -215,14 +215,34 @@ def test_lambda_invoke_calls_the_named_handler() -> None:
         return {"sum": event["a"] + event["b"], "fn": context.function_name}
 
     response = Client(app).lambda_.invoke("adder", {"a": 1, "b": 2})
-    assert response.payload == {"sum": 3, "fn": "demo-adder"}
+    assert response.payload == {"sum": 3, "fn": "adder"}
 
 
 def test_lambda_invoke_unknown_name_lists_the_known_ones() -> None:
     app = App("demo")
     app.lambda_function(name="adder")(lambda event, context: None)
-    with pytest.raises(ValueError, match=r"no handler named 'nope' \(known: adder\)"):
+    with pytest.raises(FunctionNotFoundError, match=r"no handler named 'nope' \(known: adder\)"):
         Client(app).lambda_.invoke("nope")
+    assert issubclass(FunctionNotFoundError, ValueError)  # what fw's client raised before
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"\x89PNG\x00", b""], ids=["text", "binary", "empty"]
+)
+def test_json_body_is_none_for_a_body_that_is_not_json(body: bytes) -> None:
+    app = App("demo")
+    app.route("/")(lambda: Response(body, headers={"Content-Type": "application/octet-stream"}))
+    response = Client(app).http.get("/", headers={"Accept": "application/octet-stream"})
+    assert (response.status_code, response.body, response.json_body) == (200, body, None)
+
+
+def test_sns_event_takes_chalices_arguments_and_a_topic_keyword() -> None:
+    events = Client(App("demo")).events
+    attributes = {"k": {"Type": "String", "Value": "v"}}
+    record = events.generate_sns_event("m", "s", attributes, topic="alerts")["Records"][0]["Sns"]
+    assert (record["Message"], record["Subject"]) == ("m", "s")
+    assert record["MessageAttributes"] == attributes
+    assert record["TopicArn"].endswith(":alerts")
 
 
 def test_path_parameters_reach_the_view_percent_encoded() -> None:

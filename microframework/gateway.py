@@ -8,6 +8,7 @@ result back into an HTTP response. No sockets here: the server and the client ow
 from __future__ import annotations
 
 from .cors import route_preflight
+from .response import is_binary_media_type
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -334,7 +335,7 @@ class LocalGateway:
         if body:
             # "Content type conversions in API Gateway": a body whose Content-Type is one of the
             # API's binary media types reaches the function base64-encoded.
-            if content_type and _is_binary_type(content_type, self.app.api.binary_types):
+            if content_type and is_binary_media_type(content_type, self.app.api.binary_types):
                 encoded = True
             else:
                 try:
@@ -462,29 +463,7 @@ class LocalGateway:
             # With no Accept, only a "*/*" binary type (which covers everything) applies.
             return "*/*" in binary_types
         first = accept.split(",", 1)[0]
-        return _is_binary_type(first, binary_types)
-
-
-def _is_binary_type(header_value: str, binary_types: list[str]) -> bool:
-    """Whether one media type (parameters ignored) is among the API's binary media types.
-
-    "Binary media types for REST APIs": a binary type may use "*" as a wildcard (``image/*``,
-    ``*/*``); the request's own type is taken literally (an Accept of ``*/*`` is not binary
-    unless ``*/*`` is a binary type).
-    """
-    media_type = header_value.split(";", 1)[0].strip().lower()
-    if not media_type:
-        return False
-    for pattern in binary_types:
-        pattern = pattern.lower()
-        if pattern == media_type or pattern == "*/*":
-            return True
-        if "*" in pattern:
-            import fnmatch
-
-            if fnmatch.fnmatchcase(media_type, pattern):
-                return True
-    return False
+        return is_binary_media_type(first, binary_types)
 
 
 def _parse_query(raw_query: str) -> list[tuple[str, str]]:

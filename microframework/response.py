@@ -74,18 +74,42 @@ def matches_content_type(
     return False
 
 
-_binary_cache: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
+# "Binary media types for REST APIs in API Gateway": a binary media type may end in a "*"
+# wildcard (image/*, */*). Compiled once per list: exact types, and the prefixes of wildcards.
+_binary_cache: tuple[tuple[str, ...], frozenset[str], tuple[str, ...]] = ((), frozenset(), ())
+
+
+def _compiled(binary_types: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    global _binary_cache
+    key = tuple(binary_types)
+    if key != _binary_cache[0]:
+        lowered = [t.lower() for t in key]
+        prefixes = tuple(t[:-1] for t in lowered if t.endswith("/*") and t != "*/*")
+        _binary_cache = (key, frozenset(lowered), prefixes)
+    return _binary_cache[1], _binary_cache[2]
 
 
 def is_binary(content_type: str, binary_types: list[str]) -> bool:
     """Whether ``content_type`` is one of the API's binary types (an empty one only with ``*/*``)."""
-    global _binary_cache
     if not content_type:
         return "*/*" in binary_types
-    key = tuple(binary_types)
-    if key != _binary_cache[0]:
-        _binary_cache = (key, frozenset(t.lower() for t in key))
-    return matches_content_type(content_type, _binary_cache[1])
+    exact, prefixes = _compiled(binary_types)
+    if matches_content_type(content_type, exact):
+        return True
+    if prefixes:
+        for part in content_type.lower().replace(";", ",").split(","):
+            if part.strip().startswith(prefixes):
+                return True
+    return False
+
+
+def is_binary_media_type(media_type: str, binary_types: list[str]) -> bool:
+    """Whether one media type, taken literally (``*/*`` is no wildcard here), is binary."""
+    media_type = media_type.split(";", 1)[0].strip().lower()
+    if not media_type:
+        return False
+    exact, prefixes = _compiled(binary_types)
+    return media_type in exact or "*/*" in exact or media_type.startswith(prefixes or ("\0",))
 
 
 class Response:

@@ -645,3 +645,11 @@ def test_a_body_json_cannot_encode_is_a_500_not_a_failed_invocation() -> None:
         "Code": "InternalServerError",
         "Message": "An internal server error occurred.",
     }
+
+
+def test_a_wildcard_binary_type_sends_the_image_as_base64() -> None:
+    app = binary_app()
+    app.api.binary_types = ["image/*"]
+    result = call(app, path="/image", headers={"Accept": "image/png"})
+    assert result["statusCode"] == 200
+    assert result["isBase64Encoded"] is True and result["body"] == "iVBORw=="

@@ -149,3 +149,11 @@ def test_decimal_renders_as_the_same_number(value: Decimal) -> None:
     rendered = json.loads(dumps(value))
     assert math.isclose(rendered, float(value))
     assert isinstance(rendered, int) == (value == value.to_integral_value())
+
+
+def test_a_wildcard_binary_type_matches_its_subtypes() -> None:
+    # "Binary media types for REST APIs in API Gateway": binary media types may use wildcards.
+    png = Response(b"\x89PNG", headers={"Content-Type": "image/png"}).to_dict(["image/*"])
+    assert png["isBase64Encoded"] is True and png["body"] == "iVBORw=="
+    text = Response(b"abc", headers={"Content-Type": "text/plain"}).to_dict(["image/*"])
+    assert "isBase64Encoded" not in text

@@ -100,6 +100,31 @@ def _passes(parameter: models.RoleParameter, node: ast.Call) -> bool:
     return False
 
 
+def _may_name_s3_object(node: ast.Call) -> bool:
+    """Whether a call may pass Rekognition an ``S3Object`` (``Image``, ``Video``...): as a key of
+    a literal, or in a value the analyzer cannot read (a variable, ``**kwargs``), where it
+    allows rather than misses."""
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return True
+        value = keyword.value
+        if isinstance(value, ast.Dict):
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in value.keys]
+        elif isinstance(value, ast.Call) and _short_name(value.func) == "dict":
+            keys = [k.arg for k in value.keywords]
+        elif keyword.arg in _REKOGNITION_MEDIA:
+            return True
+        else:
+            continue
+        if "S3Object" in keys or None in keys:
+            return True
+    return False
+
+
+# Rekognition inputs that hold an image or video (bytes, or an S3Object to read).
+_REKOGNITION_MEDIA = frozenset({"Image", "Video", "SourceImage", "TargetImage"})
+
+
 def _short_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
@@ -514,6 +539,11 @@ class Rules:
         operation = models.method_operations(service).get(method)
         if operation is None:
             return
+        if service == "rekognition" and _may_name_s3_object(node):
+            # Rekognition reads the image or video with the caller's rights: "For Amazon
+            # Rekognition to process an S3 object, the user must have permission to access the
+            # S3 object" (Amazon Rekognition API Reference, S3Object).
+            self.record("s3", ("GetObject",))
         for parameter in models.role_parameters(service, operation):
             if _passes(parameter, node):
                 # IAM checks iam:PassRole on the caller when a call hands a service a role

@@ -256,3 +256,20 @@ def test_the_mapping_matches_what_pynamodb_sends(body: str, aws: str) -> None:
     # Transactions are left out: they send TransactWriteItems/TransactGetItems, and the actions
     # IAM checks for their items are AWS's rule (cited in deployer/analyzer_libraries.py).
     assert _sent_operations(body, aws) == calls(body, MODELS + _TTL)
+
+
+@pytest.mark.parametrize(
+    ("call", "reads_s3"),
+    [
+        ("detect_labels(Image={'S3Object': {'Bucket': b, 'Name': k}})", True),
+        ("detect_faces(Image=dict(S3Object={'Bucket': b, 'Name': k}))", True),
+        ("detect_labels(Image=image)", True),  # a variable may hold an S3Object
+        ("start_label_detection(**request)", True),
+        ("detect_labels(Image={'Bytes': data})", False),
+        ("list_collections()", False),
+    ],
+)
+def test_rekognition_reading_an_s3_object_needs_get_object(call: str, reads_s3: bool) -> None:
+    source = f"import boto3\nboto3.client('rekognition').{call}\n"
+    found = analyze_files({"app.py": source}).calls
+    assert (("s3", "GetObject") in found) is reads_s3

@@ -215,6 +215,12 @@ class Rules:
             return frozenset({Method(owner, name)})
         return _EMPTY
 
+    def calls_aws(self, value: Value) -> bool:
+        """Whether a method of ``value`` may be an AWS call (so a computed name is a warning)."""
+        if isinstance(value, Client | Resource | PynamoTransaction):
+            return True
+        return isinstance(value, ClassVal | Instance) and self.pynamo_kind(value.cls) is not None
+
     def pynamo_kind(self, cls: ast.ClassDef) -> str | None:
         """``"model"`` for a PynamoDB model class, ``"index"`` for an index class, else None."""
         todo, seen = [cls], set()
@@ -405,7 +411,7 @@ class Rules:
             return _EMPTY
         if name == "getattr" and len(args) >= 2:
             attr_names = _strings(args[1])
-            if not attr_names and any(isinstance(v, (Client, Resource)) for v in args[0]):
+            if not attr_names and any(self.calls_aws(v) for v in args[0]):
                 self.warn(scope, node, f"cannot resolve the attribute name of {_short(node)}")
             for attr in attr_names:
                 self.check_client_methods(args[0], attr, node, scope)

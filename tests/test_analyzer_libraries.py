@@ -90,6 +90,12 @@ def test_pynamodb_method_maps_to_the_operations_it_sends(body: str, expected: se
     assert calls(body) == expected
 
 
+def test_a_computed_method_of_a_model_is_a_warning() -> None:
+    source = MODELS + "\n\ndef handler(event, context):\n    getattr(Note, event['op'])()\n"
+    (warning,) = analyze_files({"app.py": source}).warnings
+    assert warning.endswith("cannot resolve the attribute name of getattr(Note, event['op'])")
+
+
 def test_create_table_of_a_model_with_a_ttl_attribute_updates_the_ttl() -> None:
     models = MODELS + "    expires = TTLAttribute(null=True)\n"
     assert calls("Note.create_table()", models) == {

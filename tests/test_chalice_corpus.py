@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _iam_lint import assert_clean
 from chalice_corpus import PROJECTS, Project, port_source, score
 from click.testing import CliRunner
 from lambda_runtime import LambdaError, LambdaRuntime, unavailable_reason
@@ -79,6 +80,7 @@ def fw_actions(project_dir: Path) -> set[str]:
     analysis = analyze_project(project_dir)
     assert analysis.warnings == ()
     document = policy_from_calls(analysis.calls)
+    assert_clean(document)  # parliament: every action exists, the document is well formed
     return {action for statement in document["Statement"][1:] for action in statement["Action"]}
 
 
@@ -203,20 +205,21 @@ class Packaged:
 
 @pytest.fixture(scope="session")
 def deps_cache(pytestconfig: pytest.Config) -> Path:
-    """Installed requirements kept across runs (fw keys them by requirements, runtime, pip)."""
+    """Where fw keeps the corpus's installed requirements across runs: pytest's cache folder.
+
+    fw keys each tree by the requirements, runtime, architecture and pip version, so a stale
+    tree is never reused, and pip runs only when one of those changes.
+    """
     return Path(pytestconfig.cache.mkdir("fw-corpus-deps"))
 
 
 def packaged(name: str, tmp: Path, deps_cache: Path) -> Packaged:
     project = next(p for p in PROJECTS if p.name == name)
     ported = port(project, tmp / name)
-    cache = ported / CACHE_DIR
-    if any(deps_cache.iterdir()):
-        shutil.copytree(deps_cache, cache, symlinks=True)
-    result = Packaged(ported, tmp / "out")
-    if cache.is_dir():
-        shutil.copytree(cache, deps_cache, symlinks=True, dirs_exist_ok=True)
-    return result
+    if (ported / "requirements.txt").exists():
+        (ported / CACHE_DIR).parent.mkdir(parents=True)
+        (ported / CACHE_DIR).symlink_to(deps_cache, target_is_directory=True)
+    return Packaged(ported, tmp / "out")
 
 
 def rest(fn: LambdaRuntime, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:

@@ -106,6 +106,25 @@ def analyze_files(sources: Mapping[str, str]) -> Analysis:
     return _Interpreter(sources).run()
 
 
+def _constant_string(node: ast.AST) -> str | None:
+    """The value of a string expression made only of literals (``'plug' + 'ins'``, ``f'x'``).
+
+    Only literals are folded, never names: a name may grow in a loop (``s = s + 'a'``), which
+    would keep the fixpoint from ending.
+    """
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant_string(node.left), _constant_string(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.FormattedValue) and node.conversion == -1 and not node.format_spec:
+        return _constant_string(node.value)
+    if isinstance(node, ast.JoinedStr):
+        parts = [_constant_string(v) for v in node.values]
+        return None if None in parts else "".join(p for p in parts if p is not None)
+    return None
+
+
 def _module_name(rel: str) -> str:
     parts = rel[: -len(".py")].split("/")
     if parts[-1] == "__init__":
@@ -424,6 +443,9 @@ class _Interpreter(Rules):
     def eval(self, node: ast.expr, scope: Scope) -> frozenset[Value]:
         if isinstance(node, ast.Constant):
             return frozenset({Str(node.value)}) if isinstance(node.value, str) else _EMPTY
+        folded = _constant_string(node)
+        if folded is not None:
+            return frozenset({Str(folded)})
         if isinstance(node, ast.Name):
             return self.lookup(scope, node.id) if isinstance(node.ctx, ast.Load) else _EMPTY
         if isinstance(node, ast.Attribute):

@@ -17,9 +17,12 @@ import ast
 import attrs
 
 __all__ = [
+    "INDEX_BASES",
+    "MODEL_BASES",
     "UNMODELLED",
-    "PynamoClass",
     "ExternalModule",
+    "PynamoClass",
+    "PynamoTransaction",
     "external_attribute",
     "external_module",
     "model_operations",

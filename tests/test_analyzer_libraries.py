@@ -7,10 +7,14 @@ botocore sent exactly those operations, so a PynamoDB release that changes them 
 
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from cli.main import cli
 from deployer.analyzer import analyze_files
 
 MODELS = """\
@@ -279,3 +283,40 @@ def test_rekognition_reading_an_s3_object_needs_get_object(call: str, reads_s3: 
     source = f"import boto3\nboto3.client('rekognition').{call}\n"
     found = analyze_files({"app.py": source}).calls
     assert (("s3", "GetObject") in found) is reads_s3
+
+
+def test_fw_gen_policy_prints_these_warnings_on_stderr_with_chalicelib_paths(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "chalicelib").mkdir()
+    (tmp_path / "chalicelib" / "__init__.py").write_text("")
+    (tmp_path / "chalicelib" / "plugins.py").write_text(
+        "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n"
+    )
+    (tmp_path / "app.py").write_text(MODELS + "\nfrom chalicelib import plugins\nNote.get('1')\n")
+    result = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "gen-policy"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Warning: chalicelib/plugins.py:4: cannot resolve the module name of"
+        " importlib.import_module(name)\n"
+    )
+    assert json.loads(result.stdout)["Statement"][1]["Action"] == ["dynamodb:GetItem"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["'s' + '3'", "f's3'", "('s' + '') + f'{\"3\"}'"],
+    ids=["plus", "fstring", "nested"],
+)
+def test_a_string_made_of_literals_resolves(expression: str) -> None:
+    source = f"import boto3\nboto3.client({expression}).list_buckets()\n"
+    result = analyze_files({"app.py": source})
+    assert (result.calls, result.warnings) == ({("s3", "ListBuckets")}, ())
+
+
+def test_a_string_grown_in_a_loop_is_not_folded() -> None:
+    source = (
+        "import boto3\nname = 's'\nfor _ in range(3):\n    name = name + '3'\nboto3.client(name)\n"
+    )
+    result = analyze_files({"app.py": source})
+    assert result.calls == frozenset()

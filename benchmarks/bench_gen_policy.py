@@ -1,5 +1,6 @@
 """Time fw's policy analysis against chalice's on a generated ~2,000-line app, and score both
-analyzers on the policy corpus (``tests/gen_policy_corpus.py``).
+analyzers on the policy corpus (``tests/gen_policy_corpus.py``) and on the Chalice-layout
+projects (``tests/chalice_projects/``, needs in ``tests/chalice_corpus.py``).
 
 Run: ``.venv/bin/python benchmarks/bench_gen_policy.py [--lines 2000] [--repeat 5]``.
 chalice is only an oracle here (a dev dependency), never imported by fw itself.
@@ -228,6 +229,73 @@ def main() -> None:
     for name, actions_of in analyzers:
         recall, precision, exact = score(actions_of)
         print(f"| {name} | {recall:.2f} | {precision:.2f} | {exact}/{len(CORPUS)} |")
+
+    print("\nChalice-layout projects: recall / precision against the hand-written needs")
+    print("\n".join(chalice_corpus_table()))
+
+
+def _chalice_project_actions(project, *, every_module: bool = False) -> set[str]:
+    """Chalice's analyzer on the project as written (it reads only ``app.py``); with
+    ``every_module``, on each of the project's modules too, the most generous reading."""
+    from chalice.policy import policy_from_source_code
+
+    sources = project.sources()
+    found: set[str] = set()
+    for rel, source in sources.items():
+        if rel != "app.py" and not every_module:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                document = policy_from_source_code(source)
+            except Exception:  # noqa: BLE001 - a module it cannot analyze adds nothing
+                continue
+        found |= {a for s in document["Statement"] for a in s["Action"]}
+    return found
+
+
+def chalice_corpus_table() -> list[str]:
+    """Recall and precision per project and over the corpus, fw beside chalice, as Markdown."""
+    from chalice_corpus import PROJECTS, port_source, score
+
+    from deployer.analyzer import analyze_project
+
+    def fw(project) -> set[str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            ported = Path(tmp) / project.name
+            for rel, source in project.sources().items():
+                (ported / rel).parent.mkdir(parents=True, exist_ok=True)
+                (ported / rel).write_text(port_source(source))
+            from deployer.policy import policy_from_calls
+
+            document = policy_from_calls(analyze_project(ported).calls)
+        return {a for s in document["Statement"][1:] for a in s["Action"]}
+
+    analyzers = [
+        ("fw", fw),
+        ("chalice, app.py (as `chalice gen-policy`)", _chalice_project_actions),
+        ("chalice, every module", partial(_chalice_project_actions, every_module=True)),
+    ]
+    lines = ["| project | " + " | ".join(name for name, _ in analyzers) + " |"]
+    lines.append("|---" * (len(analyzers) + 1) + "|")
+    totals = {name: [0, 0, 0] for name, _ in analyzers}  # hits, found, needed
+    for project in PROJECTS:
+        cells = []
+        for name, actions_of in analyzers:
+            found = actions_of(project)
+            recall, precision = score(found, project.needs)
+            totals[name][0] += len(found & project.needs)
+            totals[name][1] += len(found)
+            totals[name][2] += len(project.needs)
+            shown = f"{precision:.2f}" if found else "—"  # nothing found: no precision
+            cells.append(f"{recall:.2f} / {shown}")
+        lines.append(f"| {project.name} | " + " | ".join(cells) + " |")
+    cells = []
+    for name, _ in analyzers:
+        hits, found_total, needed = totals[name]
+        shown = f"{hits / found_total:.2f}" if found_total else "—"
+        cells.append(f"**{hits / needed:.2f} / {shown}**")
+    lines.append("| corpus (micro-averaged) | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 
+from .analyzer_libraries import PynamoClass, external_module, unmodelled_library
 from .analyzer_rules import Rules
 from .analyzer_values import (
     Boto3Module,
@@ -49,7 +50,11 @@ _EXTERNAL_MODULES: dict[str, Value] = {
     "botocore": BotocoreModule("botocore"),
     "botocore.session": BotocoreModule("botocore.session"),
 }
-_BUILTINS = frozenset({"getattr", "list", "tuple", "set", "sorted", "iter", "next", "reversed"})
+_BUILTINS = frozenset(
+    {"getattr", "list", "tuple", "set", "sorted", "iter", "next", "reversed"}
+    # Code the analyzer cannot read: each call is a warning, or resolved when its text is known.
+    | {"eval", "exec", "__import__"}
+)
 _COLLECTION_CHAIN = frozenset({"all", "filter", "limit", "page_size"})
 _CONTAINER_ADD = frozenset({"append", "add", "insert", "setdefault"})
 _CONTAINER_GET = frozenset({"get", "pop", "setdefault", "popitem"})
@@ -99,6 +104,25 @@ def analyze_project(project_dir: Path, *, app_filename: str = "app.py") -> Analy
 def analyze_files(sources: Mapping[str, str]) -> Analysis:
     """Analyze modules given as ``{"app.py": source, "lib/db.py": source, ...}``."""
     return _Interpreter(sources).run()
+
+
+def _constant_string(node: ast.AST) -> str | None:
+    """The value of a string expression made only of literals (``'plug' + 'ins'``, ``f'x'``).
+
+    Only literals are folded, never names: a name may grow in a loop (``s = s + 'a'``), which
+    would keep the fixpoint from ending.
+    """
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _constant_string(node.left), _constant_string(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.FormattedValue) and node.conversion == -1 and not node.format_spec:
+        return _constant_string(node.value)
+    if isinstance(node, ast.JoinedStr):
+        parts = [_constant_string(v) for v in node.values]
+        return None if None in parts else "".join(p for p in parts if p is not None)
+    return None
 
 
 def _module_name(rel: str) -> str:
@@ -281,6 +305,7 @@ class _Interpreter(Rules):
             self.exec_block(stmt.body, scope)
         elif isinstance(stmt, ast.Import):
             for alias in stmt.names:
+                self.warn_unmodelled(alias.name, stmt, scope)
                 if alias.asname:
                     self.bind(scope, alias.asname, self.module_value(alias.name))
                 else:
@@ -347,9 +372,8 @@ class _Interpreter(Rules):
                 self.grow(info.scope.vars.setdefault(arg.arg, set()), self.eval(kw_default, scope))
 
     def define_class(self, node: ast.ClassDef, scope: Scope) -> None:
-        bases = [
-            v for base in node.bases for v in self.eval(base, scope) if isinstance(v, ClassVal)
-        ]
+        base_values = [v for base in node.bases for v in self.eval(base, scope)]
+        bases = [v for v in base_values if isinstance(v, ClassVal)]
         for deco in node.decorator_list:
             self.eval(deco, scope)
         for keyword in node.keywords:
@@ -364,6 +388,10 @@ class _Interpreter(Rules):
             if base.cls not in info.bases:
                 info.bases.append(base.cls)
                 self.changed = True
+        for value in base_values:
+            if isinstance(value, PynamoClass) and value.name not in info.external_bases:
+                info.external_bases.add(value.name)
+                self.changed = True
         self.bind(scope, node.name, {ClassVal(node)})
         self.exec_block(node.body, info.scope)
 
@@ -374,10 +402,23 @@ class _Interpreter(Rules):
             return frozenset({ModuleVal(dotted)})
         if dotted in _EXTERNAL_MODULES:
             return frozenset({_EXTERNAL_MODULES[dotted]})
-        return _EMPTY
+        external = external_module(dotted)
+        return _EMPTY if external is None else frozenset({external})
+
+    def warn_unmodelled(self, dotted: str, node: ast.AST, scope: Scope) -> None:
+        if dotted.split(".")[0] not in self.modules:
+            message = unmodelled_library(dotted)
+            if message is not None:
+                self.warn(scope, node, message)
 
     def exec_import_from(self, stmt: ast.ImportFrom, scope: Scope) -> None:
         source = stmt.module or ""
+        if not stmt.level:
+            # ``from pkg import mod`` may import an unmodelled submodule.
+            for dotted in [source, *(f"{source}.{a.name}" for a in stmt.names)]:
+                if unmodelled_library(dotted) is not None:
+                    self.warn_unmodelled(dotted, stmt, scope)
+                    break
         if stmt.level:
             module = scope.module
             package = module.name if module.is_package else module.name.rpartition(".")[0]
@@ -402,6 +443,9 @@ class _Interpreter(Rules):
     def eval(self, node: ast.expr, scope: Scope) -> frozenset[Value]:
         if isinstance(node, ast.Constant):
             return frozenset({Str(node.value)}) if isinstance(node.value, str) else _EMPTY
+        folded = _constant_string(node)
+        if folded is not None:
+            return frozenset({Str(folded)})
         if isinstance(node, ast.Name):
             return self.lookup(scope, node.id) if isinstance(node.ctx, ast.Load) else _EMPTY
         if isinstance(node, ast.Attribute):

@@ -10,8 +10,10 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from . import analyzer_libraries as libraries
 from . import analyzer_models as models
 from . import iam_actions
+from .analyzer_libraries import ExternalModule, PynamoClass, PynamoTransaction
 from .analyzer_values import (
     BatchWriter,
     Boto3Module,
@@ -98,6 +100,31 @@ def _passes(parameter: models.RoleParameter, node: ast.Call) -> bool:
     return False
 
 
+def _may_name_s3_object(node: ast.Call) -> bool:
+    """Whether a call may pass Rekognition an ``S3Object`` (``Image``, ``Video``...): as a key of
+    a literal, or in a value the analyzer cannot read (a variable, ``**kwargs``), where it
+    allows rather than misses."""
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            return True
+        value = keyword.value
+        if isinstance(value, ast.Dict):
+            keys = [k.value if isinstance(k, ast.Constant) else None for k in value.keys]
+        elif isinstance(value, ast.Call) and _short_name(value.func) == "dict":
+            keys = [k.arg for k in value.keywords]
+        elif keyword.arg in _REKOGNITION_MEDIA:
+            return True
+        else:
+            continue
+        if "S3Object" in keys or None in keys:
+            return True
+    return False
+
+
+# Rekognition inputs that hold an image or video (bytes, or an S3Object to read).
+_REKOGNITION_MEDIA = frozenset({"Image", "Video", "SourceImage", "TargetImage"})
+
+
 def _short_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
@@ -119,6 +146,7 @@ class Rules:
         # What the interpreter this is mixed into (``analyzer._Interpreter``) provides.
         call_function: Any
         class_attribute: Any
+        classes: Any
         container: Any
         containers: Any
         functions: Any
@@ -169,14 +197,51 @@ class Rules:
             values = set(self.modules[owner.name].scope.vars.get(name, ()))
             return frozenset(values) | self.module_value(f"{owner.name}.{name}")
         elif isinstance(owner, ClassVal):
-            return self.bind_class_attribute(owner.cls, name, owner)
+            found = self.bind_class_attribute(owner.cls, name, owner)
+            return found or self.pynamo_attribute(owner, name)
         elif isinstance(owner, Instance):
-            return self.instance_attribute(owner.cls, name) | self.bind_class_attribute(
+            found = self.instance_attribute(owner.cls, name) | self.bind_class_attribute(
                 owner.cls, name, owner
             )
+            return found or self.pynamo_attribute(owner, name)
+        elif isinstance(owner, ExternalModule):
+            value = libraries.external_attribute(owner, name)
+            if value == "import_module":
+                return frozenset({Builtin("import_module")})
+            return _EMPTY if value is None else frozenset({value})
+        elif isinstance(owner, PynamoTransaction):
+            return frozenset({Method(owner, name)})
         elif isinstance(owner, Container) and name in _CONTAINER_METHODS:
             return frozenset({Method(owner, name)})
         return _EMPTY
+
+    def calls_aws(self, value: Value) -> bool:
+        """Whether a method of ``value`` may be an AWS call (so a computed name is a warning)."""
+        if isinstance(value, Client | Resource | PynamoTransaction):
+            return True
+        return isinstance(value, ClassVal | Instance) and self.pynamo_kind(value.cls) is not None
+
+    def pynamo_kind(self, cls: ast.ClassDef) -> str | None:
+        """``"model"`` for a PynamoDB model class, ``"index"`` for an index class, else None."""
+        todo, seen = [cls], set()
+        while todo:
+            current = todo.pop(0)
+            if current in seen or current not in self.classes:
+                continue
+            seen.add(current)
+            external = self.classes[current].external_bases
+            if external & libraries.MODEL_BASES:
+                return "model"
+            if external & libraries.INDEX_BASES:
+                return "index"
+            todo.extend(self.classes[current].bases)
+        return None
+
+    def pynamo_attribute(self, owner: ClassVal | Instance, name: str) -> frozenset[Value]:
+        """A method PynamoDB gives a model or index (the project's own methods come first)."""
+        if name.startswith("_") or self.pynamo_kind(owner.cls) is None:
+            return _EMPTY
+        return frozenset({Method(owner, name)})
 
     def bind_class_attribute(self, cls: ast.ClassDef, name: str, owner: Value) -> frozenset[Value]:
         result: set[Value] = set()
@@ -306,6 +371,8 @@ class Rules:
             return frozenset({instance})
         if isinstance(func, Builtin):
             return self.call_builtin(func.name, node, args, scope)
+        if isinstance(func, PynamoClass) and func.name.startswith("Transact"):
+            return frozenset({PynamoTransaction(func.name)})
         if isinstance(func, Method):
             return self.call_method(func, node, args, kwargs, scope)
         return _EMPTY
@@ -338,11 +405,13 @@ class Rules:
     def call_builtin(
         self, name: str, node: ast.Call, args: list[frozenset[Value]], scope: Scope
     ) -> frozenset[Value]:
+        if name in ("eval", "exec", "__import__", "import_module"):
+            return self.call_dynamic_code(name, node, args, scope)
         if not args:
             return _EMPTY
         if name == "getattr" and len(args) >= 2:
             attr_names = _strings(args[1])
-            if not attr_names and any(isinstance(v, (Client, Resource)) for v in args[0]):
+            if not attr_names and any(self.calls_aws(v) for v in args[0]):
                 self.warn(scope, node, f"cannot resolve the attribute name of {_short(node)}")
             for attr in attr_names:
                 self.check_client_methods(args[0], attr, node, scope)
@@ -355,6 +424,54 @@ class Rules:
         items = self.iterate(args[0], scope, node)
         return items if name == "next" else self.container(node, items)
 
+    def call_dynamic_code(
+        self, name: str, node: ast.Call, args: list[frozenset[Value]], scope: Scope
+    ) -> frozenset[Value]:
+        """``eval``/``exec`` always warn; an import by name resolves when the name is known."""
+        if name in ("eval", "exec"):
+            self.warn(scope, node, f"{name}() runs code the analyzer cannot read: {_short(node)}")
+            return _EMPTY
+        names = _strings(args[0]) if args else []
+        if not names:
+            self.warn(scope, node, f"cannot resolve the module name of {_short(node)}")
+        result: set[Value] = set()
+        for dotted in names:
+            result |= self.module_value(dotted)
+            if name == "__import__":  # without a fromlist it returns the top-level package
+                result |= self.module_value(dotted.split(".")[0])
+        return frozenset(result)
+
+    def call_pynamo(
+        self, owner: Value, name: str, node: ast.Call, scope: Scope
+    ) -> frozenset[Value]:
+        """Record what a PynamoDB model, index or transaction method sends to DynamoDB."""
+        if isinstance(owner, PynamoTransaction):
+            operations = libraries.transaction_operations(owner.name, name)
+            if operations:
+                self.record("dynamodb", operations)
+            return _EMPTY
+        kind = self.pynamo_kind(owner.cls)
+        if kind is None:
+            return _EMPTY
+        operations = libraries.model_operations(kind, name, node, owner.cls)
+        if not operations:
+            return _EMPTY
+        self.record("dynamodb", operations)
+        if kind == "model" and name == "get":
+            return frozenset({Instance(owner.cls)})
+        if kind == "model" and name in ("query", "scan", "batch_get"):
+            return self.container(node, {Instance(owner.cls)})
+        if kind == "index" and name in ("query", "scan"):
+            # An index yields items of the models that hold it as a class attribute.
+            models_ = {
+                Instance(cls)
+                for cls, info in self.classes.items()
+                if any(Instance(owner.cls) in values for values in info.scope.vars.values())
+                and self.pynamo_kind(cls) == "model"
+            }
+            return self.container(node, models_)
+        return _EMPTY
+
     def call_method(
         self,
         method: Method,
@@ -364,6 +481,8 @@ class Rules:
         scope: Scope,
     ) -> frozenset[Value]:
         owner, name = method.owner, method.name
+        if isinstance(owner, ClassVal | Instance | PynamoTransaction):
+            return self.call_pynamo(owner, name, node, scope)
         if isinstance(owner, Client) and name in ("get_paginator", "get_waiter"):
             self.record_paginator_or_waiter(owner.service, name, node, args, kwargs, scope)
         elif isinstance(owner, Client):
@@ -426,6 +545,11 @@ class Rules:
         operation = models.method_operations(service).get(method)
         if operation is None:
             return
+        if service == "rekognition" and _may_name_s3_object(node):
+            # Rekognition reads the image or video with the caller's rights: "For Amazon
+            # Rekognition to process an S3 object, the user must have permission to access the
+            # S3 object" (Amazon Rekognition API Reference, S3Object).
+            self.record("s3", ("GetObject",))
         for parameter in models.role_parameters(service, operation):
             if _passes(parameter, node):
                 # IAM checks iam:PassRole on the caller when a call hands a service a role

@@ -170,6 +170,7 @@ class ClassInfo:
     scope: Scope
     bases: list[ast.ClassDef] = attrs.field(factory=list)
     instance_attrs: dict[str, set[Value]] = attrs.field(factory=dict)
+    external_bases: set[str] = attrs.field(factory=set)  # PynamoDB's Model, index bases...
 
 
 def local_names(body: list[Any], params: list[str]) -> tuple[set[str], set[str], set[str]]:

@@ -34,7 +34,6 @@ from deployer.policy import policy_from_calls
 from microframework import sample_events
 
 STAGE = "dev"
-NEEDS_CONFIG = pytest.mark.xfail(strict=True, reason="needs i9-config: .chalice/config.json")
 RUNTIME = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 IDS = [p.name for p in PROJECTS]
 
@@ -270,7 +269,6 @@ def _table(name: str, *keys: str, index: str | None = None) -> None:
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_todo_repository_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cache: Path) -> None:
     package = packaged("todo_repository", tmp_path, deps_cache)
     assert list(package.functions) == ["app.app"]
@@ -292,7 +290,6 @@ def test_todo_repository_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cach
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_media_labels_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cache: Path) -> None:
     import boto3
 
@@ -319,7 +316,6 @@ def test_media_labels_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cache: 
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_orders_blueprints_run_in_the_runtime(aws: str, tmp_path: Path, deps_cache: Path) -> None:
     import boto3
 
@@ -346,7 +342,6 @@ def test_orders_blueprints_run_in_the_runtime(aws: str, tmp_path: Path, deps_cac
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_notes_pynamodb_runs_in_the_runtime_with_pynamodb_in_the_zip(
     aws: str, tmp_path: Path, deps_cache: Path, local_wheels: Path
 ) -> None:
@@ -374,7 +369,6 @@ def test_notes_pynamodb_runs_in_the_runtime_with_pynamodb_in_the_zip(
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_profiles_cognito_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cache: Path) -> None:
     import boto3
 
@@ -403,7 +397,6 @@ def test_profiles_cognito_runs_in_the_runtime(aws: str, tmp_path: Path, deps_cac
 
 
 @RUNTIME
-@NEEDS_CONFIG
 def test_nightly_jobs_run_in_the_runtime(aws: str, tmp_path: Path, deps_cache: Path) -> None:
     import boto3
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from .imports import shipped_code
 __all__ = ["Analysis", "analyze_files", "analyze_project", "project_sources"]
 
 _MAX_PASSES = 50
+_RECURSION_LIMIT = 6000
 _EXTERNAL_MODULES: dict[str, Value] = {
     "boto3": Boto3Module("boto3"),
     "boto3.session": Boto3Module("boto3.session"),
@@ -157,6 +159,12 @@ class _Interpreter(Rules):
                 tree = ast.parse(source, filename=rel)
             except SyntaxError as err:
                 raise PolicyError(f"{rel}:{err.lineno}: syntax error: {err.msg}") from None
+            except RecursionError:
+                # CPython's own parser gives up here too, so the module could not be imported.
+                raise PolicyError(
+                    f"{rel}: nested too deeply for Python to parse (a very long expression?);"
+                    " split it, as the import would fail the same way"
+                ) from None
             name = _module_name(rel)
             module = _Module(
                 name, rel, tree, Scope("module", None, set(), set(), set(), None), False
@@ -174,6 +182,16 @@ class _Interpreter(Rules):
                     scope.module = self.modules[parent]
 
     def run(self) -> Analysis:
+        limit = sys.getrecursionlimit()
+        # Nested expressions recurse once per level; pure-Python frames cost no C stack, so a
+        # higher limit lets long ones through, and exec_block catches what is deeper still.
+        sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+        try:
+            return self._run()
+        finally:
+            sys.setrecursionlimit(limit)
+
+    def _run(self) -> Analysis:
         for _ in range(_MAX_PASSES):
             self.changed = False
             self.calls = set()
@@ -271,7 +289,14 @@ class _Interpreter(Rules):
 
     def exec_block(self, body: list[ast.stmt], scope: Scope) -> None:
         for stmt in body:
-            self.exec_stmt(stmt, scope)
+            try:
+                self.exec_stmt(stmt, scope)
+            except RecursionError:
+                # Valid Python can nest deeper than the analyser recurses (a 2,000-term string
+                # concatenation); what it could not read is said, never a stop.
+                self.warn(
+                    scope, stmt, "too deeply nested to analyse: calls in it are not in the policy"
+                )
 
     def exec_stmt(self, stmt: ast.stmt, scope: Scope) -> None:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -172,7 +172,7 @@ def import_sites(path: Path, name: str) -> tuple[ImportSite, ...]:
         return cached[1]
     try:
         tree = ast.parse(importlib.util.decode_source(path.read_bytes()), filename=name)
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
         # Importing it reports the error, with its line. Meanwhile a file being edited keeps
         # what it imported, so its modules stay shipped (and watched) until it parses again.
         sites: tuple[ImportSite, ...] = cached[1] if cached is not None else ()
@@ -193,21 +193,25 @@ class _Visitor:
         self.package = parts  # what ``from . import x`` is relative to
 
     def sites(self, tree: ast.AST) -> Iterator[ImportSite]:
-        yield from self._visit(tree, optional=False)
+        # An explicit stack, not recursion: valid Python nests deeper than Python recurses (a
+        # 2,000-term string concatenation). Children are pushed reversed to keep source order.
+        stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+        while stack:
+            node, optional = stack.pop()
+            yield from self._sites_of(node, optional)
+            stack.extend(reversed(self._children(node, optional)))
 
-    def _visit(self, node: ast.AST, optional: bool) -> Iterator[ImportSite]:
+    def _children(self, node: ast.AST, optional: bool) -> list[tuple[ast.AST, bool]]:
         if isinstance(node, _TRY_NODES):
             block = cast(ast.Try, node)  # ast.TryStar (3.11+) has the same fields
             guarded = optional or any(_catches_import_error(h.type) for h in block.handlers)
-            for stmt in block.body:
-                yield from self._visit(stmt, guarded)
-            for child in (*block.handlers, *block.orelse, *block.finalbody):
-                yield from self._visit(child, optional)
-            return
+            rest = (*block.handlers, *block.orelse, *block.finalbody)
+            return [(s, guarded) for s in block.body] + [(c, optional) for c in rest]
         if isinstance(node, ast.If) and _is_environment_test(node.test):
-            for stmt in (*node.body, *node.orelse):
-                yield from self._visit(stmt, True)
-            return
+            return [(s, True) for s in (*node.body, *node.orelse)]
+        return [(child, optional) for child in ast.iter_child_nodes(node)]
+
+    def _sites_of(self, node: ast.AST, optional: bool) -> Iterator[ImportSite]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield self._site(node, alias.name, optional)
@@ -218,8 +222,6 @@ class _Visitor:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 if first.value and not first.value.startswith("."):
                     yield self._site(node, first.value, optional)
-        for child in ast.iter_child_nodes(node):
-            yield from self._visit(child, optional)
 
     def _from_sites(self, node: ast.ImportFrom, optional: bool) -> Iterator[ImportSite]:
         if node.level:

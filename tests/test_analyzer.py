@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import pytest
@@ -302,3 +303,42 @@ def test_undecodable_source_is_one_line_naming_the_encoding(tmp_path) -> None:
     assert str(info.value).startswith("cannot read 'app.py' in ")
     assert "save it as UTF-8" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+LONG_CONCATENATION = " + ".join(f"'s{i}'" for i in range(2000))
+DEEP_APP = f"""\
+import boto3
+
+X = {LONG_CONCATENATION}
+
+
+def handler():
+    boto3.client("s3").list_buckets()
+"""
+
+
+def test_a_long_expression_is_analysed() -> None:
+    assert ("s3", "ListBuckets") in analyze_files({"app.py": DEEP_APP}).calls
+
+
+def test_what_is_too_deep_to_analyse_is_a_warning_not_a_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # With no headroom above the interpreter's own limit, the 2,000 levels are too deep.
+    monkeypatch.setattr("deployer.analyzer._RECURSION_LIMIT", 0)
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        analysis = analyze_files({"app.py": DEEP_APP})
+    finally:
+        sys.setrecursionlimit(before)
+    assert ("s3", "ListBuckets") in analysis.calls
+    assert analysis.warnings == (
+        "app.py:3: too deeply nested to analyse: calls in it are not in the policy",
+    )
+
+
+def test_a_module_python_cannot_parse_is_one_line() -> None:
+    deeper = "X = " + " + ".join(f"'s{i}'" for i in range(5000)) + "\n"
+    with pytest.raises(PolicyError, match=r"^app.py: nested too deeply for Python to parse"):
+        analyze_files({"app.py": deeper})

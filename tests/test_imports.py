@@ -224,3 +224,10 @@ def test_loading_an_app_never_evicts_the_hosts_own_modules(tmp_path: Path) -> No
     )
     load_app(tmp_path)
     assert sys.modules["json"] is json
+
+
+def test_a_long_expression_does_not_stop_the_import_graph(tmp_path: Path) -> None:
+    terms = " + ".join(f"'s{i}'" for i in range(2000))
+    (tmp_path / "app.py").write_text(f"import helpers\nX = {terms}\n")
+    (tmp_path / "helpers.py").write_text("")
+    assert "helpers.py" in shipped_code(tmp_path).files

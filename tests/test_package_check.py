@@ -272,6 +272,7 @@ def test_an_aws_call_at_import_time_does_not_fail_the_check(aws: str, tmp_path: 
     assert deploy(project).app_name == "checked"
 
 
+@pytest.mark.filterwarnings("ignore:'cgi' is deprecated:DeprecationWarning")
 def test_a_module_the_stages_runtime_no_longer_has_is_refused(tmp_path: Path, capsys) -> None:
     # "What's New In Python 3.13": cgi left the standard library; the local Python may have it.
     project = make_project(tmp_path / "p", "import cgi\n", runtime="python3.13")

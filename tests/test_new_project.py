@@ -212,7 +212,7 @@ def test_next_steps_install_what_the_generated_tests_import(tmp_path: Path, caps
     assert "-r requirements.txt" in required
 
 
-def test_runtime_note_when_the_local_python_is_not_offered(tmp_path: Path) -> None:
+def test_create_project_pins_the_runtime_it_is_given(tmp_path: Path) -> None:
     from cli.commands.new_project import create_project
 
     project = create_project(tmp_path, "old", "minimal", runtime="python3.12")

@@ -186,7 +186,10 @@ def main() -> None:
         _set_environment(endpoint)
         import boto3
 
-        boto3.client("sqs").create_queue(QueueName="bench-jobs")
+        # Six times the function's 60 s, as Lambda advises (a shorter one is refused).
+        boto3.client("sqs").create_queue(
+            QueueName="bench-jobs", Attributes={"VisibilityTimeout": "360"}
+        )
         boto3.client("sns").create_topic(Name="bench-news")
         fw_project = _project(Path(tmp) / "fw", ".fw", FW_APP, FW_CONFIG)
         chalice_project = _project(Path(tmp) / "chalice", ".chalice", CHALICE_APP, CHALICE_CONFIG)

@@ -592,13 +592,20 @@ def load_config(
     return config
 
 
-def write_default_config(project_dir: Path, app_name: str) -> Path:
-    """Write a minimal ``.fw/config.json`` for a new project (overwriting any) and return its path."""
+def write_default_config(project_dir: Path, app_name: str, runtime: str | None = None) -> Path:
+    """Write a minimal ``.fw/config.json`` for a new project (overwriting any) and return its path.
+
+    ``runtime`` is pinned at the top level when given, so the deployed runtime stays put when the
+    local Python changes.
+    """
     _pattern(_NAME_RE, "letters, digits, '-' and '_' (it is part of AWS names)")(
         "project name", "app_name", app_name
     )
     path = Path(project_dir) / CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"version": "1.0", "app_name": app_name, "stages": {"dev": {"api_gateway_stage": "api"}}}
+    data: dict[str, Any] = {"version": "1.0", "app_name": app_name}
+    if runtime is not None:
+        data["runtime"] = _FUNCTION_KEYS["runtime"].check("runtime", "runtime", runtime)
+    data["stages"] = {"dev": {"api_gateway_stage": "api"}}
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path

@@ -65,6 +65,7 @@ from .models import (
 )
 from .remote import RemoteFunction, RemoteState
 from .removals import plan_removals, removal_reads
+from .sources import check_sources, source_reads
 from .state import Record
 
 __all__ = ["plan", "plan_delete", "reads_for", "s3_filter_rules"]
@@ -89,6 +90,7 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
     A plan AWS would refuse halfway is refused here, before anything is written.
     """
     _check_policy_sizes(desired)
+    check_sources(desired, remote)
     steps: list[Instruction] = []
     for role in desired.roles:
         steps += _plan_role(role, remote, record)
@@ -153,6 +155,7 @@ def reads_for(desired: DesiredState | None, record: Record) -> list[tuple[str, t
         questions += [
             ("queue", (m.source_arn,)) for m in desired.mappings if m.source_kind == "sqs"
         ]
+        questions += source_reads(desired)
     questions += removal_reads(record, keep)
     return questions
 

@@ -135,6 +135,7 @@ class RemoteState(Protocol):
     def sns_subscriptions(self, topic_arn: str) -> tuple[RemoteSubscription, ...] | None: ...
     def event_source_mappings(self, function_name: str) -> tuple[RemoteMapping, ...]: ...
     def queue(self, arn: str) -> RemoteQueue | None: ...
+    def source_exists(self, kind: str, name: str) -> bool: ...
 
 
 # Error codes that mean "not there" for the reads below.
@@ -396,6 +397,38 @@ class BotoRemoteState:
             raise DeployError(f"reading queue {arn!r} failed: {err}") from err
         return RemoteQueue(arn, int(attributes.get("VisibilityTimeout", 30)))
 
+    def source_exists(self, kind: str, name: str) -> bool:
+        """False only when AWS says a trigger's bucket, topic, queue or stream does not exist.
+
+        One fw may not read (AccessDenied, another account's), or in another region than the
+        clients', counts as existing: AWS judges it when the trigger is wired.
+        """
+        parts = name.split(":", 5)
+        if kind != "s3" and (len(parts) != 6 or parts[3] != self._aws.region):
+            return True
+        client = self._aws.client(_SOURCE_SERVICE[kind])
+        resource = parts[5] if len(parts) == 6 else name
+        calls: dict[str, Callable[[], Any]] = {
+            "s3": lambda: client.head_bucket(Bucket=name),
+            "sns": lambda: client.get_topic_attributes(TopicArn=name),
+            "sqs": lambda: client.get_queue_url(
+                QueueName=resource, QueueOwnerAWSAccountId=parts[4]
+            ),
+            "kinesis": lambda: client.describe_stream_summary(
+                StreamName=resource.removeprefix("stream/")
+            ),
+            "dynamodb": lambda: client.describe_stream(StreamArn=name),
+        }
+        try:
+            calls[kind]()
+        except botocore.exceptions.ClientError as err:
+            # HeadBucket has no body, so its "not found" is the bare status code.
+            missing = _MISSING | {"404"} if kind == "s3" else _MISSING
+            return error_code(err) not in missing
+        except botocore.exceptions.BotoCoreError as err:
+            raise DeployError(f"reading {kind} source {name!r} failed: {err}") from err
+        return True
+
 
 def _json(value: Any) -> Any:
     # IAM returns policy documents URL-decoded into dicts by boto3, Lambda returns a string.
@@ -425,6 +458,18 @@ _SERVICE_OF = {
     "event_source_mappings": "lambda",
     "queue": "sqs",
 }
+# source_exists reads the service of the trigger's kind.
+_SOURCE_SERVICE = {
+    "s3": "s3",
+    "sns": "sns",
+    "sqs": "sqs",
+    "kinesis": "kinesis",
+    "dynamodb": "dynamodbstreams",
+}
+
+
+def _service(method: str, args: tuple[Any, ...]) -> str:
+    return _SOURCE_SERVICE[args[0]] if method == "source_exists" else _SERVICE_OF[method]
 
 
 class PrefetchedRemoteState:
@@ -444,7 +489,7 @@ class PrefetchedRemoteState:
         from concurrent.futures import ThreadPoolExecutor
 
         unique = list(dict.fromkeys(questions))
-        for service in dict.fromkeys(_SERVICE_OF[method] for method, _ in unique):
+        for service in dict.fromkeys(_service(method, args) for method, args in unique):
             self._inner._aws.client(service)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {q: pool.submit(self._table()[q[0]], *q[1]) for q in unique}
@@ -465,6 +510,7 @@ class PrefetchedRemoteState:
             "sns_subscriptions": inner.sns_subscriptions,
             "event_source_mappings": inner.event_source_mappings,
             "queue": inner.queue,
+            "source_exists": inner.source_exists,
         }
 
     def _ask(self, method: str, *args: Any) -> Any:
@@ -505,6 +551,9 @@ class PrefetchedRemoteState:
 
     def queue(self, arn: str) -> RemoteQueue | None:
         return self._ask("queue", arn)
+
+    def source_exists(self, kind: str, name: str) -> bool:
+        return self._ask("source_exists", kind, name)
 
 
 def _all_pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:

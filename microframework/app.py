@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .sources import EventSourceConfig, LambdaFunctionConfig
 
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+# logging's level names, listed here so that checking one does not import logging.
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DEFAULT_BINARY_TYPES = (
     "application/octet-stream",
     "application/x-tar",
@@ -160,7 +162,21 @@ class RouteEntry:
 class App(Scaffold):
     """The app: ``app = App("name")``; Lambda calls ``app(event, context)`` for HTTP requests."""
 
-    def __init__(self, app_name: str, debug: bool = False, configure_logs: bool = True) -> None:
+    def __init__(
+        self,
+        app_name: str,
+        debug: bool = False,
+        configure_logs: bool = True,
+        log_level: str | None = None,
+    ) -> None:
+        # log_level (fw only): the level app.log starts at, e.g. "INFO", instead of Chalice's
+        # ERROR. Set on the first use of app.log, so the app does not import logging at cold
+        # start as app.log.setLevel(logging.INFO) would.
+        if log_level is not None and log_level not in _LOG_LEVELS:
+            raise ValueError(
+                f"log_level {log_level!r} is not a logging level; use one of "
+                + ", ".join(repr(name) for name in _LOG_LEVELS)
+            )
         self.app_name = app_name
         self.api = APIGateway()
         self.routes: dict[str, dict[str, RouteEntry]] = {}
@@ -178,6 +194,7 @@ class App(Scaffold):
         self._http_chain_version = -1
         self._debug = debug
         self.configure_logs = configure_logs
+        self.log_level = log_level
         self._log: Any = None
         self._route_table: Any = None
         self._param_names: dict[tuple[str, ...], str] = {}
@@ -215,7 +232,7 @@ class App(Scaffold):
         if self._log is not None and self.configure_logs:
             from .logs import set_level
 
-            set_level(self._log, value)
+            set_level(self._log, value, self.log_level)
 
     @property
     def log(self) -> Any:
@@ -223,7 +240,7 @@ class App(Scaffold):
         if self._log is None:
             from .logs import app_logger
 
-            self._log = app_logger(self.app_name, self._debug, self.configure_logs)
+            self._log = app_logger(self.app_name, self._debug, self.configure_logs, self.log_level)
         return self._log
 
     # -- registration -----------------------------------------------------------------------

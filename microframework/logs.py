@@ -28,8 +28,11 @@ class StdoutHandler(logging.StreamHandler):
         return sys.stdout
 
 
-def app_logger(name: str, debug: bool, configure: bool) -> logging.Logger:
-    """The logger named after the app; with ``configure``, set up as Chalice does."""
+def app_logger(name: str, debug: bool, configure: bool, level: str | None = None) -> logging.Logger:
+    """The logger named after the app; with ``configure``, set up as Chalice does.
+
+    ``level`` (a level name) replaces Chalice's ERROR when given; debug mode still means DEBUG.
+    """
     log = logging.getLogger(name)
     if configure:
         if not _writes_to_stdout(log):
@@ -37,12 +40,12 @@ def app_logger(name: str, debug: bool, configure: bool) -> logging.Logger:
             handler.setFormatter(logging.Formatter(FORMAT))
             log.addHandler(handler)
             log.propagate = False
-        set_level(log, debug)
+        set_level(log, debug, level)
     return log
 
 
-def set_level(log: logging.Logger, debug: bool) -> None:
-    log.setLevel(logging.DEBUG if debug else logging.ERROR)
+def set_level(log: logging.Logger, debug: bool, level: str | None = None) -> None:
+    log.setLevel(logging.DEBUG if debug else (level or logging.ERROR))
 
 
 def _writes_to_stdout(log: logging.Logger) -> bool:

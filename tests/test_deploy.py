@@ -268,6 +268,7 @@ def test_sample_app_through_the_cli_with_json(aws: str, tmp_path: Path) -> None:
 
 def test_dry_run_prints_the_plan_and_writes_nothing(aws: str, tmp_path: Path) -> None:
     project = write_project(tmp_path)
+    make_event_sources()
     log = CallLog()
     lines: list[str] = []
     result = deploy(project, "dev", dry_run=True, on_call=log, report=lines.append)

@@ -623,3 +623,16 @@ def test_chalicelib_package_is_importable(tmp_path: Path) -> None:
     helped = _helped(tmp_path, app, files)
     with helped.start("app.who") as fn:
         assert fn.invoke({}) == "lambda"
+
+
+def test_a_new_projects_app_log_info_reaches_the_functions_log(tmp_path: Path) -> None:
+    # The events template's app sets log_level INFO: Lambda sends what it prints to CloudWatch.
+    from cli.commands.new_project import create_project
+    from deployer.runtimes import pin_runtime
+
+    project = create_project(tmp_path, "fresh", "events", runtime=pin_runtime().runtime)
+    fresh = package(project, tmp_path / "out")
+    with fresh.start("app.every_hour") as fn:
+        answer = fn.invoke(sample_events.schedule_event())
+        assert not isinstance(answer, LambdaError), fn.logs()
+        assert "fresh - INFO - scheduled run at " in fn.logs()

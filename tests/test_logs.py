@@ -64,3 +64,42 @@ def test_a_request_that_goes_well_does_not_import_logging() -> None:
         [sys.executable, "-S", "-E", "-c", code], cwd=root, capture_output=True, text=True
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "False\n", "")
+
+
+def test_log_level_makes_info_show_and_debug_mode_still_wins(name: str) -> None:
+    out = io.StringIO()
+    app = App(name, log_level="INFO")
+    with contextlib.redirect_stdout(out):
+        app.log.info("shown %d", 1)
+        app.log.debug("hidden")
+        app.debug = True
+        app.log.debug("debug mode")
+        app.debug = False
+        app.log.debug("hidden again")
+    assert out.getvalue() == f"{name} - INFO - shown 1\n{name} - DEBUG - debug mode\n"
+
+
+def test_without_log_level_info_stays_hidden_as_in_chalice(name: str) -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        App(name).log.info("hidden")
+    assert out.getvalue() == ""
+
+
+def test_a_bad_log_level_fails_when_the_app_is_made() -> None:
+    with pytest.raises(ValueError, match="log_level 'info' is not a logging level; use one of"):
+        App("x", log_level="info")
+
+
+def test_log_level_imports_no_logging_at_cold_start() -> None:
+    code = (
+        "import sys\n"
+        "from microframework import App\n"
+        "app = App('new', log_level='INFO')\n"
+        "print('logging' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-S", "-E", "-c", code], cwd=root, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "False\n", "")

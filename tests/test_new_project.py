@@ -16,6 +16,7 @@ import pytest
 from conftest import free_port
 
 from cli.main import main
+from deployer.runtimes import pin_runtime
 
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
 
@@ -45,12 +46,16 @@ def test_creates_a_complete_project(tmp_path: Path, capsys, template: str) -> No
         ".fw/config.json",
         ".gitignore",
         "app.py",
+        "requirements-dev.txt",
         "requirements.txt",
         "tests/conftest.py",
         "tests/test_app.py",
     ]
-    assert json.loads((project / ".fw" / "config.json").read_text())["app_name"] == "shop"
-    assert 'App("shop")' in (project / "app.py").read_text()
+    config = json.loads((project / ".fw" / "config.json").read_text())
+    assert config["app_name"] == "shop"
+    assert config["runtime"] == pin_runtime().runtime
+    assert f"Runtime {config['runtime']}, pinned in .fw/config.json" in out
+    assert 'App("shop", log_level="INFO")' in (project / "app.py").read_text()
     assert (
         "{{" not in (project / "app.py").read_text() + (project / "tests/test_app.py").read_text()
     )
@@ -171,3 +176,97 @@ def test_generated_tests_pass_and_the_app_serves(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
     assert server.returncode == 0
+
+
+def _next_steps(out: str) -> list[str]:
+    """The commands `fw new-project` prints after "Next:", without their comments."""
+    lines = out.split("Next:\n", 1)[1].splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.startswith("  ")]
+
+
+def test_next_steps_install_what_the_generated_tests_import(tmp_path: Path, capsys) -> None:
+    # fw's own install (pip install -e .) brings microframework but not pytest: the printed
+    # steps must install every other module the generated tests import before running them.
+    import ast
+
+    code, out, _ = run_fw(
+        capsys, "--project-dir", str(tmp_path), "new-project", "shop", "--template", "events"
+    )
+    project = tmp_path / "shop"
+    steps = _next_steps(out)
+    install = steps.index("python -m pip install -r requirements-dev.txt")
+    assert steps[install + 1 :] == ["python -m pytest tests"]
+    imported = set()
+    for path in (project / "tests").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    local = {"app", "conftest", "microframework"}  # the project's and fw's own
+    # pytest runs them (`python -m pytest`), whether or not a test imports it.
+    needed = imported - local - set(sys.stdlib_module_names) | {"pytest"}
+    required = (project / "requirements-dev.txt").read_text().splitlines()
+    assert needed == {"pytest"}
+    assert any(line.startswith("pytest") for line in required)
+    assert "-r requirements.txt" in required
+
+
+def test_create_project_pins_the_runtime_it_is_given(tmp_path: Path) -> None:
+    from cli.commands.new_project import create_project
+
+    project = create_project(tmp_path, "old", "minimal", runtime="python3.12")
+    assert json.loads((project / ".fw" / "config.json").read_text())["runtime"] == "python3.12"
+
+
+def test_a_new_projects_app_log_info_shows_in_invoke_local(tmp_path: Path) -> None:
+    subprocess.run(
+        [*FW, "--project-dir", str(tmp_path), "new-project", "demo", "--template", "events"],
+        check=True,
+        capture_output=True,
+    )
+    event = subprocess.run(
+        [*FW, "generate-event", "schedule"], check=True, capture_output=True, text=True
+    ).stdout
+    result = subprocess.run(
+        [*FW, "--project-dir", str(tmp_path / "demo"), "invoke", "every_hour", "--local"],
+        input=event,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo - INFO - scheduled run at " in result.stderr
+
+
+def test_a_new_projects_app_log_info_shows_in_fw_local(tmp_path: Path) -> None:
+    subprocess.run(
+        [*FW, "--project-dir", str(tmp_path), "new-project", "demo"],
+        check=True,
+        capture_output=True,
+    )
+    app_py = tmp_path / "demo" / "app.py"
+    app_py.write_text(
+        app_py.read_text()
+        + '\n\n@app.route("/seen")\ndef seen():\n    app.log.info("seen by %s", "fw local")\n'
+        "    return {}\n"
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [*FW, "--project-dir", str(tmp_path / "demo"), "local", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(port):
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/seen")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, _ = server.communicate(timeout=10)
+    assert "demo - INFO - seen by fw local" in out

@@ -61,6 +61,7 @@ class FakeRemote:
     mappings: dict[str, list[RemoteMapping]] = attrs.field(factory=dict)
     log_groups: dict[str, RemoteLogGroup] = attrs.field(factory=dict)
     queues: dict[str, RemoteQueue] = attrs.field(factory=dict)
+    missing_sources: set[str] = attrs.field(factory=set)  # buckets, topics, queues, streams
 
     def role(self, name: str) -> RemoteRole | None:
         return self.roles.get(name)
@@ -97,6 +98,9 @@ class FakeRemote:
 
     def queue(self, arn: str) -> RemoteQueue | None:
         return self.queues.get(arn)
+
+    def source_exists(self, kind: str, name: str) -> bool:
+        return name not in self.missing_sources
 
 
 def _function(logical: str, sha: str = "sha-1", **settings: Any) -> LambdaFunction:

@@ -14,6 +14,9 @@ import click
 @click.option("--region", default=None, help="The AWS region (default: boto3's).")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option(
+    "--new-stage", is_flag=True, help="Deploy a stage the config does not name (else it asks)."
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -22,6 +25,7 @@ def command(
     region: str | None,
     dry_run: bool,
     as_json: bool,
+    new_stage: bool,
 ) -> None:
     """Deploy the app: IAM role, Lambda functions, REST API and event wiring.
 
@@ -29,7 +33,10 @@ def command(
     """
     from deployer.deploy import deploy
 
+    from ..stages import check_new_stage
+
     project_dir: Path = ctx.obj["project_dir"]
+    check_new_stage(project_dir, stage, new_stage=new_stage, dry_run=dry_run)
     result = deploy(
         project_dir,
         stage,

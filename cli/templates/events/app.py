@@ -1,6 +1,7 @@
 from microframework import App, Rate
 
-app = App("{{app_name}}")
+# log_level: app.log.info() shows, locally and in CloudWatch Logs (Chalice starts at ERROR).
+app = App("{{app_name}}", log_level="INFO")
 
 
 @app.route("/")
@@ -14,7 +15,7 @@ def every_hour(event):
     return {"ran_at": event.time}
 
 
-@app.on_s3_event(bucket="{{resource_prefix}}-uploads", events=["s3:ObjectCreated:*"])
+@app.on_s3_event(bucket="{{uploads_bucket}}", events=["s3:ObjectCreated:*"])
 def on_upload(event):
     app.log.info("new object s3://%s/%s", event.bucket, event.key)
     return {"bucket": event.bucket, "key": event.key}

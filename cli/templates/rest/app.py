@@ -1,6 +1,7 @@
 from microframework import App, BadRequestError, NotFoundError
 
-app = App("{{app_name}}")
+# log_level: app.log.info() shows, locally and in CloudWatch Logs (Chalice starts at ERROR).
+app = App("{{app_name}}", log_level="INFO")
 
 # An in-memory store, to keep the example self-contained: each Lambda instance has its own
 # copy and loses it on a cold start, so keep real data in DynamoDB or another service.

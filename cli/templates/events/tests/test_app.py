@@ -16,9 +16,9 @@ def test_schedule():
 
 def test_upload():
     with Client(app) as client:
-        event = client.events.generate_s3_event("{{resource_prefix}}-uploads", "photos/cat.jpg")
+        event = client.events.generate_s3_event("{{uploads_bucket}}", "photos/cat.jpg")
         result = client.lambda_.invoke("on_upload", event).payload
-    assert result == {"bucket": "{{resource_prefix}}-uploads", "key": "photos/cat.jpg"}
+    assert result == {"bucket": "{{uploads_bucket}}", "key": "photos/cat.jpg"}
 
 
 def test_jobs():

@@ -1,0 +1,124 @@
+"""The resources an app's triggers read from (buckets, topics, queues, streams): fw never creates
+them, so a deploy whose trigger names one that does not exist is refused before any write, one
+line per missing resource with the ``aws`` command that creates it.
+
+Without this, the plan runs until the notification, subscription or mapping, and stops halfway
+with the functions, role and API already made.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from .errors import DeployError
+from .models import DesiredState
+from .remote import RemoteState
+
+__all__ = ["TriggerSource", "check_sources", "source_reads", "trigger_sources"]
+
+# "Creating and configuring an Amazon SQS event source mapping" (Lambda): set the queue's
+# visibility timeout to at least six times the function's timeout; SQS's own default is 30 s,
+# and its maximum 12 hours ("Amazon SQS visibility timeout").
+_VISIBILITY_FACTOR = 6
+_MAX_VISIBILITY = 43_200
+
+
+@attrs.frozen
+class TriggerSource:
+    """One resource a trigger names: ``name`` is a bucket name or an ARN."""
+
+    kind: str  # "s3", "sns", "sqs", "kinesis", "dynamodb"
+    name: str
+    function_name: str
+    timeout: int = 60  # the function's, for an SQS queue's visibility timeout
+
+
+def trigger_sources(desired: DesiredState) -> Iterator[TriggerSource]:
+    """Every resource the stage's triggers name, in the plan's order, each once."""
+    timeouts = {f.function_name: f.settings.timeout for f in desired.functions}
+    seen: set[tuple[str, str]] = set()
+    found = [("s3", n.bucket, n.function_name) for n in desired.s3_notifications]
+    found += [("sns", s.topic_arn, s.function_name) for s in desired.sns_subscriptions]
+    found += [(m.source_kind, m.source_arn, m.function_name) for m in desired.mappings]
+    for kind, name, function in found:
+        if (kind, name) not in seen:
+            seen.add((kind, name))
+            yield TriggerSource(kind, name, function, timeouts.get(function, 60))
+
+
+def source_reads(desired: DesiredState) -> list[tuple[str, tuple[Any, ...]]]:
+    """The planner's ``source_exists`` questions, for the prefetch."""
+    return [("source_exists", (s.kind, s.name)) for s in trigger_sources(desired)]
+
+
+def check_sources(desired: DesiredState, remote: RemoteState) -> None:
+    """Refuse the plan if a resource a trigger names does not exist (one line per resource)."""
+    missing = [s for s in trigger_sources(desired) if not remote.source_exists(s.kind, s.name)]
+    if not missing:
+        return
+    region = desired.region
+    count = "1 resource" if len(missing) == 1 else f"{len(missing)} resources"
+    lines = [
+        f"the app's triggers name {count} that does not exist in {region} (fw does not create"
+        " them; nothing was changed): create each, then deploy again"
+    ]
+    if len(missing) > 1:
+        lines[0] = lines[0].replace("does not exist", "do not exist")
+    lines += [
+        f"  {_describe(s)} ({s.function_name}): {_create_command(s, region)}" for s in missing
+    ]
+    raise DeployError("\n".join(lines))
+
+
+def _arn_part(arn: str, index: int) -> str:
+    parts = arn.split(":", 5)
+    return parts[index] if len(parts) == 6 else arn
+
+
+def _describe(source: TriggerSource) -> str:
+    if source.kind == "s3":
+        return f"S3 bucket {source.name!r}"
+    if source.kind == "sns":
+        return f"SNS topic {_arn_part(source.name, 5)!r}"
+    if source.kind == "sqs":
+        return f"SQS queue {_arn_part(source.name, 5)!r}"
+    if source.kind == "kinesis":
+        return f"Kinesis stream {_arn_part(source.name, 5).removeprefix('stream/')!r}"
+    return f"DynamoDB stream {source.name}"
+
+
+def _create_command(source: TriggerSource, region: str) -> str:
+    name = _arn_part(source.name, 5)
+    region = _arn_part(source.name, 3) if source.kind != "s3" else region
+    quoted = shlex.quote
+    if source.kind == "s3":
+        return f"aws s3 mb s3://{source.name} --region {quoted(region)}"
+    if source.kind == "sns":
+        return f"aws sns create-topic --name {quoted(name)} --region {quoted(region)}"
+    if source.kind == "sqs":
+        visibility = min(_MAX_VISIBILITY, max(30, _VISIBILITY_FACTOR * source.timeout))
+        attributes = f"VisibilityTimeout={visibility}"
+        if name.endswith(".fifo"):
+            attributes += ",FifoQueue=true"
+        return (
+            f"aws sqs create-queue --queue-name {quoted(name)} --attributes {attributes}"
+            f" --region {quoted(region)}"
+        )
+    if source.kind == "kinesis":
+        stream = name.removeprefix("stream/")
+        return (
+            f"aws kinesis create-stream --stream-name {quoted(stream)} --shard-count 1"
+            f" --region {quoted(region)}"
+        )
+    # arn:...:table/<table>/stream/<label>: a new stream gets a new label, so the app must name
+    # the ARN DynamoDB reports for it.
+    table = name.split("/")[1] if name.count("/") >= 3 else name
+    return (
+        f"aws dynamodb update-table --table-name {quoted(table)} --stream-specification"
+        f" StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES --region {quoted(region)}"
+        " (then use its LatestStreamArn in the app)"
+    )

@@ -103,7 +103,12 @@ def deploy(
     app = load_stage_app(project_dir, config, region=aws.region)
     report(f"Packaging {config.app_name} ({stage})")
     package = build_stage_package(
-        project_dir, deployment_dir(project_dir, stage), config, app, region=aws.region
+        project_dir,
+        deployment_dir(project_dir, stage),
+        config,
+        app,
+        region=aws.region,
+        report=report,
     )
     if package.needs_s3_upload:
         raise DeployError(
@@ -111,6 +116,7 @@ def deploy(
             " takes in one request; set automatic_layer to move requirements into a layer, or"
             " trim requirements.txt"
         )
+    report(f"Reading what stage {stage!r} has in AWS ({aws.region})")
     desired = build_desired(
         app,
         config,
@@ -207,6 +213,7 @@ def delete(
         session=session,
         on_call=on_call,
     )
+    report(f"Reading what stage {stage!r} has in AWS ({aws.region})")
     remote = PrefetchedRemoteState(BotoRemoteState(aws))
     remote.prefetch(reads_for(None, state.record))
     the_plan = plan_delete(state.record, remote)

@@ -92,6 +92,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
         if debug:
             raise
+        if type(err).__module__.startswith("botocore"):
+            # An AWS call no command wrapped: still say which endpoint was unreachable.
+            from deployer.aws import unreachable
+
+            reason = unreachable(err)
+            if reason is not None:
+                error(reason[:1].upper() + reason[1:])
+                sys.exit(1)
         error(f"{type(err).__name__}: {err} (run with --debug for the traceback)")
         sys.exit(1)
 

@@ -140,7 +140,9 @@ class Executor:
                     f" ({err.operation_name}): {error_message(err)}"
                 ) from err
             except botocore.exceptions.BotoCoreError as err:
-                raise DeployError(f"{_lower_first(instruction.message)} failed: {err}") from err
+                raise DeployError(
+                    f"{_lower_first(instruction.message)} failed: {error_message(err)}"
+                ) from err
             done.append(instruction.message)
         return done
 

@@ -97,7 +97,9 @@ def read_events(
                 ) from err
             batch = []
         except botocore.exceptions.BotoCoreError as err:
-            raise DeployError(f"reading logs of {function_name} failed: {err}") from err
+            raise DeployError(
+                f"reading logs of {function_name} failed: {error_message(err)}"
+            ) from err
         for raw in batch:
             event_id = raw.get("eventId") or f"{raw['timestamp']}:{raw.get('message')}"
             if event_id in seen:

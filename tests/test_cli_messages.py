@@ -1,0 +1,129 @@
+"""What the CLI tells a user: progress on slow steps, and errors that name the real cause."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _dists import make_wheel, write_requirements
+from click.testing import CliRunner, Result
+from conftest import free_port
+
+from cli.main import cli, main
+
+APP = """\
+from microframework import App
+
+app = App("msgs")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+
+
+@app.lambda_function()
+def job(event, context):
+    return event
+"""
+
+
+def write_project(root: Path, source: str = APP, *, app_name: str = "msgs") -> Path:
+    (root / ".fw").mkdir(parents=True, exist_ok=True)
+    config = {"version": "1.0", "app_name": app_name, "stages": {"dev": {}}}
+    (root / ".fw" / "config.json").write_text(json.dumps(config))
+    (root / "app.py").write_text(source)
+    return root
+
+
+def fw(project: Path, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["--project-dir", str(project), *args], obj={}, input=input)
+
+
+def fw_main(project: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit status and stderr of the entry point, which turns errors into one line."""
+    try:
+        main(["--project-dir", str(project), *args])
+    except SystemExit as exit_info:
+        return int(exit_info.code or 0), capsys.readouterr().err
+    return 0, capsys.readouterr().err
+
+
+def test_deploy_announces_each_slow_step_on_its_own_line(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg==1.0")
+    first = fw(project, "deploy")
+    assert first.exit_code == 0, first.output
+    steps = first.stderr.splitlines()
+    assert steps[:5] == [
+        "Packaging msgs (dev)",
+        steps[1],
+        "Compressing the dependencies (once per requirements.txt)",
+        "Checking that the app imports from the package alone, as in Lambda",
+        "Reading what stage 'dev' has in AWS (us-east-1)",
+    ]
+    assert steps[1].startswith("Installing requirements.txt for python3.")
+    assert "Creating function msgs-dev-job" in steps
+    # The dependencies are cached: neither pip nor the compression runs again.
+    second = fw(project, "deploy")
+    assert second.exit_code == 0, second.output
+    assert not any(s.startswith(("Installing", "Compressing")) for s in second.stderr.splitlines())
+
+
+def test_package_announces_pip(tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    make_wheel(project / "wheels", "purepkg")
+    write_requirements(project, "purepkg==1.0")
+    result = fw(project, "package", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Installing requirements.txt for python3.")
+
+
+@pytest.mark.parametrize(
+    ("args", "prefix"),
+    [
+        pytest.param(["deploy"], "identifying the AWS account failed", id="deploy"),
+        pytest.param(["deploy", "--dry-run"], "identifying the AWS account", id="dry-run"),
+        pytest.param(["delete"], "reading ", id="delete"),
+        pytest.param(["logs"], "reading logs of msgs-dev failed", id="logs"),
+        pytest.param(
+            ["invoke", "job", "--event", "event.json"],
+            "invoking function msgs-dev-job failed",
+            id="invoke",
+        ),
+    ],
+)
+def test_an_unreachable_endpoint_is_named_not_blamed_on_credentials(
+    aws: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    prefix: str,
+) -> None:
+    project = write_project(tmp_path)
+    assert fw(project, "deploy").exit_code == 0  # a record for delete, logs and invoke to read
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", closed)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # the retries would only make the test slow
+    (tmp_path / "event.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    code, err = fw_main(project, *args, capsys=capsys)
+    assert code == 1
+    error = err.splitlines()[-1]
+    assert error.startswith(f"Error: {prefix}"), err
+    assert f"the AWS endpoint {closed} is unreachable (Connection refused)" in error
+    assert error.endswith("check AWS_ENDPOINT_URL") and "credentials" not in error
+
+
+def test_a_bad_aws_max_attempts_is_one_line(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "0")
+    code, err = fw_main(write_project(tmp_path), "deploy", capsys=capsys)
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        "Error: AWS_MAX_ATTEMPTS must be a number greater than 0, not '0'"
+    )

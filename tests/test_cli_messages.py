@@ -127,3 +127,117 @@ def test_a_bad_aws_max_attempts_is_one_line(
     assert err.splitlines()[-1] == (
         "Error: AWS_MAX_ATTEMPTS must be a number greater than 0, not '0'"
     )
+
+
+EVENTS_APP = """\
+from microframework import App
+from lib import db
+
+app = App("msgs")
+
+
+@app.on_sqs_message(queue="q")
+def on_sqs(event):
+    return [record.body for record in event]
+
+
+@app.schedule("rate(1 hour)")
+def tick(event):
+    return {"rule": event.resources}
+
+
+@app.lambda_function()
+def job(event, context):
+    return db.lookup(event)
+"""
+
+
+def events_project(root: Path, db: str = "def lookup(event):\n    return event['id']\n") -> Path:
+    project = write_project(root, EVENTS_APP)
+    (project / "lib").mkdir()
+    (project / "lib" / "__init__.py").write_text("")
+    (project / "lib" / "db.py").write_text(db)
+    return project
+
+
+def invoke_local(
+    project: Path, name: str, event: object, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """Exit status and stderr of ``fw invoke NAME --local`` with ``event``."""
+    path = project.parent / "event.json"
+    path.write_text(json.dumps(event))
+    return fw_main(project, "invoke", name, "--local", "--event", str(path), capsys=capsys)
+
+
+@pytest.mark.parametrize(
+    ("db", "line"),
+    [
+        pytest.param(
+            "X = 1\nimport no_such_module_here\n",
+            "Error: lib/db.py:2: importing the app failed (imported from app.py:2):"
+            " ModuleNotFoundError: No module named 'no_such_module_here'",
+            id="missing-module",
+        ),
+        pytest.param(
+            "def f():\n    return 1 / 0\n\n\nf()\n",
+            "Error: lib/db.py:2: importing the app failed (imported from app.py:2):"
+            " ZeroDivisionError: division by zero",
+            id="raises",
+        ),
+        pytest.param(
+            "X = (1\n", "Error: lib/db.py:1: syntax error: '(' was never closed", id="syntax"
+        ),
+    ],
+)
+def test_an_import_error_in_lib_points_at_the_lib_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], db: str, line: str
+) -> None:
+    project = events_project(tmp_path, db)
+    code, err = invoke_local(project, "job", {"id": 1}, capsys)
+    assert code == 1 and err.count("\n") == 1
+    assert err.rstrip("\n") == f"{line} (run with --debug for the traceback)"
+    # fw package (and so fw deploy) load the app the same way.
+    code, err = fw_main(project, "package", str(tmp_path / "out"), capsys=capsys)
+    assert code == 1 and err.rstrip("\n") == line
+
+
+def test_a_failing_handler_shows_its_line_and_mentions_debug(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = events_project(tmp_path)
+    code, err = invoke_local(project, "job", {"name": "x"}, capsys)
+    assert code == 1
+    assert err == (
+        "Error: lib/db.py:2: handler 'job' raised KeyError: 'id'"
+        " (run with --debug for the traceback)\n"
+    )
+
+
+def test_an_event_of_the_wrong_kind_names_the_kind_expected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = events_project(tmp_path)
+    schedule = json.loads(fw(project, "generate-event", "schedule").stdout)
+    code, err = invoke_local(project, "on_sqs", schedule, capsys)
+    assert code == 1
+    assert err == (
+        "Error: handler 'on_sqs' (@app.on_sqs_message) expects an SQS message batch, but the"
+        " event is an EventBridge schedule event: try 'fw generate-event sqs | fw invoke on_sqs"
+        " --local'\n"
+    )
+    code, err = invoke_local(project, "on_sqs", {"id": 1}, capsys)
+    assert code == 1 and "but the event is an object with keys 'id':" in err
+
+
+def test_a_handler_that_accepts_another_kind_of_event_runs_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = events_project(tmp_path)
+    sqs = json.loads(fw(project, "generate-event", "sqs").stdout)
+    code, err = invoke_local(project, "tick", sqs, capsys)
+    assert code == 0
+    assert err == (
+        "Warning: handler 'tick' (@app.schedule) expects an EventBridge schedule event, but the"
+        " event is an SQS message batch: try 'fw generate-event schedule | fw invoke tick"
+        " --local'\n"
+    )

@@ -241,3 +241,76 @@ def test_a_handler_that_accepts_another_kind_of_event_runs_with_a_warning(
         " event is an SQS message batch: try 'fw generate-event schedule | fw invoke tick"
         " --local'\n"
     )
+
+
+def test_logs_with_no_events_says_so(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    assert fw(project, "deploy").exit_code == 0
+    result = fw(project, "logs", "--since", "5m")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr == "No log events from msgs-dev in the last 5m.\n"
+
+
+def test_following_logs_says_once_that_there_are_none_yet(aws: str) -> None:
+    from deployer.aws import create_context
+    from deployer.logs import read_events
+
+    said: list[str] = []
+    events = read_events(
+        create_context(),
+        "msgs-dev",
+        follow=True,
+        sleep=lambda seconds: None,
+        polls=3,
+        on_none=lambda: said.append("none"),
+    )
+    assert list(events) == [] and said == ["none"]
+
+
+ROUTELESS_APP = """\
+from microframework import App
+
+app = App("msgs")
+
+
+@app.lambda_function()
+def job(event, context):
+    return event
+"""
+
+
+def test_dry_run_prints_the_url_only_of_an_api_that_will_exist(aws: str, tmp_path: Path) -> None:
+    import boto3
+
+    project = write_project(tmp_path)
+    deployed = fw(project, "deploy")
+    url = deployed.stdout.strip().removeprefix("Rest API URL: ")
+    assert url.startswith("https://")
+    unchanged = fw(project, "deploy", "--dry-run")
+    assert unchanged.stdout == f"Rest API URL: {url}\n"
+    # Removed from the app: the dry run deletes the API, so it has no URL to print.
+    (project / "app.py").write_text(ROUTELESS_APP)
+    no_routes = fw(project, "deploy", "--dry-run")
+    assert "Would: Deleting REST API msgs-dev" in no_routes.stderr
+    assert url not in no_routes.output
+    # Deleted in AWS behind fw's back: the deploy would create a new API, at another URL.
+    (project / "app.py").write_text(APP)
+    client = boto3.client("apigateway")
+    client.delete_rest_api(restApiId=client.get_rest_apis()["items"][0]["id"])
+    recreated = fw(project, "deploy", "--dry-run")
+    assert "Would: Creating REST API msgs-dev" in recreated.stderr
+    assert url not in recreated.output and "Rest API URL" not in recreated.stdout
+
+
+def test_delete_removes_the_stage_s_built_zips(aws: str, tmp_path: Path) -> None:
+    project = write_project(tmp_path)
+    assert fw(project, "deploy").exit_code == 0
+    built = project / ".fw" / "deployments" / "dev"
+    assert (built / "deployment.zip").is_file()
+    dry = fw(project, "delete", "--dry-run")
+    assert "Would: remove the stage's built packages (.fw/deployments/dev)" in dry.stderr
+    assert built.is_dir()
+    result = fw(project, "delete")
+    assert result.exit_code == 0, result.output
+    assert "Removing the stage's built packages (.fw/deployments/dev)" in result.stderr
+    assert not built.exists() and (project / ".fw" / "config.json").is_file()

@@ -16,6 +16,7 @@ import click
 from deployer.errors import FwError
 
 from . import commands as _commands_pkg
+from .help import FullSummaryGroup
 from .output import error
 
 __version__ = "0.1.0"
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 _NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(FullSummaryGroup):
     """A group whose commands are the modules of ``cli.commands`` (``new_project`` -> ``new-project``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

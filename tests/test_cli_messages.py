@@ -314,3 +314,22 @@ def test_delete_removes_the_stage_s_built_zips(aws: str, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "Removing the stage's built packages (.fw/deployments/dev)" in result.stderr
     assert not built.exists() and (project / ".fw" / "config.json").is_file()
+
+
+@pytest.mark.parametrize("group", [[], ["generate-event"]], ids=["fw", "generate-event"])
+def test_help_lists_every_command_with_its_whole_summary(group: list[str]) -> None:
+    import click
+
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listing = " ".join(result.output.partition("Commands:")[2].split())
+    ctx = click.Context(cli)
+    command = cli.get_command(ctx, group[0]) if group else cli
+    assert isinstance(command, click.Group)
+    names = command.list_commands(ctx)
+    assert len(names) > 3 and "..." not in listing
+    for name in names:
+        sub = command.get_command(ctx, name)
+        assert sub is not None and sub.help
+        first_sentence = sub.help.split(". ")[0].split("\n\n")[0]
+        assert " ".join(f"{name} {first_sentence}".split()) in listing

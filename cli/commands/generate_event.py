@@ -11,6 +11,8 @@ import click
 
 from microframework import sample_events
 
+from ..help import FullSummaryGroup
+
 
 def _json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
@@ -27,7 +29,7 @@ def _emit(event: Any) -> None:
     click.echo(json.dumps(event, indent=2))
 
 
-@click.group("generate-event")
+@click.group("generate-event", cls=FullSummaryGroup)
 def command() -> None:
     """Print a sample event as an AWS service would deliver it (JSON on stdout)."""
 

@@ -333,3 +333,43 @@ def test_help_lists_every_command_with_its_whole_summary(group: list[str]) -> No
         assert sub is not None and sub.help
         first_sentence = sub.help.split(". ")[0].split("\n\n")[0]
         assert " ".join(f"{name} {first_sentence}".split()) in listing
+
+
+class BusyLambda:
+    """Lambda's answer while an update is still applying, for the first ``times`` reads.
+
+    moto applies updates at once; Lambda applies them asynchronously ("Lambda function states":
+    LastUpdateStatus InProgress until the update finishes), which is what fw waits out.
+    """
+
+    def __init__(self, times: int) -> None:
+        self.times = times
+
+    def __call__(self, parsed: dict, **kwargs: object) -> None:
+        if self.times > 0:
+            self.times -= 1
+            parsed["LastUpdateStatus"] = "InProgress"
+
+
+def test_a_big_upload_and_the_wait_for_lambda_are_announced(aws: str, tmp_path: Path) -> None:
+    import os
+
+    import boto3
+
+    from deployer.deploy import deploy
+
+    project = write_project(tmp_path)
+    deploy(project, "dev")
+    (project / "vendor").mkdir()
+    (project / "vendor" / "blob.bin").write_bytes(os.urandom(1536 * 1024))  # incompressible
+    config = json.loads((project / ".fw" / "config.json").read_text())
+    config["stages"]["dev"]["lambda_memory_size"] = 256
+    (project / ".fw" / "config.json").write_text(json.dumps(config))
+    session = boto3.Session()
+    session.events.register("after-call.lambda.GetFunctionConfiguration", BusyLambda(times=2))
+    lines: list[str] = []
+    deploy(project, "dev", session=session, report=lines.append, sleep=lambda seconds: None)
+    uploads = [line for line in lines if line.startswith("  uploading deployment.zip (")]
+    assert uploads and all(line.endswith(" MB)") for line in uploads)
+    waits = [line for line in lines if line.startswith("  waiting for Lambda")]
+    assert waits == ["  waiting for Lambda to finish updating function msgs-dev"]

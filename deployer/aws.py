@@ -87,9 +87,8 @@ def unreachable(err: Exception) -> str | None:
     botocore's own text ("Could not connect to the endpoint URL") reads like a credentials
     problem once wrapped; the endpoint and the OS's reason say what to fix.
     """
-    if not isinstance(
-        err, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError
-    ):
+    # A read timeout or a dropped connection reached the endpoint: not this case.
+    if not isinstance(err, botocore.exceptions.ConnectionError):
         return None
     url = err.kwargs.get("endpoint_url") or err.kwargs.get("proxy_url")
     if not url:
@@ -97,7 +96,14 @@ def unreachable(err: Exception) -> str | None:
     parts = urllib.parse.urlsplit(str(url))
     endpoint = f"{parts.scheme}://{parts.netloc}" if parts.netloc else str(url)
     found = _OS_REASON.search(str(err.kwargs.get("error", "")))
-    reason = found[1].strip() if found else "no connection"
+    if found:
+        reason = found[1].strip()
+    elif isinstance(err, botocore.exceptions.ConnectTimeoutError):
+        reason = "connection timed out"
+    elif isinstance(err, botocore.exceptions.SSLError):
+        reason = "TLS handshake failed"
+    else:
+        reason = "no connection"
     what = "proxy" if "proxy_url" in err.kwargs else "AWS endpoint"
     if what == "proxy":
         fix = "check HTTPS_PROXY/HTTP_PROXY"

@@ -16,6 +16,7 @@ import click
 from deployer.errors import FwError
 
 from . import commands as _commands_pkg
+from .help import FullSummaryGroup
 from .output import error
 
 __version__ = "0.1.0"
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 _NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-class _LazyGroup(click.Group):
+class _LazyGroup(FullSummaryGroup):
     """A group whose commands are the modules of ``cli.commands`` (``new_project`` -> ``new-project``)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -92,6 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
         if debug:
             raise
+        if type(err).__module__.startswith("botocore"):
+            # An AWS call no command wrapped: still say which endpoint was unreachable.
+            from deployer.aws import unreachable
+
+            reason = unreachable(err)
+            if reason is not None:
+                error(reason[:1].upper() + reason[1:])
+                sys.exit(1)
         error(f"{type(err).__name__}: {err} (run with --debug for the traceback)")
         sys.exit(1)
 

@@ -123,12 +123,14 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
             spec.loader.exec_module(module)
     except SyntaxError as err:
         del sys.modules[module_name]
-        raise AppLoadError(f"{app_filename}:{err.lineno}: syntax error: {err.msg}") from err
+        where = _display_path(Path(err.filename), project_dir) if err.filename else app_filename
+        raise AppLoadError(f"{where}:{err.lineno}: syntax error: {err.msg}") from err
     except Exception as err:
         del sys.modules[module_name]
-        line = _user_line(err, app_path)
+        frames = project_frames(err, project_dir) or [app_filename]
+        via = f" (imported from {frames[0]})" if len(frames) > 1 else ""
         raise AppLoadError(
-            f"{app_filename}{line}: importing the app failed: {type(err).__name__}: {err}"
+            f"{frames[-1]}: importing the app failed{via}: {type(err).__name__}: {err}"
         ) from err
     app = getattr(module, "app", None)
     if app is None:
@@ -150,11 +152,32 @@ def _project_module(name: str) -> bool:
     return not any(part in ("site-packages", "dist-packages") for part in Path(location).parts)
 
 
-def _user_line(err: BaseException, app_path: Path) -> str:
+# Installed packages, even inside the project directory (a virtualenv there), are not its code.
+_NOT_PROJECT_DIRS = frozenset({"site-packages", "dist-packages", ".venv", "venv"})
+
+
+def project_frames(err: BaseException, project_dir: Path) -> list[str]:
+    """``file:line`` of each frame of ``err``'s traceback in the project's own code, outermost
+    first.
+
+    The last is where to look: an error in ``lib/db.py`` is fixed there, not on the app.py line
+    that imported it.
+    """
+    project_dir = Path(project_dir).resolve()
+    found = []
     tb = err.__traceback__
-    line = ""
     while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename) == app_path:
-            line = f":{tb.tb_lineno}"
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if path.is_absolute() and path.is_relative_to(project_dir):
+            if not _NOT_PROJECT_DIRS.intersection(path.relative_to(project_dir).parts):
+                found.append(f"{_display_path(path, project_dir)}:{tb.tb_lineno}")
         tb = tb.tb_next
-    return line
+    return found
+
+
+def _display_path(path: Path, project_dir: Path) -> str:
+    """``path`` relative to the project (as ``lib/db.py``), or as it is if outside it."""
+    try:
+        return path.resolve().relative_to(project_dir).as_posix()
+    except ValueError:
+        return str(path)

@@ -9,6 +9,8 @@ other SDKs and Lambda itself honour (ahead of ``AWS_DEFAULT_REGION``) but boto3 
 from __future__ import annotations
 
 import os
+import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "error_message",
     "ignore_gone",
     "is_write_operation",
+    "unreachable",
 ]
 
 # "standard" retries throttling, 5xx and transient connection errors with jittered backoff.
@@ -35,6 +38,20 @@ __all__ = [
 # TooManyRequestsException from API Gateway's low per-account rate limits.
 MAX_ATTEMPTS = 8
 _READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+def _total_attempts() -> int:
+    """Attempts per call: ``AWS_MAX_ATTEMPTS`` when set, else fw's own, more patient default.
+
+    "Retry behavior" (AWS SDKs and Tools Reference Guide): AWS_MAX_ATTEMPTS is the maximum number
+    of attempts, a number greater than 0. boto3 would ignore it here, since fw passes its own.
+    """
+    text = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if not text:
+        return MAX_ATTEMPTS + 1
+    if not text.isdigit() or int(text) < 1:
+        raise DeployError(f"AWS_MAX_ATTEMPTS must be a number greater than 0, not {text!r}")
+    return int(text)
 
 
 def is_write_operation(operation_name: str) -> bool:
@@ -64,8 +81,49 @@ def ignore_gone(call: Callable[[], Any]) -> None:
             raise
 
 
+def unreachable(err: Exception) -> str | None:
+    """For a call that never reached AWS (refused, unresolvable, timed out): which endpoint.
+
+    botocore's own text ("Could not connect to the endpoint URL") reads like a credentials
+    problem once wrapped; the endpoint and the OS's reason say what to fix.
+    """
+    # A read timeout or a dropped connection reached the endpoint: not this case.
+    if not isinstance(err, botocore.exceptions.ConnectionError):
+        return None
+    url = err.kwargs.get("endpoint_url") or err.kwargs.get("proxy_url")
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(str(url))
+    endpoint = f"{parts.scheme}://{parts.netloc}" if parts.netloc else str(url)
+    found = _OS_REASON.search(str(err.kwargs.get("error", "")))
+    if found:
+        reason = found[1].strip()
+    elif isinstance(err, botocore.exceptions.ConnectTimeoutError):
+        reason = "connection timed out"
+    elif isinstance(err, botocore.exceptions.SSLError):
+        reason = "TLS handshake failed"
+    else:
+        reason = "no connection"
+    what = "proxy" if "proxy_url" in err.kwargs else "AWS endpoint"
+    if what == "proxy":
+        fix = "check HTTPS_PROXY/HTTP_PROXY"
+    elif any(name.startswith("AWS_ENDPOINT_URL") for name in os.environ):
+        fix = "check AWS_ENDPOINT_URL"
+    else:
+        fix = "check your network connection and --region"
+    return f"the {what} {endpoint} is unreachable ({reason}); {fix}"
+
+
+# "[Errno 111] Connection refused", "[Errno -2] Name or service not known".
+_OS_REASON = re.compile(r"\[Errno -?\d+\] ([^\])(]+)")
+
+
 def error_message(err: Exception) -> str:
-    """AWS's own message for a failed call (the ``Error.Message`` of a ClientError)."""
+    """AWS's own message for a failed call (the ``Error.Message`` of a ClientError), or which
+    endpoint could not be reached."""
+    gone = unreachable(err)
+    if gone is not None:
+        return gone
     if isinstance(err, botocore.exceptions.ClientError):
         error = err.response.get("Error", {})
         code = error.get("Code", "")
@@ -87,7 +145,7 @@ class AwsContext:
         """The client for ``service``, created on first use with the retry policy."""
         if service not in self._clients:
             config = botocore.config.Config(
-                retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                retries={"mode": "standard", "total_max_attempts": _total_attempts()},
                 user_agent_extra="fw-deployer",
             )
             self._clients[service] = self.session.client(
@@ -102,9 +160,10 @@ class AwsContext:
             try:
                 identity = self.client("sts").get_caller_identity()
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
+                hint = "" if unreachable(err) else "; check your credentials and region"
                 raise DeployError(
-                    f"cannot reach AWS to identify the account (sts GetCallerIdentity):"
-                    f" {error_message(err)}; check your credentials and region"
+                    f"identifying the AWS account failed (sts GetCallerIdentity):"
+                    f" {error_message(err)}{hint}"
                 ) from err
             self._account_id = identity["Account"]
         return self._account_id

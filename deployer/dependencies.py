@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from deployer.errors import PackagingError
@@ -107,11 +108,18 @@ def cache_key(requirements_text: str, runtime: str, architecture: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def install_dependencies(project_dir: Path, *, runtime: str, architecture: str) -> Path | None:
+def install_dependencies(
+    project_dir: Path,
+    *,
+    runtime: str,
+    architecture: str,
+    report: Callable[[str], None] | None = None,
+) -> Path | None:
     """Return the directory holding the project's requirements built for Lambda, or None.
 
     None means there is nothing to install (no requirements file, or one with no requirements),
-    and pip is not run at all. A cached tree is returned as is; otherwise pip builds one.
+    and pip is not run at all. A cached tree is returned as is; otherwise pip builds one, which
+    takes seconds to minutes, so it is announced to ``report``.
     """
     platforms = lambda_platforms(runtime, architecture)
     requirements = project_dir / REQUIREMENTS_FILE
@@ -127,6 +135,8 @@ def install_dependencies(project_dir: Path, *, runtime: str, architecture: str) 
         os.utime(target)
         return target
     cache_root.mkdir(parents=True, exist_ok=True)
+    if report is not None:
+        report(f"Installing {REQUIREMENTS_FILE} for {runtime} ({architecture}) with pip")
     # Build next to the final place and rename, so an interrupted or failed build never leaves
     # a half-installed tree that a later run would trust.
     with tempfile.TemporaryDirectory(prefix=f"{target.name}.", dir=cache_root) as tmp:

@@ -6,6 +6,7 @@ benchmark call these directly with a ``session``/``on_call`` hook to count AWS c
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ import attrs
 from .aws import AwsContext, create_context
 from .errors import DeployError
 from .executor import Executor, display_plan
+from .instructions import CreateRestApi, DeleteRestApi, ForgetResource, RecordResource
 from .models import api_url
 from .planner import Plan, plan, plan_delete, reads_for
 from .remote import BotoRemoteState, PrefetchedRemoteState
@@ -76,6 +78,20 @@ def _url(record: Record, region: str) -> str | None:
     return api_url(entry["id"], region, entry["stage"])
 
 
+def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
+    """The API's URL once the plan has run: None when the plan creates, deletes or forgets it
+    (a dry run must not print the URL of an API that will be gone)."""
+    apis = record.of_kind("rest_api")
+    for step in the_plan:
+        if isinstance(step, CreateRestApi | DeleteRestApi):
+            return None
+        if isinstance(step, ForgetResource) and step.key in apis:
+            return None
+        if isinstance(step, RecordResource) and step.entry.get("kind") == "rest_api":
+            return api_url(step.entry["id"], region, step.entry["stage"])
+    return _url(record, region)
+
+
 def deploy(
     project_dir: Path,
     stage: str = "dev",
@@ -103,7 +119,12 @@ def deploy(
     app = load_stage_app(project_dir, config, region=aws.region)
     report(f"Packaging {config.app_name} ({stage})")
     package = build_stage_package(
-        project_dir, deployment_dir(project_dir, stage), config, app, region=aws.region
+        project_dir,
+        deployment_dir(project_dir, stage),
+        config,
+        app,
+        region=aws.region,
+        report=report,
     )
     if package.needs_s3_upload:
         raise DeployError(
@@ -111,6 +132,7 @@ def deploy(
             " takes in one request; set automatic_layer to move requirements into a layer, or"
             " trim requirements.txt"
         )
+    report(f"Reading what stage {stage!r} has in AWS ({aws.region})")
     desired = build_desired(
         app,
         config,
@@ -138,7 +160,7 @@ def deploy(
         the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep, role_policies=policies
     )
     record = state.record
-    url = _url(record, aws.region)
+    url = _planned_url(the_plan, record, aws.region) if dry_run else _url(record, aws.region)
     return DeployResult(
         app_name=config.app_name,
         stage=stage,
@@ -199,6 +221,7 @@ def delete(
     state = StateFile.load(project_dir, stage)
     if not state.exists:
         report(f"Nothing recorded for stage {stage!r}; nothing to delete.")
+        _remove_builds(project_dir, stage, dry_run=dry_run, report=report)
         return DeleteResult(stage, (), dry_run)
     # Delete where the stage was deployed, whatever the current default region is.
     aws = create_context(
@@ -207,13 +230,28 @@ def delete(
         session=session,
         on_call=on_call,
     )
+    report(f"Reading what stage {stage!r} has in AWS ({aws.region})")
     remote = PrefetchedRemoteState(BotoRemoteState(aws))
     remote.prefetch(reads_for(None, state.record))
     the_plan = plan_delete(state.record, remote)
     actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=time.sleep)
     if not dry_run:
         state.delete_file()
+    _remove_builds(project_dir, stage, dry_run=dry_run, report=report)
     return DeleteResult(stage, actions, dry_run)
+
+
+def _remove_builds(project_dir: Path, stage: str, *, dry_run: bool, report: Report) -> None:
+    """The zips fw deploy built for the stage go with it (the shared dependency cache stays)."""
+    built = deployment_dir(project_dir, stage)
+    if not built.is_dir():
+        return
+    shown = built.relative_to(project_dir).as_posix()
+    if dry_run:
+        report(f"Would: remove the stage's built packages ({shown})")
+        return
+    report(f"Removing the stage's built packages ({shown})")
+    shutil.rmtree(built)
 
 
 def stage_url(project_dir: Path, stage: str = "dev") -> str:

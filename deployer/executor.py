@@ -140,7 +140,9 @@ class Executor:
                     f" ({err.operation_name}): {error_message(err)}"
                 ) from err
             except botocore.exceptions.BotoCoreError as err:
-                raise DeployError(f"{_lower_first(instruction.message)} failed: {err}") from err
+                raise DeployError(
+                    f"{_lower_first(instruction.message)} failed: {error_message(err)}"
+                ) from err
             done.append(instruction.message)
         return done
 
@@ -199,13 +201,15 @@ class Executor:
         if function_name not in self._touched:
             return
         client = self.client("lambda")
-        for delay in (*self.ready_poll_delays, None):
+        for index, delay in enumerate((*self.ready_poll_delays, None)):
             config = client.get_function_configuration(FunctionName=function_name)
             busy = (
                 config.get("State") == "Pending" or config.get("LastUpdateStatus") == "InProgress"
             )
             if not busy:
                 return
+            if index == 0:
+                self.report(f"  waiting for Lambda to finish updating function {function_name}")
             if delay is None:
                 raise DeployError(
                     f"function {function_name} is still being updated by Lambda"
@@ -251,13 +255,24 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _read_zip(function: LambdaFunction) -> bytes:
+# Above this a zip takes a second or more to send on a typical uplink: say so.
+_ANNOUNCED_UPLOAD = 1024 * 1024
+
+
+def _read_zip(ex: Executor, function: LambdaFunction) -> bytes:
     try:
-        return function.code.path.read_bytes()
+        data = function.code.path.read_bytes()
     except OSError as err:
         raise DeployError(
             f"cannot read the deployment package {str(function.code.path)!r}: {err}"
         ) from err
+    _announce_upload(ex, function.code.path.name, len(data))
+    return data
+
+
+def _announce_upload(ex: Executor, name: str, size: int) -> None:
+    if size >= _ANNOUNCED_UPLOAD:
+        ex.report(f"  uploading {name} ({size / (1024 * 1024):.1f} MB)")
 
 
 # --- roles ------------------------------------------------------------------------------
@@ -324,6 +339,7 @@ def _publish_layer(ex: Executor, step: PublishLayer) -> None:
         content = layer.code.path.read_bytes()
     except OSError as err:
         raise DeployError(f"cannot read the layer package {str(layer.code.path)!r}: {err}") from err
+    _announce_upload(ex, layer.code.path.name, len(content))
     result = ex.client("lambda").publish_layer_version(
         LayerName=layer.name,
         Content={"ZipFile": content},
@@ -357,7 +373,7 @@ def _create_function(ex: Executor, step: CreateFunction) -> None:
     settings = ex._function_settings(function)
     if not function.settings.subnet_ids:
         del settings["VpcConfig"]
-    zip_bytes = _read_zip(function)
+    zip_bytes = _read_zip(ex, function)
     result = ex.with_role_retry(
         lambda: client.create_function(
             FunctionName=function.function_name,
@@ -380,7 +396,7 @@ def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
     ex.wait_ready(function.function_name)
     ex.client("lambda").update_function_code(
         FunctionName=function.function_name,
-        ZipFile=_read_zip(function),
+        ZipFile=_read_zip(ex, function),
         Architectures=[function.architecture],
     )
     ex._touched.add(function.function_name)

@@ -75,11 +75,14 @@ def read_events(
     now: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     polls: int | None = None,
+    on_none: Callable[[], None] | None = None,
 ) -> Iterator[LogEvent]:
     """Events of the function's log group from ``since_seconds`` ago, oldest first.
 
     With ``follow``, keep polling for new events (``polls`` bounds it, for tests; None: forever).
     A missing log group (the function never ran) yields nothing rather than failing.
+    ``on_none`` is called once if the first read finds no events (with ``follow``, before
+    waiting for new ones), so a quiet function is not mistaken for a hung command.
     """
     group = log_group(function_name)
     start_ms = int((now() - since_seconds) * 1000)
@@ -97,7 +100,9 @@ def read_events(
                 ) from err
             batch = []
         except botocore.exceptions.BotoCoreError as err:
-            raise DeployError(f"reading logs of {function_name} failed: {err}") from err
+            raise DeployError(
+                f"reading logs of {function_name} failed: {error_message(err)}"
+            ) from err
         for raw in batch:
             event_id = raw.get("eventId") or f"{raw['timestamp']}:{raw.get('message')}"
             if event_id in seen:
@@ -108,6 +113,8 @@ def read_events(
             yield LogEvent(
                 raw["timestamp"], raw.get("logStreamName", ""), raw.get("message", ""), event_id
             )
+        if round_ == 0 and not seen and on_none is not None:
+            on_none()
         round_ += 1
         if not follow or (polls is not None and round_ >= polls):
             return

@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +110,19 @@ def removed_stdlib_modules(runtime: str) -> frozenset[str]:
 
 
 def check_package(
-    staged: StagedPackage, *, environment: Mapping[str, str], region: str | None = None
+    staged: StagedPackage,
+    *,
+    environment: Mapping[str, str],
+    region: str | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> None:
     """Raise PackagingError if the package lacks a module the app imports."""
     code = shipped_code(staged.project_dir)
     check_imports(staged, code)
     if runs_here(staged.runtime, staged.architecture):
+        if report is not None:
+            # A fresh interpreter importing the app and its dependencies: about a second.
+            report("Checking that the app imports from the package alone, as in Lambda")
         import_app(staged, code, environment=environment, region=region)
 
 

@@ -117,12 +117,14 @@ def build_package(
     max_zipped: int = MAX_ZIPPED_BYTES,
     max_unzipped: int = MAX_UNZIPPED_BYTES,
     check: Callable[[StagedPackage], None] | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> PackageResult:
     """Write ``out_dir/deployment.zip`` (and ``out_dir/layer-deployment.zip`` with a layer).
 
     Raises PackagingError for a missing ``app.py``, requirements with no Lambda-compatible wheel,
     or a package that unpacks to more than ``max_unzipped`` bytes; nothing is written then.
     ``check`` sees the package's contents before anything is written, and may refuse them.
+    ``report`` hears of the steps that can take seconds (pip, compressing the dependencies).
     """
     project_dir = Path(project_dir)
     out_dir = Path(out_dir)
@@ -131,8 +133,10 @@ def build_package(
             f"No app.py in {str(project_dir)!r}: run the command from the project directory "
             "or pass --project-dir."
         )
-    deps_dir = install_dependencies(project_dir, runtime=runtime, architecture=architecture)
-    deps = _dependency_archive(deps_dir) if deps_dir else None
+    deps_dir = install_dependencies(
+        project_dir, runtime=runtime, architecture=architecture, report=report
+    )
+    deps = _dependency_archive(deps_dir, report) if deps_dir else None
     function_files = collect_function_files(project_dir)
     function_files.update(bytecode_files(function_files, project_dir / ".fw" / "cache", runtime))
     function_deps: dict[str, _StoredEntry] = {}
@@ -182,13 +186,20 @@ def build_package(
 
 
 def build_stage_package(
-    project_dir: Path, out_dir: Path, config: Any, app: Any, *, region: str | None = None
+    project_dir: Path,
+    out_dir: Path,
+    config: Any,
+    app: Any,
+    *,
+    region: str | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> PackageResult:
     """The package of one stage, built for the target its functions run on.
 
     ``fw package`` and ``fw deploy`` both build through here, so they upload the same zip, and
     both refuse a package that lacks a module the app imports before writing it (see
     ``deployer.package_check``); ``region`` is the one the functions will run in, if known.
+    ``report`` hears of each step that can take a second or more.
     """
     from deployer.app_loader import function_names
     from deployer.package_check import check_package
@@ -204,8 +215,12 @@ def build_stage_package(
         architecture=architecture,
         automatic_layer=config.automatic_layer,
         check=lambda staged: check_package(
-            staged, environment=config.function(None).environment_variables, region=region
+            staged,
+            environment=config.function(None).environment_variables,
+            region=region,
+            report=report,
         ),
+        report=report,
     )
 
 
@@ -397,7 +412,9 @@ class _DependencyArchive:
     entries: dict[str, _StoredEntry]
 
 
-def _dependency_archive(deps_dir: Path) -> _DependencyArchive:
+def _dependency_archive(
+    deps_dir: Path, report: Callable[[str], None] | None = None
+) -> _DependencyArchive:
     """The dependency tree compressed once, cached as ``<key>.zip`` next to the tree."""
     path = deps_dir.with_name(deps_dir.name + ".zip")
     infos = None
@@ -408,6 +425,8 @@ def _dependency_archive(deps_dir: Path) -> _DependencyArchive:
         except zipfile.BadZipFile:
             pass  # a damaged cache is rebuilt rather than trusted: the tree itself is intact
     if infos is None:
+        if report is not None:
+            report("Compressing the dependencies (once per requirements.txt)")
         _write_zip(path, tree_files(deps_dir, project_tree=False), {}, None)
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()

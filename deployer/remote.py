@@ -162,7 +162,7 @@ class BotoRemoteState:
                 f"reading {what} failed ({err.operation_name}): {error_message(err)}"
             ) from err
         except botocore.exceptions.BotoCoreError as err:
-            raise DeployError(f"reading {what} failed: {err}") from err
+            raise DeployError(f"reading {what} failed: {error_message(err)}") from err
 
     def role(self, name: str) -> RemoteRole | None:
         iam = self._aws.client("iam")
@@ -394,7 +394,7 @@ class BotoRemoteState:
                 f"reading queue {arn!r} failed ({err.operation_name}): {error_message(err)}"
             ) from err
         except botocore.exceptions.BotoCoreError as err:
-            raise DeployError(f"reading queue {arn!r} failed: {err}") from err
+            raise DeployError(f"reading queue {arn!r} failed: {error_message(err)}") from err
         return RemoteQueue(arn, int(attributes.get("VisibilityTimeout", 30)))
 
     def source_exists(self, kind: str, name: str) -> bool:

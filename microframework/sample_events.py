@@ -8,7 +8,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 ACCOUNT = "123456789012"
@@ -219,25 +219,36 @@ def apigateway_event(
     method: str = "GET",
     path: str = "/",
     body: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     resource: str | None = None,
     path_parameters: dict[str, str] | None = None,
     stage: str = "api",
 ) -> dict[str, Any]:
-    """A REST API (payload 1.0) proxy event for ``path``; ``resource`` is the route template."""
+    """A REST API (payload 1.0) proxy event for ``path``; ``resource`` is the route template.
+
+    ``headers`` may repeat a name as ``(name, value)`` pairs: as "Set up Lambda proxy
+    integrations in API Gateway" (multi-value headers) describes, ``headers`` keeps the last
+    value and ``multiValueHeaders`` all of them.
+    """
+    from collections.abc import Mapping
     from urllib.parse import parse_qs, urlsplit
 
     parts = urlsplit(path)
     query = parse_qs(parts.query, keep_blank_values=True)
-    headers = dict(headers or {})
-    if body is not None and not any(k.lower() == "content-type" for k in headers):
-        headers["Content-Type"] = "application/json"
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+    if body is not None and not any(k.lower() == "content-type" for k, _ in pairs):
+        pairs.append(("Content-Type", "application/json"))
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
     return {
         "resource": resource or parts.path,
         "path": parts.path,
         "httpMethod": method.upper(),
-        "headers": headers or None,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
         "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
         "multiValueQueryStringParameters": query or None,
         "pathParameters": path_parameters,

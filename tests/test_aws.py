@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
-from deployer.aws import create_context
+from deployer.aws import create_context, error_message, unreachable
 
 
 @pytest.mark.parametrize(
@@ -51,3 +52,54 @@ def test_profile_gives_its_region_and_credentials(
     assert context.region == "eu-central-1"
     assert context.session.get_credentials().access_key == "team-key"
     assert context.account_id == "123456789012"
+
+
+_REFUSED = "AWSHTTPConnection(host='h', port=1): Failed to establish a new connection: [Errno 111] Connection refused"
+_NO_NAME = "AWSHTTPConnection(host='h', port=1): Failed to resolve 'h' ([Errno -2] Name or service not known)"
+
+
+@pytest.mark.parametrize(
+    ("err", "text"),
+    [
+        pytest.param(
+            botocore.exceptions.EndpointConnectionError(
+                endpoint_url="http://127.0.0.1:1/2015-03-31/functions", error=_REFUSED
+            ),
+            "the AWS endpoint http://127.0.0.1:1 is unreachable (Connection refused)",
+            id="refused",
+        ),
+        pytest.param(
+            botocore.exceptions.EndpointConnectionError(
+                endpoint_url="https://lambda.xx.amazonaws.com/", error=_NO_NAME
+            ),
+            "the AWS endpoint https://lambda.xx.amazonaws.com is unreachable"
+            " (Name or service not known)",
+            id="dns",
+        ),
+        pytest.param(
+            botocore.exceptions.ConnectTimeoutError(endpoint_url="https://sts.amazonaws.com/"),
+            "the AWS endpoint https://sts.amazonaws.com is unreachable (connection timed out)",
+            id="timeout",
+        ),
+        pytest.param(
+            botocore.exceptions.ProxyConnectionError(proxy_url="http://proxy:3128", error=""),
+            "the proxy http://proxy:3128 is unreachable (no connection); check"
+            " HTTPS_PROXY/HTTP_PROXY",
+            id="proxy",
+        ),
+    ],
+)
+def test_an_unreachable_endpoint_is_named_with_the_os_reason(
+    monkeypatch: pytest.MonkeyPatch, err: Exception, text: str
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    message = unreachable(err)
+    assert message is not None and message.startswith(text)
+    assert error_message(err) == message
+    if "proxy" not in text:
+        assert message.endswith("; check your network connection and --region")
+
+
+def test_an_endpoint_that_answered_is_not_unreachable() -> None:
+    err = botocore.exceptions.ReadTimeoutError(endpoint_url="https://sts.amazonaws.com/")
+    assert unreachable(err) is None

@@ -249,13 +249,15 @@ class Unreachable:
         pytest.param(
             Unreachable("ListSubscriptionsByTopic"),
             "reading topic 'arn:aws:sns:us-east-1:123456789012:news' subscriptions failed:"
-            ' Could not connect to the endpoint URL: "http://aws.invalid"',
+            " the AWS endpoint http://aws.invalid is unreachable (no connection);"
+            " check AWS_ENDPOINT_URL",
             id="sns-unreachable",
         ),
         pytest.param(
             Unreachable("ListEventSourceMappings"),
             "reading event source mappings of 'fault-dev-task' failed:"
-            ' Could not connect to the endpoint URL: "http://aws.invalid"',
+            " the AWS endpoint http://aws.invalid is unreachable (no connection);"
+            " check AWS_ENDPOINT_URL",
             id="mappings-unreachable",
         ),
     ],

@@ -80,10 +80,37 @@ def test_apigateway() -> None:
     assert request.json_body == {"k": 1}
 
 
+def test_apigateway_query_and_headers() -> None:
+    event = generate(
+        "apigateway",
+        "--path",
+        "/a?x=1",
+        "--query",
+        "q=two words&more",
+        "--query",
+        "x=2",
+        "--header",
+        "X-Trace: 1",
+        "--header",
+        "Accept:text/plain",
+    )
+    request = Request(event)
+    assert request.query_params["q"] == "two words&more"
+    assert request.query_params.getlist("x") == ["1", "2"]
+    assert request.headers["accept"] == "text/plain"
+    assert event["headers"] == {"X-Trace": "1", "Accept": "text/plain"}
+    # Repeated headers as API Gateway sends them: the last in headers, all in multiValueHeaders.
+    repeated = generate("apigateway", "--header", "A: 1", "--header", "A: 2")
+    assert repeated["headers"] == {"A": "2"} and repeated["multiValueHeaders"] == {"A": ["1", "2"]}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["nope"], "No such command 'nope'"),
+        (["apigateway", "--query", "=1"], "expected NAME=VALUE, got '=1'"),
+        (["apigateway", "--header", "Accept"], "expected 'Name: value', got 'Accept'"),
+        (["apigateway", "--header", "Bad Name: 1"], "expected 'Name: value'"),
         (["cw", "--detail", "{bad"], "Invalid value for '--detail': not valid JSON"),
         (["cw", "--detail", "[1]"], "must be a JSON object"),
         (["dynamodb", "--image", "3"], "must be a JSON object"),

@@ -106,7 +106,10 @@ def test_api_handler_routes_a_generated_proxy_event(project: Path, capsys) -> No
 def test_a_failing_handler_is_one_line_and_exit_1(project: Path, capsys) -> None:
     code, out, err = run(capsys, project, "invoke", "fails", "--local", event={})
     assert (code, out) == (1, "")
-    assert err.splitlines()[-1] == "Error: handler 'fails' raised ValueError: bad input"
+    assert err.splitlines()[-1] == (
+        "Error: app.py:28: handler 'fails' raised ValueError: bad input"
+        " (run with --debug for the traceback)"
+    )
     assert "Traceback" not in err
 
 

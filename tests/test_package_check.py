@@ -53,11 +53,15 @@ def fw(project: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[i
 
 
 def package_error(project: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    """The one line ``fw package`` prints on stderr; nothing may be written to ``out``."""
+    """The one error line ``fw package`` prints on stderr, after its progress lines; nothing
+    may be written to ``out``."""
     code, err = fw(project, "package", str(out), capsys=capsys)
-    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    last = err.rstrip("\n").rpartition("\n")[2]
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert code == 1 and len(errors) == 1 and "Traceback" not in err, err
+    assert last.startswith("Error: "), err
     assert not out.exists()
-    return err.removeprefix("Error: ").rstrip("\n")
+    return last.removeprefix("Error: ")
 
 
 @pytest.mark.parametrize("runtime", [LOCAL_RUNTIME, OTHER_RUNTIME], ids=["import", "static"])

@@ -173,5 +173,6 @@ def test_unreachable_logs_endpoint_is_one_line_naming_the_function(aws: str) -> 
     with pytest.raises(DeployError) as info:
         list(read_events(create_context(on_call=unreachable), "tools-dev"))
     assert str(info.value) == (
-        'reading logs of tools-dev failed: Could not connect to the endpoint URL: "http://logs.invalid"'
+        "reading logs of tools-dev failed: the AWS endpoint http://logs.invalid is unreachable"
+        " (no connection); check AWS_ENDPOINT_URL"
     )

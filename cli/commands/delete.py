@@ -19,14 +19,17 @@ def command(
     """Delete the stage's API, functions, wiring and role; running it twice is harmless."""
     from deployer.deploy import delete
 
+    from ..output import Progress
+
     project_dir: Path = ctx.obj["project_dir"]
-    result = delete(
-        project_dir,
-        stage,
-        profile=profile,
-        region=region,
-        dry_run=dry_run,
-        report=lambda message: click.echo(message, err=True),
-    )
+    with Progress() as progress:
+        result = delete(
+            project_dir,
+            stage,
+            profile=profile,
+            region=region,
+            dry_run=dry_run,
+            report=progress,
+        )
     if result.actions and not dry_run:
         click.echo(f"Deleted stage {stage!r}.")

@@ -33,18 +33,20 @@ def command(
     """
     from deployer.deploy import deploy
 
+    from ..output import Progress
     from ..stages import check_new_stage
 
     project_dir: Path = ctx.obj["project_dir"]
     check_new_stage(project_dir, stage, new_stage=new_stage, dry_run=dry_run)
-    result = deploy(
-        project_dir,
-        stage,
-        profile=profile,
-        region=region,
-        dry_run=dry_run,
-        report=lambda message: click.echo(message, err=True),
-    )
+    with Progress() as progress:
+        result = deploy(
+            project_dir,
+            stage,
+            profile=profile,
+            region=region,
+            dry_run=dry_run,
+            report=progress,
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     elif result.url:

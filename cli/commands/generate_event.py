@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 from typing import Any
 
 import click
 
 from microframework import sample_events
+
+from ..help import FullSummaryGroup
 
 
 def _json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -25,7 +29,7 @@ def _emit(event: Any) -> None:
     click.echo(json.dumps(event, indent=2))
 
 
-@click.group("generate-event")
+@click.group("generate-event", cls=FullSummaryGroup)
 def command() -> None:
     """Print a sample event as an AWS service would deliver it (JSON on stdout)."""
 
@@ -107,12 +111,60 @@ def _kinesis(data: tuple[str, ...], stream: str) -> None:
     _emit(sample_events.kinesis_event(list(data) or ["hello"], stream))
 
 
+def _query(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    for value in values:
+        if not value.partition("=")[0]:
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}")
+    return list(values)
+
+
+# RFC 9110 "Field Names": a token, so no spaces, colons or other separators.
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, colon, text = value.partition(":")
+        if not colon or not _FIELD_NAME.fullmatch(name):
+            raise click.BadParameter(f"expected 'Name: value', got {value!r}")
+        pairs.append((name, text.strip()))
+    return pairs
+
+
 @command.command("apigateway")
 @click.option("--method", default="GET", show_default=True)
-@click.option("--path", default="/", show_default=True)
+@click.option("--path", default="/", show_default=True, help="The path, with a query if wanted.")
+@click.option(
+    "--query",
+    "queries",
+    multiple=True,
+    callback=_query,
+    metavar="NAME=VALUE",
+    help="A query string parameter, URL-encoded for you (repeatable).",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    callback=_header,
+    metavar="'NAME: VALUE'",
+    help="A request header (repeatable; a repeated name keeps every value).",
+)
 @click.option("--body", default=None, help="The request body (sent as JSON).")
-def _apigateway(method: str, path: str, body: str | None) -> None:
+def _apigateway(
+    method: str,
+    path: str,
+    queries: list[str],
+    headers: list[tuple[str, str]],
+    body: str | None,
+) -> None:
     """A REST API proxy event, as API Gateway sends the api_handler."""
     if not path.startswith("/"):
         raise click.BadParameter(f"must start with '/', got {path!r}", param_hint="'--path'")
-    _emit(sample_events.apigateway_event(method, path, body))
+    if queries:
+        pairs = [query.partition("=")[::2] for query in queries]
+        path += ("&" if "?" in path else "?") + urllib.parse.urlencode(pairs)
+    _emit(sample_events.apigateway_event(method, path, body, headers=headers))

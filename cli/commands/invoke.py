@@ -22,6 +22,9 @@ class HandlerError(FwError):
     """The invoked handler raised: the message is its exception, in one line."""
 
 
+_DEBUG_HINT = " (run with --debug for the traceback)"
+
+
 def _read_event(source: IO[bytes] | None) -> bytes:
     if source is None:
         if sys.stdin.isatty():
@@ -78,8 +81,9 @@ def _as_proxy_event(app: Any, event: Any) -> Any:
 
 
 def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debug: bool) -> Any:
-    from deployer.app_loader import load_app
+    from deployer.app_loader import AppLoadError, load_app, project_frames
     from deployer.config import load_config
+    from microframework.events import MalformedEventError
     from microframework.gateway import LambdaContext
 
     event = _parse_event(payload)
@@ -88,7 +92,10 @@ def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debu
     os.environ.update(function.environment_variables)
     # Whatever the app prints is its log, not its result: keep stdout for the JSON answer.
     with contextlib.redirect_stdout(sys.stderr):
-        app = load_app(project_dir)
+        try:
+            app = load_app(project_dir)
+        except AppLoadError as err:
+            raise AppLoadError(f"{err}{'' if debug else _DEBUG_HINT}") from err.__cause__
         handler = _find_handler(app, name)
         if handler is app:
             event = _as_proxy_event(app, event)
@@ -97,14 +104,92 @@ def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debu
             function.lambda_memory_size,
             function.lambda_timeout,
         )
+        mismatch = _mismatch(handler, name, event)
         try:
-            return handler(event, context)
+            result = handler(event, context)
         except Exception as err:
             if debug:
                 import traceback
 
                 traceback.print_exc()
-            raise HandlerError(f"handler {name!r} raised {type(err).__name__}: {err}") from None
+            if mismatch is not None and isinstance(err, MalformedEventError):
+                raise HandlerError(mismatch) from None
+            frames = project_frames(err, project_dir)
+            where = f"{frames[-1]}: " if frames else ""
+            hint = "" if debug else _DEBUG_HINT
+            raise HandlerError(
+                f"{where}handler {name!r} raised {type(err).__name__}: {err}{hint}"
+            ) from None
+        if mismatch is not None:
+            # Lambda would run it too; the answer is probably not the one wanted.
+            echo(f"Warning: {mismatch}", err=True)
+        return result
+
+
+# What each kind of handler is invoked with, and the ``fw generate-event`` command that makes
+# one. ``api_handler`` is the REST API's (the app itself).
+_EXPECTED: dict[str, tuple[str, str]] = {
+    API_HANDLER: ("an API Gateway proxy event", "apigateway"),
+    "schedule": ("an EventBridge schedule event", "schedule"),
+    "on_cw_event": ("an EventBridge event", "cw"),
+    "on_s3_event": ("an S3 notification", "s3"),
+    "on_sns_message": ("an SNS notification", "sns"),
+    "on_sqs_message": ("an SQS message batch", "sqs"),
+    "on_kinesis_record": ("a Kinesis record batch", "kinesis"),
+    "on_dynamodb_record": ("a DynamoDB stream batch", "dynamodb"),
+}
+# "eventSource" of the first record (SNS spells it "EventSource"): which service sent it.
+_RECORD_SOURCES = {
+    "aws:s3": "s3",
+    "aws:sns": "sns",
+    "aws:sqs": "sqs",
+    "aws:kinesis": "kinesis",
+    "aws:dynamodb": "dynamodb",
+}
+
+
+def _event_kind(event: Any) -> str | None:
+    """The ``fw generate-event`` kind an event looks like, or None if it looks like none."""
+    if not isinstance(event, dict):
+        return None
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        source = records[0].get("eventSource") or records[0].get("EventSource")
+        return _RECORD_SOURCES.get(str(source))
+    if "httpMethod" in event and "requestContext" in event:
+        return "apigateway"
+    if "detail-type" in event and "source" in event:
+        return "schedule" if event["detail-type"] == "Scheduled Event" else "cw"
+    return None
+
+
+def _describe(event: Any) -> str:
+    kind = _event_kind(event)
+    for description, command in _EXPECTED.values():
+        if command == kind:
+            return description
+    if isinstance(event, dict):
+        keys = ", ".join(repr(k) for k in list(event)[:4]) + (", ..." if len(event) > 4 else "")
+        return f"an object with keys {keys}" if event else "an empty object"
+    return f"a JSON {type(event).__name__}"
+
+
+def _mismatch(handler: Any, name: str, event: Any) -> str | None:
+    """The line saying that ``event`` is not the kind ``handler`` is wired to, or None."""
+    kind = API_HANDLER if name == API_HANDLER else getattr(handler, "kind", None)
+    if kind not in _EXPECTED:
+        return None  # lambda_function: any JSON is fine
+    expected, command = _EXPECTED[kind]
+    given = _event_kind(event)
+    if given == command or (given is None and kind in ("schedule", "on_cw_event")):
+        # EventBridge delivers any JSON a rule's target input says; only a known other
+        # service's event is a sure mismatch.
+        return None
+    decorator = "" if kind == API_HANDLER else f" (@app.{kind})"
+    return (
+        f"handler {name!r}{decorator} expects {expected}, but the event is {_describe(event)}:"
+        f" try 'fw generate-event {command} | fw invoke {name} --local'"
+    )
 
 
 @click.command("invoke")

@@ -32,5 +32,10 @@ def command(
     seconds = parse_since(since)
     function, recorded_region = function_for_logs(project_dir, stage, name)
     aws = create_context(profile=profile, region=region or recorded_region)
-    for event in read_events(aws, function, since_seconds=seconds, follow=follow):
+    waiting = "; waiting for new ones (Ctrl-C to stop)" if follow else ""
+
+    def none() -> None:
+        click.echo(f"No log events from {function} in the last {since}{waiting}.", err=True)
+
+    for event in read_events(aws, function, since_seconds=seconds, follow=follow, on_none=none):
         click.echo(format_event(event))

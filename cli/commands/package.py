@@ -31,6 +31,8 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     from deployer.policy import build_policy
     from deployer.sam import build_template, write_template
 
+    from ..output import Progress
+
     project_dir: Path = ctx.obj["project_dir"]
     config = load_config(project_dir, stage)
     rest = config.function(None)
@@ -46,7 +48,8 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
         for warning in result.warnings:
             click.echo(f"Warning: {warning}", err=True)
         policy = result.document
-    package = build_stage_package(project_dir, outdir, config, app)
+    with Progress() as progress:
+        package = build_stage_package(project_dir, outdir, config, app, report=progress)
     template = build_template(app, config, policy=policy, package=package)
     template_path = outdir / f"sam.{template_format}"
     write_template(template, template_path, template_format)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import signal
@@ -376,3 +377,137 @@ def test_percent_escapes_in_the_path_reach_the_view_as_sent(server: int) -> None
     for path, item_id in (("/items/%ff%fe", "%ff%fe"), ("/items/a%2Fb", "a%2Fb")):
         status, _, body = request(server, "GET", path)
         assert (status, json.loads(body)) == (200, {"id": item_id})
+
+
+# --- limits, in process, with small values so the tests take a second ------------------------
+
+HEAD_SECONDS = 0.5
+BODY_SECONDS = 0.5
+
+
+@pytest.fixture
+def limited() -> Iterator[int]:
+    """A server that takes 2 connections, 0.5 s for a request head and 0.5 s for a body."""
+    from cli.local_server import AccessLog, LocalServer
+    from microframework import App
+    from microframework.gateway import LocalGateway
+
+    app = App("limited")
+
+    @app.route("/")
+    def index() -> dict:
+        return {"ok": True}
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> dict:
+        return {"length": len(app.current_request.raw_body)}
+
+    gateway = LocalGateway(app)
+    server = LocalServer(
+        ("127.0.0.1", 0),
+        lambda: gateway,
+        AccessLog(io.StringIO()),
+        max_connections=2,
+        head_timeout=HEAD_SECONDS,
+        body_timeout=BODY_SECONDS,
+        idle_timeout=5.0,
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server.port
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def trickle(port: int, first: bytes, drip: bytes, every: float) -> tuple[bytes, float]:
+    """Send ``first``, then one byte of ``drip`` every ``every`` s (far inside any per-recv
+    timeout) until the server answers or closes; returns the answer and when it came."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(first)
+        sock.settimeout(every)
+        answer = b""
+        for byte in drip:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break  # the server closed first
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            answer += chunk
+            if not chunk:
+                break
+        sock.settimeout(10)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def test_a_client_trickling_its_head_is_cut_off_at_the_deadline(limited: int) -> None:
+    answer, took = trickle(limited, b"GET / HTTP/1.1\r\n", b"X-Slow: " + b"a" * 200, 0.05)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert b'{"message": "Request Timeout: the request head took too long"}' in answer
+    assert HEAD_SECONDS <= took < HEAD_SECONDS + 2
+    assert request(limited, "GET", "/")[0] == 200
+
+
+def test_a_client_trickling_its_body_is_cut_off_at_the_deadline(limited: int) -> None:
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n"
+    answer, took = trickle(limited, head, b"b" * 200, 0.05)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert b"the request body took too long" in answer
+    assert BODY_SECONDS <= took < BODY_SECONDS + 4  # + the linger that drains the rest
+    assert request(limited, "POST", "/echo", b"x" * 10)[0] == 200
+
+
+def test_a_connection_that_never_speaks_is_closed_quietly(limited: int) -> None:
+    with socket.create_connection(("127.0.0.1", limited), timeout=10) as sock:
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed, no answer to a request never made
+    assert HEAD_SECONDS <= time.monotonic() - started < HEAD_SECONDS + 2
+
+
+def test_an_idle_keep_alive_connection_may_wait_longer_than_the_head_deadline(
+    limited: int,
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", limited, timeout=10)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b'{"ok":true}'
+    time.sleep(HEAD_SECONDS * 2)  # idle between requests: the idle timeout (5 s) applies
+    conn.request("GET", "/")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def test_connections_over_the_cap_get_503_and_the_others_still_work(limited: int) -> None:
+    held = [http.client.HTTPConnection("127.0.0.1", limited, timeout=10) for _ in range(2)]
+    for conn in held:  # each answered once, so each holds a server thread (keep-alive)
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b'{"ok":true}'
+    status, headers, body = request(limited, "GET", "/")
+    assert status == 503 and headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {
+        "message": "Service Unavailable: fw local is serving 2 connections, its limit;"
+        " retry when one closes"
+    }
+    for conn in held:
+        conn.request("GET", "/")
+        assert conn.getresponse().status == 200
+    held[0].close()  # a slot frees up once the server sees the close
+    assert _until_status(limited, 200) == 200
+    held[1].close()
+
+
+def _until_status(port: int, wanted: int) -> int:
+    deadline = time.monotonic() + 5
+    while True:
+        status = request(port, "GET", "/")[0]
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)

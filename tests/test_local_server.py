@@ -6,6 +6,7 @@ import http.client
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -108,13 +109,13 @@ def start_fw(project: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[str], host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"fw local exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -511,3 +512,47 @@ def _until_status(port: int, wanted: int) -> int:
         if status == wanted or time.monotonic() > deadline:
             return status
         time.sleep(0.02)
+
+
+def test_schedules_show_when_they_fire_next(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p")
+    port = free_port()
+    proc = start_fw(project, port, "--schedules")
+    try:
+        wait_for_port(port, proc)
+    finally:
+        out, _ = stop(proc)
+    (line,) = [line for line in out.splitlines() if line.split()[:2] == ["schedule", "tick"]]
+    # rate(5 minutes) counts from when fw local started.
+    assert re.fullmatch(
+        r"\s+schedule\s+tick\s+rate\(5 minutes\), next \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", line
+    ), line
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("192.0.2.1", True), ("localhost", False), ("::1", False)],
+    ids=["documentation-address", "localhost", "ipv6-loopback"],
+)
+def test_a_host_other_than_loopback_is_warned_about(
+    tmp_path: Path, host: str, warned: bool
+) -> None:
+    project = write_project(tmp_path / "p")
+    port = free_port()
+    proc = start_fw(project, port, "--host", host)
+    if not warned:
+        try:
+            wait_for_port(port, proc, host)
+        finally:
+            _, err = stop(proc)
+        assert "Warning" not in err
+        return
+    # 192.0.2.1 (TEST-NET-1) is never this machine's: the warning, then the bind fails.
+    _, err = proc.communicate(timeout=30)
+    first, second = err.splitlines()
+    assert first == (
+        "Warning: --host 192.0.2.1 is not a loopback address: the app is reachable from the"
+        " network, not only from this machine (its views run with your AWS credentials);"
+        " use --host 127.0.0.1 to keep it local"
+    )
+    assert second.startswith("Error: cannot listen on 192.0.2.1:")

@@ -485,7 +485,11 @@ class _Handler(socketserver.BaseRequestHandler):
 
 
 def _simple(status: int, message: str, *, close: bool) -> bytes:
-    """A whole response with API Gateway's error body, ``{"message": ...}``."""
+    """A whole response with API Gateway's error body, ``{"message": ...}``.
+
+    The shape of the gateway's own errors ("Gateway responses for REST APIs in API Gateway":
+    ``{ "message": "Missing Authentication Token" }``), for the answers only the server gives.
+    """
     body = json.dumps({"message": message}).encode("utf-8")
     head = (
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: application/json\r\n"

@@ -276,7 +276,9 @@ class _StopAfterStep:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
+            # None: the previous handler was not set from Python; Python's own is the default.
+            previous = self._previous if self._previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         if self.requested:

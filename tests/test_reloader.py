@@ -290,6 +290,17 @@ def test_a_first_load_that_fails_serves_a_500_until_a_save_fixes_it(tmp_path: Pa
         assert server.stop() == 0
 
 
+def test_outside_a_project_fw_local_stops_at_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*FW, "--project-dir", str(tmp_path), "local", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: no .fw/config.json")
+
+
 def test_without_autoreload_a_failed_first_load_is_an_error(tmp_path: Path) -> None:
     root = project(tmp_path / "p", "import sys\nsys.exit(4)\n")
     result = subprocess.run(

@@ -153,6 +153,23 @@ def _network_warning(host: str) -> str | None:
     )
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _restore(handlers: dict[signal.Signals, Any]) -> None:
+    for signum, handler in handlers.items():
+        # None: it was not set from Python; Python's own handlers are the defaults.
+        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, handler if handler is not None else default)
+
+
+def _is_project(project_dir: Path) -> bool:
+    """An app.py and a config file: a failed first load is then worth serving until fixed."""
+    from deployer.chalice_layout import find_config
+
+    return (project_dir / "app.py").is_file() and find_config(project_dir, note=False) is not None
+
+
 def _schedule_jobs(loader: _GatewayLoader, anchor: datetime) -> list[Any]:
     """One job per ``@app.schedule``; rates count from ``anchor`` (when ``fw local`` started)."""
     from ..scheduler import Job, parse_schedule
@@ -244,8 +261,8 @@ def command(
         # Before the first import: a KeyboardInterrupt that app.py raises is then told apart
         # from Ctrl-C. SIGTERM stops cleanly too; a shell starts background jobs with SIGINT
         # ignored, and fw local still wants Ctrl-C/kill -INT.
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGINT, interrupt)
+        before = {signum: signal.signal(signum, interrupt) for signum in _STOP_SIGNALS}
+        ctx.call_on_close(lambda: _restore(before))
     except ValueError:
         pass  # not the main thread (embedded use): Ctrl-C handling is the caller's
 
@@ -255,8 +272,8 @@ def command(
     loader = _GatewayLoader(project_dir, stage)
     slot: AppSlot[Any] = AppSlot(loader)
     error = slot.reload()
-    if error is not None and not autoreload:
-        raise FwError(error)
+    if error is not None and not (autoreload and _is_project(project_dir)):
+        raise FwError(error)  # no save can fix it (or none is watched): stop here
     started = datetime.now(timezone.utc)
     # A bad expression fails first, while the app loads.
     jobs = _schedule_jobs(loader, started) if schedules and error is None else []

@@ -554,9 +554,14 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         if not self._slots.acquire(blocking=False):
             self._refuse(request, client_address)
             return
+        # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
+        # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
         try:
-            super().process_request(request, client_address)
-        except BaseException:  # no thread started: nothing else will give the slot back
+            thread.start()
+        except RuntimeError:  # no thread could be made: nothing else will give the slot back
             self._slots.release()
             raise
 

@@ -191,7 +191,11 @@ class LiveServer:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=10)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"fw local did not stop:\n{self.err.read_text()}") from None
 
 
 def project(root: Path, app: str) -> Path:
@@ -261,7 +265,8 @@ def test_whatever_app_py_raises_at_import_the_old_app_keeps_serving(
         assert _until(server.port, lambda a: a[1].get("greeting") == "fixed")[0] == 200
     finally:
         assert server.stop() == 0
-    assert "Traceback" not in server.err.read_text()
+    err = server.err.read_text()
+    assert "Traceback" not in err, err
 
 
 def test_a_first_load_that_fails_serves_a_500_until_a_save_fixes_it(tmp_path: Path) -> None:

@@ -271,6 +271,9 @@ def command(
     project_dir: Path = ctx.obj["project_dir"]
     loader = _GatewayLoader(project_dir, stage)
     slot: AppSlot[Any] = AppSlot(loader)
+    # The files as they are before the first import: a save made while fw local starts (before
+    # the watcher's thread runs) is then still a change.
+    reloader = Reloader(project_dir, lambda paths: on_change(paths)) if autoreload else None
     error = slot.reload()
     if error is not None and not (autoreload and _is_project(project_dir)):
         raise FwError(error)  # no save can fix it (or none is watched): stop here
@@ -317,7 +320,6 @@ def command(
                 log.message(f"Schedules not updated: {err}")
         echo(_tables(loader.app, jobs))
 
-    reloader = Reloader(project_dir, on_change) if autoreload else None
     if reloader is not None:
         reloader.start()
 

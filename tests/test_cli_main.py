@@ -83,7 +83,8 @@ def test_local_refuses_an_app_that_does_not_import(capsys, tmp_path: Path) -> No
     (tmp_path / ".fw").mkdir()
     (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "x"}')
     (tmp_path / "app.py").write_text("import no_such_module_here\n")
-    code, _, err = run(capsys, "--project-dir", str(tmp_path), "local")
+    # Without autoreload no save can fix it (with it, the server starts: tests/test_reloader.py).
+    code, _, err = run(capsys, "--project-dir", str(tmp_path), "local", "--no-autoreload")
     assert code == 1 and err.count("\n") == 1 and "No module named 'no_such_module_here'" in err
 
 

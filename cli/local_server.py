@@ -1,14 +1,18 @@
 """The HTTP/1.1 server behind ``fw local``: sockets and parsing here, API Gateway semantics in
 :class:`microframework.gateway.LocalGateway`.
 
-One thread per connection (a slow or stalled client holds only its own thread, and its socket
-times out), keep-alive by default, and a request path with no per-request imports or reloads:
-parse, call the gateway, write one buffer. The parser is strict on purpose, because API Gateway
-is: anything malformed gets a 400 and the connection is closed, and the server keeps going.
+One thread per connection, keep-alive by default, and a request path with no per-request imports
+or reloads: parse, call the gateway, write one buffer. The parser is strict on purpose, because
+API Gateway is: anything malformed gets a 400 and the connection is closed, and the server keeps
+going. A client holds its thread for a bounded time only: the request head and the body each
+have a total deadline (a per-``recv`` timeout alone lets a client that trickles a byte at a time
+hold it forever), and connections beyond a cap get a 503 instead of a thread.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import queue
 import re
 import socket
@@ -40,7 +44,22 @@ __all__ = ["AccessLog", "LocalServer", "Unavailable", "serve"]
 MAX_LINE = 16 * 1024  # request line and each header line
 MAX_HEAD = 64 * 1024  # all header lines together
 MAX_HEADERS = 100
-IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle or stall mid-request
+IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may wait for its next request
+# Total seconds for a request head to arrive (from the connection for the first request, from
+# its first byte for the next ones), and for its body. 20 s lets a person type a request into
+# `nc`; 60 s moves API Gateway's 10 MB payload at 1.4 Mbit/s, slower than any link fw local is
+# used over. A client that misses either deadline gets a 408 and the connection closes.
+HEAD_TIMEOUT = 20.0
+BODY_TIMEOUT = 60.0
+# Connections served at once (one thread each); the next ones get a 503 and are closed. A
+# browser keeps at most 6 connections per host open, so 100 serves a few browsers, test suites
+# and load generators at once, while a flood of idle or trickling clients (or a runaway script)
+# can take at most 100 threads, not the process's memory.
+MAX_CONNECTIONS = 100
+# A refused connection is answered from the accepting thread; it waits this long at most for the
+# client's request (to read it: closing with unread data would reset the connection and could
+# discard the 503 before the client reads it), so a flood of refusals cannot stall accepting.
+REJECT_LINGER = 0.2
 # After answering a request whose body it will not read, the server stops sending and reads
 # (and drops) what the client still sends for this long, then closes: closing at once with
 # unread data would make the kernel reset the connection, and the client could lose the answer.
@@ -61,6 +80,10 @@ class Unavailable(Exception):
 
 class _Malformed(Exception):
     """The request cannot be parsed: answer 400 and close the connection."""
+
+
+class _Deadline(Exception):
+    """The request head or body did not arrive in time: answer 408 and close."""
 
 
 class _TooLarge(Exception):
@@ -134,6 +157,37 @@ def _http_date() -> str:
 _DATE_CACHE: list[Any] = [0, ""]
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection's socket as a raw stream whose reads stop at ``deadline`` (monotonic).
+
+    Without a deadline each ``recv`` waits ``idle`` seconds; with one, each waits only for what
+    is left of it, and a read after it raises :class:`_Deadline`.
+    """
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        self._sock = sock
+        self._idle = idle
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        timeout = self._idle
+        if self.deadline is not None:
+            timeout = self.deadline - time.monotonic()
+            if timeout <= 0:
+                raise _Deadline
+        if self._sock.gettimeout() != timeout:
+            self._sock.settimeout(timeout)
+        try:
+            return self._sock.recv_into(buffer)
+        except TimeoutError:
+            if self.deadline is not None:
+                raise _Deadline from None
+            raise
+
+
 class _Request:
     __slots__ = (
         "method",
@@ -159,23 +213,52 @@ class _Request:
         self.body_unread = False  # answered without reading the body: linger, then close
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _Handler(socketserver.BaseRequestHandler):
     server: LocalServer
-    timeout = IDLE_TIMEOUT
-    disable_nagle_algorithm = True
+    request: socket.socket
+
+    def setup(self) -> None:
+        server = self.server
+        self.connection = self.request
+        self.connection.settimeout(server.idle_timeout)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        self._reader = _DeadlineReader(self.connection, server.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+        # The first request's head is due within HEAD_TIMEOUT of the connection: a client that
+        # connects and says nothing holds its thread no longer than one that trickles.
+        self._reader.deadline = time.monotonic() + server.head_timeout
+        self._first = True
+
+    def finish(self) -> None:
+        self.rfile.close()
 
     def handle(self) -> None:
         self.client = self.client_address[0] if self.client_address else "-"
         try:
             while self._serve_one():
                 pass
-        except (TimeoutError, ConnectionError, OSError):
+        except (TimeoutError, ConnectionError, OSError, _Deadline):
             pass  # the client went away or stalled: only this connection ends
 
     def _serve_one(self) -> bool:
         """Read, answer and log one request; False when the connection should close."""
+        reader = self._reader
+        if not self._first:
+            reader.deadline = None  # keep-alive: wait up to idle_timeout for the next request
+        self._first = False
+        try:
+            if not self.rfile.peek(1):
+                return False
+        except (TimeoutError, _Deadline):
+            return False  # idle, or never sent a byte: close without an answer nobody asked for
+        if reader.deadline is None:
+            reader.deadline = time.monotonic() + self.server.head_timeout
         try:
             request = self._read_head()
+        except _Deadline:
+            self._send_simple(408, "Request Timeout: the request head took too long", close=True)
+            self.server.log.request(self.client, "-", "-", 408, 0, 0.0)
+            return False
         except _Malformed as err:
             self._send_simple(400, f"Bad Request: {err}", close=True)
             self.server.log.request(self.client, "-", "-", 400, 0, 0.0)
@@ -235,10 +318,16 @@ class _Handler(socketserver.StreamRequestHandler):
                     request.method, target, request.headers, b"", body_length=declared
                 )
             try:
+                self._reader.deadline = time.monotonic() + self.server.body_timeout
                 body = self._read_body(request)
             except _Malformed as err:
                 request.keep_alive = False
                 return _error(400, "BadRequest", str(err))
+            except _Deadline:
+                self._unread(request)
+                return _message(408, "Request Timeout: the request body took too long")
+            finally:
+                self._reader.deadline = None
             if body is None:  # a chunked body past the payload quota: not read to its end
                 self._unread(request)
                 return limit_error("payload")
@@ -389,24 +478,34 @@ class _Handler(socketserver.StreamRequestHandler):
             self.connection.sendall(head + response.body)
 
     def _send_simple(self, status: int, message: str, *, close: bool) -> None:
-        import json
-
-        body = json.dumps({"message": message}).encode("utf-8")
-        head = (
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nDate: {_http_date()}\r\n"
-            + ("Connection: close\r\n" if close else "")
-            + "\r\n"
-        )
         try:
-            self.connection.sendall(head.encode("latin-1") + body)
+            self.connection.sendall(_simple(status, message, close=close))
         except OSError:
             pass
 
 
-def _error(status: int, code: str, message: str) -> GatewayResponse:
-    import json
+def _simple(status: int, message: str, *, close: bool) -> bytes:
+    """A whole response with API Gateway's error body, ``{"message": ...}``.
 
+    The shape of the gateway's own errors ("Gateway responses for REST APIs in API Gateway":
+    ``{ "message": "Missing Authentication Token" }``), for the answers only the server gives.
+    """
+    body = json.dumps({"message": message}).encode("utf-8")
+    head = (
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nDate: {_http_date()}\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + "\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _message(status: int, message: str) -> GatewayResponse:
+    body = json.dumps({"message": message}).encode("utf-8")
+    return GatewayResponse(status, [("Content-Type", "application/json")], body)
+
+
+def _error(status: int, code: str, message: str) -> GatewayResponse:
     body = json.dumps({"Code": code, "Message": message}).encode("utf-8")
     return GatewayResponse(status, [("Content-Type", "application/json")], body)
 
@@ -430,16 +529,70 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         address: tuple[str, int],
         get_gateway: Callable[[], LocalGateway],
         log: AccessLog | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.get_gateway = get_gateway
         self.log = log or AccessLog()
+        self.max_connections = max_connections
+        self.head_timeout = head_timeout
+        self.body_timeout = body_timeout
+        self.idle_timeout = idle_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, _Handler)
 
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
+        # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # no thread could be made: nothing else will give the slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, sock: socket.socket, client_address: Any) -> None:
+        """Answer 503 at once and close: the cap is reached."""
+        answer = _simple(
+            503,
+            f"Service Unavailable: fw local is serving {self.max_connections} connections,"
+            " its limit; retry when one closes",
+            close=True,
+        )
+        try:
+            sock.settimeout(REJECT_LINGER)
+            sock.sendall(answer)
+            sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + REJECT_LINGER
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                if not sock.recv(1 << 16):
+                    break
+        except OSError:
+            pass
+        client = client_address[0] if client_address else "-"
+        self.log.request(client, "-", "-", 503, len(answer), 0.0)
+        self.shutdown_request(sock)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Anything a handler did not catch: one traceback on stderr, the server keeps going.
@@ -451,6 +604,10 @@ def serve(
     port: int,
     get_gateway: Callable[[], LocalGateway],
     log: AccessLog | None = None,
+    **limits: Any,
 ) -> LocalServer:
-    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``."""
-    return LocalServer((host, port), get_gateway, log)
+    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``.
+
+    ``limits`` are :class:`LocalServer`'s keyword arguments (``max_connections``, the timeouts).
+    """
+    return LocalServer((host, port), get_gateway, log, **limits)

@@ -20,6 +20,9 @@ from .help import FullSummaryGroup
 from .output import error
 
 __version__ = "0.1.0"
+# 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C: scripts can tell "stopped
+# on purpose" from "failed" (1).
+EXIT_INTERRUPTED = 130
 # click >= 8.2 raises this for a group run without a command; 8.1 printed the help itself.
 _NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
@@ -67,8 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="fw", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as err:
+        if _interrupted(err):
+            # Whatever ran has left its record consistent: the deployer writes it after every
+            # create and delete (deployer/state.py), so the next command finishes the job.
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        click.echo("Aborted.", err=True)  # a confirmation answered "no"
         sys.exit(1)
     except _NoArgsIsHelp as err:
         err.show()  # `fw` or a group alone: its help, not an error
@@ -88,8 +96,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         error(str(err))
         sys.exit(err.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt:  # outside click's own handling (while printing an error)
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as err:  # noqa: BLE001 - the one place that turns surprises into one line
         if debug:
             raise
@@ -103,6 +112,22 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(1)
         error(f"{type(err).__name__}: {err} (run with --debug for the traceback)")
         sys.exit(1)
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Whether click's Abort stands for Ctrl-C: a KeyboardInterrupt in its cause or context.
+
+    click turns Ctrl-C into Abort both around a command (``from`` the interrupt) and inside a
+    prompt (``from None``, which keeps it as the context); a refused confirmation has neither.
+    """
+    seen: BaseException | None = err
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

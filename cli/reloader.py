@@ -20,7 +20,14 @@ from deployer.imports import shipped_code
 
 from .local_server import Unavailable
 
-__all__ = ["AppSlot", "Reloader", "forget_project_modules", "watched_files"]
+__all__ = [
+    "AppSlot",
+    "Reloader",
+    "UserInterrupt",
+    "forget_project_modules",
+    "import_stopped",
+    "watched_files",
+]
 
 T = TypeVar("T")
 
@@ -64,8 +71,32 @@ def forget_project_modules(project_dir: Path) -> None:
             del sys.modules[name]
 
 
+class UserInterrupt(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) delivered to ``fw local``, as opposed to a KeyboardInterrupt that
+    app.py raises at import: only this one stops the server."""
+
+
+def import_stopped(err: BaseException, project_dir: Path) -> str:
+    """One line for an import that raised past ``Exception`` (``sys.exit()``, KeyboardInterrupt,
+    a ``BaseException`` subclass): the project's file:line where it was raised, and what."""
+    root = Path(project_dir).resolve()
+    where = "app.py"
+    tb = err.__traceback__
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename)
+        if path.is_absolute() and path.is_relative_to(root):
+            where = f"{path.relative_to(root)}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    detail = f": {err}" if str(err) else ""
+    return f"{where}: importing the app failed: {type(err).__name__}{detail}"
+
+
 class AppSlot(Generic[T]):
-    """Holds what ``load()`` last returned, or the one-line error of its last failure."""
+    """Holds what ``load()`` last returned; a failed load keeps it (and reports the error).
+
+    Before any load has worked, ``get()`` raises :class:`Unavailable` with the error, which the
+    server answers as a 500.
+    """
 
     def __init__(self, load: Callable[[], T]) -> None:
         self._load = load
@@ -73,15 +104,24 @@ class AppSlot(Generic[T]):
         self._error: str | None = "the app is not loaded yet"
 
     def reload(self) -> str | None:
-        """Load again; returns None on success or the error (the slot then serves the error)."""
+        """Load again; returns None on success or the one-line error."""
         try:
             value = self._load()
         except FwError as err:
-            self._value, self._error = None, str(err)
+            self._error = str(err)
             return self._error
-        # Assigning one attribute after the other is safe: get() reads the value first.
+        except UserInterrupt:
+            raise
+        except BaseException as err:  # noqa: BLE001 - app.py's sys.exit() must not stop fw
+            self._error = f"{type(err).__name__}: {err}"
+            return self._error
         self._value, self._error = value, None
         return None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether some load has worked (what ``get()`` returns)."""
+        return self._value is not None
 
     @property
     def error(self) -> str | None:
@@ -124,7 +164,7 @@ class Reloader:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
-            except Exception:  # noqa: BLE001 - a reload bug must not stop watching
+            except BaseException:  # noqa: BLE001 - nothing a reload does may stop watching
                 import traceback
 
                 traceback.print_exc()

@@ -23,6 +23,7 @@ __all__ = [
     "RateSchedule",
     "Schedule",
     "Scheduler",
+    "next_fire_text",
     "parse_schedule",
 ]
 
@@ -414,3 +415,10 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def next_fire_text(job: Job) -> str:
+    """When ``job`` fires next, for ``fw local``'s output: ``next 2026-01-01 00:05:00Z``."""
+    if job.next_fire is None:
+        return "no more times"
+    return f"next {job.next_fire.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}Z"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -118,33 +119,53 @@ class Executor:
     _touched: set[str] = attrs.field(factory=set, init=False)
 
     def execute(self, plan: Plan) -> list[str]:
-        """Apply every instruction in order; return the messages of those applied."""
+        """Apply every instruction in order; return the messages of those applied.
+
+        Ctrl-C lets the running instruction finish and be recorded, then stops (a second Ctrl-C
+        stops at once: a resource made but not yet recorded is adopted by the next deploy).
+        """
         self.role_policies = {**_role_policies(plan), **self.role_policies}
-        done = []
-        for instruction in plan:
-            self.report(instruction.message)
-            handler = _HANDLERS[type(instruction)]
-            try:
-                handler(self, instruction)
-            except RoleLacksActions as err:
-                them = "it" if len(err.actions) == 1 else "them"
-                raise DeployError(
-                    f"{_lower_first(instruction.message)} failed ({err.error.operation_name}):"
-                    f" {err}; fw's policy for the function's role does not grant"
-                    f" {', '.join(err.actions)}: add {them} to the policy file (iam_policy_file)"
-                    " or the role (iam_role_arn), or set autogen_policy to true"
-                ) from err.error
-            except botocore.exceptions.ClientError as err:
-                raise DeployError(
-                    f"{_lower_first(instruction.message)} failed"
-                    f" ({err.operation_name}): {error_message(err)}"
-                ) from err
-            except botocore.exceptions.BotoCoreError as err:
-                raise DeployError(
-                    f"{_lower_first(instruction.message)} failed: {error_message(err)}"
-                ) from err
-            done.append(instruction.message)
+        done: list[str] = []
+        where = ""
+        try:
+            with _StopAfterStep(self.report) as stop:
+                for instruction in plan:
+                    where = f"before {_lower_first(instruction.message)}"
+                    if stop.requested:
+                        raise KeyboardInterrupt
+                    where = f"while {_lower_first(instruction.message)}"
+                    self._apply(instruction)
+                    done.append(instruction.message)
+        except KeyboardInterrupt:
+            self.report(
+                f"Interrupted {where}; {self.state.path} records everything done so far:"
+                " run the same command again to finish"
+            )
+            raise
         return done
+
+    def _apply(self, instruction: Instruction) -> None:
+        self.report(instruction.message)
+        handler = _HANDLERS[type(instruction)]
+        try:
+            handler(self, instruction)
+        except RoleLacksActions as err:
+            them = "it" if len(err.actions) == 1 else "them"
+            raise DeployError(
+                f"{_lower_first(instruction.message)} failed ({err.error.operation_name}):"
+                f" {err}; fw's policy for the function's role does not grant"
+                f" {', '.join(err.actions)}: add {them} to the policy file (iam_policy_file)"
+                " or the role (iam_role_arn), or set autogen_policy to true"
+            ) from err.error
+        except botocore.exceptions.ClientError as err:
+            raise DeployError(
+                f"{_lower_first(instruction.message)} failed"
+                f" ({err.operation_name}): {error_message(err)}"
+            ) from err
+        except botocore.exceptions.BotoCoreError as err:
+            raise DeployError(
+                f"{_lower_first(instruction.message)} failed: {error_message(err)}"
+            ) from err
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -234,6 +255,40 @@ class Executor:
             },
             "TracingConfig": {"Mode": "Active" if s.xray else "PassThrough"},
         }
+
+
+class _StopAfterStep:
+    """While a plan runs, the first SIGINT only asks to stop once the running step is recorded.
+
+    Between a create call and the record's write, an interrupt would leave a resource that only
+    the next deploy finds again (by adopting it); ``fw delete`` run first would miss it.
+    """
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.requested = False
+        self._report = report
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _StopAfterStep:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        except ValueError:
+            pass  # not the main thread: Ctrl-C is the embedding program's to handle
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            # None: the previous handler was not set from Python; Python's own is the default.
+            previous = self._previous if self._previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self._report("Stopping after this step, once it is recorded (Ctrl-C again to stop now)")
 
 
 def _role_policies(plan: Plan) -> dict[str, Mapping[str, Any]]:

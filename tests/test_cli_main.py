@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,7 +83,8 @@ def test_local_refuses_an_app_that_does_not_import(capsys, tmp_path: Path) -> No
     (tmp_path / ".fw").mkdir()
     (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "x"}')
     (tmp_path / "app.py").write_text("import no_such_module_here\n")
-    code, _, err = run(capsys, "--project-dir", str(tmp_path), "local")
+    # Without autoreload no save can fix it (with it, the server starts: tests/test_reloader.py).
+    code, _, err = run(capsys, "--project-dir", str(tmp_path), "local", "--no-autoreload")
     assert code == 1 and err.count("\n") == 1 and "No module named 'no_such_module_here'" in err
 
 
@@ -108,3 +111,50 @@ def test_table_aligns_columns() -> None:
         "  xyz  1",
         "  q    22",
     ]
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
+    # A handler that is busy when the user presses Ctrl-C: click would say "Aborted!", exit 1.
+    mark = tmp_path / "started"
+    (tmp_path / "app.py").write_text(
+        "import pathlib, time\n"
+        "from microframework import App\n\n"
+        "app = App('busy')\n\n\n"
+        "@app.lambda_function()\n"
+        "def job(event, context):\n"
+        f"    pathlib.Path({str(mark)!r}).touch()\n"
+        "    time.sleep(60)\n"
+    )
+    (tmp_path / "event.json").write_text("{}")
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "busy"}')
+    command = ["--project-dir", str(tmp_path), "invoke", "job", "--local", "--event"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import main; main()", *command, "event.json"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not mark.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip() == "Interrupted."
+
+
+def test_a_refused_confirmation_is_still_aborted_with_exit_1(capsys) -> None:
+    import click
+
+    from cli.main import _interrupted
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None  # what click.prompt does on Ctrl-C
+    except click.exceptions.Abort as err:
+        assert _interrupted(err)
+    assert not _interrupted(click.exceptions.Abort())  # confirm(abort=True) answered "no"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from signal import SIGINT
 from typing import Any
 
 import boto3
@@ -320,3 +322,95 @@ def test_crash_between_a_create_and_its_record_adopts_it_once(
     delete(project, "dev")
     assert_nothing_left()
     assert boto3.client("logs").describe_log_groups()["logGroups"] == []
+
+
+class InterruptBefore:
+    """A before-call hook: Ctrl-C lands as the ``occurrence``-th ``operation`` call is about to
+    be sent. ``signal=True`` sends a real SIGINT (the user's first Ctrl-C); otherwise the hook
+    raises KeyboardInterrupt itself (a second Ctrl-C, which stops at once)."""
+
+    def __init__(self, operation: str, occurrence: int = 1, *, signal: bool = False) -> None:
+        self.operation = operation
+        self.occurrence = occurrence
+        self.signal = signal
+        self.seen = 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name != self.operation:
+            return
+        self.seen += 1
+        if self.seen == self.occurrence:
+            if self.signal:
+                os.kill(os.getpid(), SIGINT)
+            else:
+                raise KeyboardInterrupt
+
+
+def recorded(project: Path) -> dict[str, Any]:
+    return json.loads((project / ".fw" / "deployed" / "dev.json").read_text())["resources"]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main([*args])
+        raise SystemExit(0)
+    return info.value.code or 0, capsys.readouterr().err
+
+
+def test_ctrl_c_finishes_the_running_create_records_it_and_stops(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        # The signal arrives while the second function is being created.
+        deploy(project, "dev", on_call=InterruptBefore("CreateFunction", 2, signal=True),
+               sleep=no_sleep, report=print)  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert "Stopping after this step, once it is recorded (Ctrl-C again to stop now)" in out
+    assert out[-1].startswith("Interrupted before ") and "run the same command again" in out[-1]
+    made = [f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]]
+    assert len(made) == 2
+    assert sorted(v["name"] for v in recorded(project).values() if v["kind"] == "function") == (
+        sorted(made)
+    )
+    assert list((project / ".fw" / "deployed").glob("*.tmp")) == []
+    # `fw delete` straight away removes everything: nothing was made without being recorded.
+    assert run_cli(capsys, "--project-dir", str(project), "delete")[0] == 0
+    assert_nothing_left()
+
+
+def test_second_ctrl_c_mid_deploy_then_deploy_finishes_and_delete_empties(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        deploy(project, "dev", on_call=InterruptBefore("CreateFunction", 3), sleep=no_sleep)
+    functions = {v["name"] for v in recorded(project).values() if v["kind"] == "function"}
+    assert len(functions) == 2 and "role:fault-dev" in recorded(project)
+
+    code, err = run_cli(capsys, "--project-dir", str(project), "deploy")
+    assert code == 0, err
+    assert len(boto3.client("lambda").list_functions()["Functions"]) == 5
+    assert deploy(project, "dev", sleep=no_sleep).actions == ()
+    delete(project, "dev")
+    assert_nothing_left()
+
+
+def test_ctrl_c_mid_delete_keeps_the_rest_recorded_and_delete_again_finishes(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_sources()
+    project = write_project(tmp_path)
+    deploy(project, "dev", sleep=no_sleep)
+    with pytest.raises(KeyboardInterrupt):
+        delete(project, "dev", on_call=InterruptBefore("DeleteFunction", 2, signal=True))
+    left = {v["name"] for v in recorded(project).values() if v["kind"] == "function"}
+    remaining = {f["FunctionName"] for f in boto3.client("lambda").list_functions()["Functions"]}
+    assert left == remaining and len(remaining) == 3  # one more deleted after the Ctrl-C
+
+    code, err = run_cli(capsys, "--project-dir", str(project), "delete")
+    assert code == 0, err
+    assert_nothing_left()
+    assert not (project / ".fw" / "deployed" / "dev.json").exists()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -107,13 +109,13 @@ def start_fw(project: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[str], host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"fw local exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((host, port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -376,3 +378,181 @@ def test_percent_escapes_in_the_path_reach_the_view_as_sent(server: int) -> None
     for path, item_id in (("/items/%ff%fe", "%ff%fe"), ("/items/a%2Fb", "a%2Fb")):
         status, _, body = request(server, "GET", path)
         assert (status, json.loads(body)) == (200, {"id": item_id})
+
+
+# --- limits, in process, with small values so the tests take a second ------------------------
+
+HEAD_SECONDS = 0.5
+BODY_SECONDS = 0.5
+
+
+@pytest.fixture
+def limited() -> Iterator[int]:
+    """A server that takes 2 connections, 0.5 s for a request head and 0.5 s for a body."""
+    from cli.local_server import AccessLog, LocalServer
+    from microframework import App
+    from microframework.gateway import LocalGateway
+
+    app = App("limited")
+
+    @app.route("/")
+    def index() -> dict:
+        return {"ok": True}
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> dict:
+        return {"length": len(app.current_request.raw_body)}
+
+    gateway = LocalGateway(app)
+    server = LocalServer(
+        ("127.0.0.1", 0),
+        lambda: gateway,
+        AccessLog(io.StringIO()),
+        max_connections=2,
+        head_timeout=HEAD_SECONDS,
+        body_timeout=BODY_SECONDS,
+        idle_timeout=5.0,
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server.port
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def trickle(port: int, first: bytes, drip: bytes, every: float) -> tuple[bytes, float]:
+    """Send ``first``, then one byte of ``drip`` every ``every`` s (far inside any per-recv
+    timeout) until the server answers or closes; returns the answer and when it came."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(first)
+        sock.settimeout(every)
+        answer = b""
+        for byte in drip:
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:
+                break  # the server closed first
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            answer += chunk
+            if not chunk:
+                break
+        sock.settimeout(10)
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except OSError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def test_a_client_trickling_its_head_is_cut_off_at_the_deadline(limited: int) -> None:
+    answer, took = trickle(limited, b"GET / HTTP/1.1\r\n", b"X-Slow: " + b"a" * 200, 0.05)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert b'{"message": "Request Timeout: the request head took too long"}' in answer
+    assert HEAD_SECONDS <= took < HEAD_SECONDS + 2
+    assert request(limited, "GET", "/")[0] == 200
+
+
+def test_a_client_trickling_its_body_is_cut_off_at_the_deadline(limited: int) -> None:
+    head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n"
+    answer, took = trickle(limited, head, b"b" * 200, 0.05)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert b"the request body took too long" in answer
+    assert BODY_SECONDS <= took < BODY_SECONDS + 4  # + the linger that drains the rest
+    assert request(limited, "POST", "/echo", b"x" * 10)[0] == 200
+
+
+def test_a_connection_that_never_speaks_is_closed_quietly(limited: int) -> None:
+    with socket.create_connection(("127.0.0.1", limited), timeout=10) as sock:
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed, no answer to a request never made
+    assert HEAD_SECONDS <= time.monotonic() - started < HEAD_SECONDS + 2
+
+
+def test_an_idle_keep_alive_connection_may_wait_longer_than_the_head_deadline(
+    limited: int,
+) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", limited, timeout=10)
+    conn.request("GET", "/")
+    assert conn.getresponse().read() == b'{"ok":true}'
+    time.sleep(HEAD_SECONDS * 2)  # idle between requests: the idle timeout (5 s) applies
+    conn.request("GET", "/")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
+def test_connections_over_the_cap_get_503_and_the_others_still_work(limited: int) -> None:
+    held = [http.client.HTTPConnection("127.0.0.1", limited, timeout=10) for _ in range(2)]
+    for conn in held:  # each answered once, so each holds a server thread (keep-alive)
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b'{"ok":true}'
+    status, headers, body = request(limited, "GET", "/")
+    assert status == 503 and headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {
+        "message": "Service Unavailable: fw local is serving 2 connections, its limit;"
+        " retry when one closes"
+    }
+    for conn in held:
+        conn.request("GET", "/")
+        assert conn.getresponse().status == 200
+    held[0].close()  # a slot frees up once the server sees the close
+    assert _until_status(limited, 200) == 200
+    held[1].close()
+
+
+def _until_status(port: int, wanted: int) -> int:
+    deadline = time.monotonic() + 5
+    while True:
+        status = request(port, "GET", "/")[0]
+        if status == wanted or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
+
+
+def test_schedules_show_when_they_fire_next(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p")
+    port = free_port()
+    proc = start_fw(project, port, "--schedules")
+    try:
+        wait_for_port(port, proc)
+    finally:
+        out, _ = stop(proc)
+    (line,) = [line for line in out.splitlines() if line.split()[:2] == ["schedule", "tick"]]
+    # rate(5 minutes) counts from when fw local started.
+    assert re.fullmatch(
+        r"\s+schedule\s+tick\s+rate\(5 minutes\), next \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", line
+    ), line
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("192.0.2.1", True), ("localhost", False), ("::1", False)],
+    ids=["documentation-address", "localhost", "ipv6-loopback"],
+)
+def test_a_host_other_than_loopback_is_warned_about(
+    tmp_path: Path, host: str, warned: bool
+) -> None:
+    project = write_project(tmp_path / "p")
+    port = free_port()
+    proc = start_fw(project, port, "--host", host)
+    if not warned:
+        try:
+            wait_for_port(port, proc, host)
+        finally:
+            _, err = stop(proc)
+        assert "Warning" not in err
+        return
+    # 192.0.2.1 (TEST-NET-1) is never this machine's: the warning, then the bind fails.
+    _, err = proc.communicate(timeout=30)
+    first, second = err.splitlines()
+    assert first == (
+        "Warning: --host 192.0.2.1 is not a loopback address: the app is reachable from the"
+        " network, not only from this machine (its views run with your AWS credentials);"
+        " use --host 127.0.0.1 to keep it local"
+    )
+    assert second.startswith("Error: cannot listen on 192.0.2.1:")

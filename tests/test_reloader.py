@@ -16,7 +16,13 @@ import pytest
 from conftest import free_port
 
 from cli.local_server import Unavailable
-from cli.reloader import AppSlot, Reloader, forget_project_modules, watched_files
+from cli.reloader import (
+    AppSlot,
+    Reloader,
+    UserInterrupt,
+    forget_project_modules,
+    watched_files,
+)
 from deployer.errors import FwError
 
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
@@ -88,21 +94,40 @@ def test_a_chalice_projects_config_is_watched_until_fw_has_its_own(tmp_path: Pat
     assert set(watched_files(tmp_path)) == {str(tmp_path / ".fw" / "config.json")}
 
 
-def test_slot_serves_the_last_good_load_or_its_error() -> None:
-    outcomes = iter(["v1", FwError("app.py:3: syntax error: invalid syntax"), "v2"])
+def test_slot_keeps_the_last_good_load_and_errors_until_there_is_one() -> None:
+    outcomes = iter(
+        [
+            FwError("app.py:1: syntax error: invalid syntax"),
+            "v1",
+            FwError("app.py:3: syntax error: invalid syntax"),
+            SystemExit(3),
+            "v2",
+        ]
+    )
 
     def load() -> str:
         outcome = next(outcomes)
-        if isinstance(outcome, Exception):
+        if isinstance(outcome, BaseException):
             raise outcome
         return outcome
 
     slot: AppSlot[str] = AppSlot(load)
-    assert slot.reload() is None and slot.get() == "v1"
-    assert slot.reload() == "app.py:3: syntax error: invalid syntax"
+    assert slot.reload() == "app.py:1: syntax error: invalid syntax" and not slot.loaded
     with pytest.raises(Unavailable, match="syntax error"):
         slot.get()
+    assert slot.reload() is None and slot.get() == "v1"
+    assert slot.reload() == "app.py:3: syntax error: invalid syntax"
+    assert slot.get() == "v1"  # the old app keeps serving
+    assert slot.reload() == "SystemExit: 3" and slot.get() == "v1"
     assert slot.reload() is None and slot.get() == "v2"
+
+
+def test_ctrl_c_during_a_load_is_not_swallowed() -> None:
+    def load() -> str:
+        raise UserInterrupt
+
+    with pytest.raises(UserInterrupt):
+        AppSlot(load).reload()
 
 
 def test_forget_project_modules_drops_only_the_projects(tmp_path: Path, monkeypatch) -> None:
@@ -134,47 +159,163 @@ def _until(port: int, predicate) -> tuple[int, dict]:
         time.sleep(0.05)
 
 
-def test_live_server_picks_up_edits_and_survives_a_syntax_error(tmp_path: Path) -> None:
-    (tmp_path / ".fw").mkdir()
-    (tmp_path / ".fw" / "config.json").write_text(CONFIG)
-    (tmp_path / "helpers.py").write_text("NAME = 'one'\n")
-    (tmp_path / "app.py").write_text(app_source("hello"))
-    port = free_port()
-    proc = subprocess.Popen(
-        [*FW, "--project-dir", str(tmp_path), "local", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, NO_COLOR="1"),
-    )
-    try:
+class LiveServer:
+    """``fw local`` with autoreload as a subprocess; its stdout and stderr go to files that the
+    test reads while it runs."""
+
+    def __init__(self, project: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.out = project.parent / f"{project.name}.out"
+        self.err = project.parent / f"{project.name}.err"
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen(
+                [*FW, "--project-dir", str(project), "local", "--port", str(self.port), *extra],
+                stdout=out,
+                stderr=err,
+                text=True,
+                env=dict(os.environ, NO_COLOR="1"),
+            )
         deadline = time.monotonic() + 30
-        while not _listening(port):
-            assert proc.poll() is None and time.monotonic() < deadline
+        while not _listening(self.port):
+            assert self.proc.poll() is None, self.err.read_text()
+            assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert _get(port) == (200, {"greeting": "hello", "helper": "one"})
 
-        (tmp_path / "app.py").write_text(app_source("changed"))
-        assert _until(port, lambda a: a[1].get("greeting") == "changed")[0] == 200
+    def wait_for(self, text: str, count: int = 1, stream: str = "err") -> str:
+        path = self.err if stream == "err" else self.out
+        deadline = time.monotonic() + 20
+        while path.read_text().count(text) < count:
+            assert time.monotonic() < deadline, f"{text!r} never came:\n{path.read_text()}"
+            time.sleep(0.05)
+        return path.read_text()
 
-        (tmp_path / "helpers.py").write_text("NAME = 'two'\n")  # not app.py: still reloaded
-        assert _until(port, lambda a: a[1].get("helper") == "two")[1]["helper"] == "two"
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise AssertionError(f"fw local did not stop:\n{self.err.read_text()}") from None
 
-        (tmp_path / "app.py").write_text("def broken(:\n")
-        status, body = _until(port, lambda a: a[0] == 500)
-        assert status == 500
-        assert body == {"Code": "AppLoadError", "Message": "app.py:1: syntax error: invalid syntax"}
 
-        (tmp_path / "app.py").write_text(app_source("recovered"))
-        assert _until(port, lambda a: a[0] == 200) == (
+def project(root: Path, app: str) -> Path:
+    root.mkdir()
+    (root / ".fw").mkdir()
+    (root / ".fw" / "config.json").write_text(CONFIG)
+    (root / "helpers.py").write_text("NAME = 'one'\n")
+    (root / "app.py").write_text(app)
+    return root
+
+
+def test_live_server_picks_up_edits_and_survives_a_syntax_error(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", app_source("hello"))
+    server = LiveServer(root)
+    try:
+        assert _get(server.port) == (200, {"greeting": "hello", "helper": "one"})
+
+        (root / "app.py").write_text(app_source("changed"))
+        assert _until(server.port, lambda a: a[1].get("greeting") == "changed")[0] == 200
+
+        (root / "helpers.py").write_text("NAME = 'two'\n")  # not app.py: still reloaded
+        assert _until(server.port, lambda a: a[1].get("helper") == "two")[1]["helper"] == "two"
+
+        (root / "app.py").write_text("def broken(:\n")
+        server.wait_for("Reload failed (app.py): app.py:1: syntax error: invalid syntax;")
+        # The last version that loaded keeps serving.
+        assert _get(server.port) == (200, {"greeting": "changed", "helper": "two"})
+
+        (root / "app.py").write_text(app_source("recovered"))
+        assert _until(server.port, lambda a: a[1].get("greeting") == "recovered") == (
             200,
             {"greeting": "recovered", "helper": "two"},
         )
     finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0
-    assert "Reload failed (app.py): app.py:1: syntax error" in err and "Reloaded (app.py)" in err
+        assert server.stop() == 0
+    # The route table again after each good reload.
+    assert server.out.read_text().count("GET     /     index") == 4
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("import sys; sys.exit(3)", "app.py:10: importing the app failed: SystemExit: 3"),
+        ("import sys; sys.exit()", "app.py:10: importing the app failed: SystemExit"),
+        ("raise KeyboardInterrupt", "app.py:10: importing the app failed: KeyboardInterrupt"),
+        (
+            "class Stop(BaseException): pass\nraise Stop('halt')",
+            "app.py:11: importing the app failed: Stop: halt",
+        ),
+        ("import helpers; helpers.stop()", "helpers.py:2: importing the app failed: SystemExit: 9"),
+    ],
+    ids=["sys-exit-3", "sys-exit", "keyboard-interrupt", "base-exception", "in-a-module"],
+)
+def test_whatever_app_py_raises_at_import_the_old_app_keeps_serving(
+    tmp_path: Path, line: str, shown: str
+) -> None:
+    root = project(tmp_path / "p", app_source("hello"))
+    server = LiveServer(root)
+    try:
+        (root / "helpers.py").write_text("NAME = 'one'\ndef stop(): raise SystemExit(9)\n")
+        server.wait_for("Reloaded (helpers.py)")
+        (root / "app.py").write_text(app_source("hello") + line + "\n")
+        server.wait_for(f"Reload failed (app.py): {shown}; still serving the last version")
+        assert _get(server.port) == (200, {"greeting": "hello", "helper": "one"})
+
+        (root / "app.py").write_text(app_source("fixed"))  # the next save reloads
+        assert _until(server.port, lambda a: a[1].get("greeting") == "fixed")[0] == 200
+    finally:
+        assert server.stop() == 0
+    err = server.err.read_text()
+    assert "Traceback" not in err, err
+
+
+def test_a_first_load_that_fails_serves_a_500_until_a_save_fixes_it(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", "import sys\nsys.exit('no config')\n")
+    server = LiveServer(root)
+    try:
+        err = server.wait_for("Requests get a 500 until you save a fix.")
+        assert (
+            "The app failed to load: app.py:2: importing the app failed: SystemExit: no config"
+            in err
+        )
+        assert _get(server.port) == (
+            500,
+            {
+                "Code": "AppLoadError",
+                "Message": "app.py:2: importing the app failed: SystemExit: no config",
+            },
+        )
+        (root / "app.py").write_text(app_source("fixed"))
+        assert _until(server.port, lambda a: a[0] == 200) == (
+            200,
+            {"greeting": "fixed", "helper": "one"},
+        )
+        server.wait_for("GET     /     index", stream="out")
+    finally:
+        assert server.stop() == 0
+
+
+def test_outside_a_project_fw_local_stops_at_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*FW, "--project-dir", str(tmp_path), "local", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: no .fw/config.json")
+
+
+def test_without_autoreload_a_failed_first_load_is_an_error(tmp_path: Path) -> None:
+    root = project(tmp_path / "p", "import sys\nsys.exit(4)\n")
+    result = subprocess.run(
+        [*FW, "--project-dir", str(root), "local", "--port", str(free_port()), "--no-autoreload"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr == "Error: app.py:2: importing the app failed: SystemExit: 4\n"
 
 
 def test_a_virtualenv_inside_the_project_is_neither_watched_nor_forgotten(

@@ -238,8 +238,8 @@ def test_fw_local_fires_the_apps_schedules_with_schedule_events(tmp_path) -> Non
     scheduler.run_due(at(2026, 1, 1, 1, 0))
     assert log.lines == [
         'schedule tick fired at 01:00:00Z -> {"rule": "arn:aws:events:us-east-1:123456789012:'
-        'rule/sched-dev-tick", "type": "Scheduled Event"}',
-        "schedule broken: RuntimeError: no database",
+        'rule/sched-dev-tick", "type": "Scheduled Event"}; next 2026-01-01 01:05:00Z',
+        "schedule broken: RuntimeError: no database; next 2026-01-01 02:00:00Z",
     ]
 
 

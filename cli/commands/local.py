@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import os
 import signal
@@ -43,15 +44,22 @@ class _GatewayLoader:
             os.environ[name] = value
 
     def __call__(self) -> Any:
-        from deployer.app_loader import load_app
+        from deployer.app_loader import AppLoadError, load_app
         from deployer.config import load_config
         from microframework.gateway import LocalGateway
+
+        from ..reloader import UserInterrupt, import_stopped
 
         config = load_config(self.project_dir, self.stage)
         function = config.function(None)
         # Before the import: module-level code in app.py reads the environment.
         self._apply_environment(function.environment_variables)
-        app = load_app(self.project_dir)
+        try:
+            app = load_app(self.project_dir)
+        except (FwError, UserInterrupt):
+            raise
+        except BaseException as err:  # noqa: BLE001 - sys.exit() in app.py stops the import only
+            raise AppLoadError(import_stopped(err, self.project_dir)) from None
         self.app = app
         self.function_prefix = f"{config.app_name}-{self.stage}"
         self.memory_size = function.lambda_memory_size
@@ -92,23 +100,74 @@ def _source(record: Any) -> str:
     return "-"
 
 
-def _banner(app: Any, url: str) -> str:
+def _tables(app: Any, jobs: list[Any]) -> str:
+    """The routes, then the event handlers (with when each schedule fires next, if it runs)."""
+    from ..scheduler import next_fire_text
+
+    next_fire = {job.name: next_fire_text(job) for job in jobs}
     routes = [
         (method, path, entry.view_name)
         for path, by_method in sorted(app.routes.items())
         for method, entry in sorted(by_method.items())
     ]
-    handlers = [(r.kind, r.name, _source(r)) for r in app.event_sources]
+    handlers = [
+        (r.kind, r.name, _source(r) + (f", {next_fire[r.name]}" if r.name in next_fire else ""))
+        for r in app.event_sources
+    ]
     handlers += [("lambda", f.name, "invoke") for f in app.pure_lambda_functions]
     handlers += [
         ("authorizer", a.name, f"header {a.header or 'Authorization'}")
         for a in app.builtin_auth_handlers
     ]
-    lines = [f"Serving {style(app.app_name, 'bold')} on {style(url, 'cyan')}  (Ctrl-C to stop)", ""]
-    lines.append(table(["METHOD", "PATH", "VIEW"], routes) if routes else "  (no routes)")
+    lines = [table(["METHOD", "PATH", "VIEW"], routes) if routes else "  (no routes)"]
     if handlers:
         lines += ["", table(["KIND", "NAME", "SOURCE"], handlers)]
     return "\n".join(lines)
+
+
+def _banner(app: Any, url: str, jobs: list[Any]) -> str:
+    if app is None:  # the first load failed: the server answers 500 until a save fixes it
+        return f"Serving on {style(url, 'cyan')}  (Ctrl-C to stop)"
+    head = f"Serving {style(app.app_name, 'bold')} on {style(url, 'cyan')}  (Ctrl-C to stop)"
+    return head + "\n\n" + _tables(app, jobs)
+
+
+def _network_warning(host: str) -> str | None:
+    """A warning when ``host`` is not a loopback address: other machines can reach the app."""
+    import socket
+
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:  # a name: what it resolves to decides
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            return None  # binding will fail and say so
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    if all(address.is_loopback for address in addresses):
+        return None
+    return (
+        f"Warning: --host {host} is not a loopback address: the app is reachable from the"
+        " network, not only from this machine (its views run with your AWS credentials);"
+        " use --host 127.0.0.1 to keep it local"
+    )
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _restore(handlers: dict[signal.Signals, Any]) -> None:
+    for signum, handler in handlers.items():
+        # None: it was not set from Python; Python's own handlers are the defaults.
+        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, handler if handler is not None else default)
+
+
+def _is_project(project_dir: Path) -> bool:
+    """An app.py and a config file: a failed first load is then worth serving until fixed."""
+    from deployer.chalice_layout import find_config
+
+    return (project_dir / "app.py").is_file() and find_config(project_dir, note=False) is not None
 
 
 def _schedule_jobs(loader: _GatewayLoader, anchor: datetime) -> list[Any]:
@@ -131,6 +190,8 @@ def _fire(loader: _GatewayLoader, log: Any) -> Any:
     from microframework.gateway import LambdaContext
     from microframework.sample_events import schedule_event
 
+    from ..scheduler import next_fire_text
+
     def fire(job: Any, now: datetime) -> None:
         name = f"{loader.function_prefix}-{job.name}"
         try:
@@ -138,10 +199,11 @@ def _fire(loader: _GatewayLoader, log: Any) -> Any:
                 schedule_event(rule=name), LambdaContext(name, loader.memory_size, loader.timeout)
             )
         except Exception as err:  # noqa: BLE001 - report and keep the schedule running
-            log.message(f"schedule {job.name}: {type(err).__name__}: {err}")
+            log.message(f"schedule {job.name}: {type(err).__name__}: {err}; {next_fire_text(job)}")
             return
         log.message(
-            f"schedule {job.name} fired at {now:%H:%M:%S}Z -> {json.dumps(result, default=str)}"
+            f"schedule {job.name} fired at {now:%H:%M:%S}Z -> {json.dumps(result, default=str)};"
+            f" {next_fire_text(job)}"
         )
 
     return fire
@@ -190,28 +252,51 @@ def command(
     from deployer.app_loader import cli_mode
 
     from ..local_server import AccessLog
-    from ..reloader import AppSlot, Reloader, forget_project_modules
+    from ..reloader import AppSlot, Reloader, UserInterrupt, forget_project_modules
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise UserInterrupt
+
+    try:
+        # Before the first import: a KeyboardInterrupt that app.py raises is then told apart
+        # from Ctrl-C. SIGTERM stops cleanly too; a shell starts background jobs with SIGINT
+        # ignored, and fw local still wants Ctrl-C/kill -INT.
+        before = {signum: signal.signal(signum, interrupt) for signum in _STOP_SIGNALS}
+        ctx.call_on_close(lambda: _restore(before))
+    except ValueError:
+        pass  # not the main thread (embedded use): Ctrl-C handling is the caller's
 
     # For as long as it serves, as under `chalice local`: views may read it per request.
     ctx.with_resource(cli_mode())
     project_dir: Path = ctx.obj["project_dir"]
     loader = _GatewayLoader(project_dir, stage)
     slot: AppSlot[Any] = AppSlot(loader)
+    # The files as they are before the first import: a save made while fw local starts (before
+    # the watcher's thread runs) is then still a change.
+    reloader = Reloader(project_dir, lambda paths: on_change(paths)) if autoreload else None
     error = slot.reload()
-    if error is not None:
-        raise FwError(error)
+    if error is not None and not (autoreload and _is_project(project_dir)):
+        raise FwError(error)  # no save can fix it (or none is watched): stop here
     started = datetime.now(timezone.utc)
-    jobs = _schedule_jobs(loader, started) if schedules else []  # a bad expression fails first
+    # A bad expression fails first, while the app loads.
+    jobs = _schedule_jobs(loader, started) if schedules and error is None else []
+    warning = _network_warning(host)
+    if warning is not None:
+        echo(style(warning, "yellow", stream=sys.stderr), err=True)
     log = AccessLog()
     server = _bind(host, port, slot, log)
-    shown_host = f"[{host}]" if ":" in host else host
-    echo(_banner(loader.app, f"http://{shown_host}:{server.port}/"))
 
     scheduler = None
     if schedules:
         from ..scheduler import Scheduler
 
         scheduler = Scheduler(jobs, _fire(loader, log))
+    shown_host = f"[{host}]" if ":" in host else host
+    echo(_banner(loader.app, f"http://{shown_host}:{server.port}/", jobs))
+    if error is not None:
+        echo(style(f"The app failed to load: {error}", "red", stream=sys.stderr), err=True)
+        echo("Requests get a 500 until you save a fix.", err=True)
+    if scheduler is not None:
         scheduler.start()
 
     def on_change(paths: list[str]) -> None:
@@ -219,28 +304,25 @@ def command(
         forget_project_modules(project_dir)
         problem = slot.reload()
         if problem is not None:
-            log.message(style(f"Reload failed ({names}): {problem}", "red", stream=sys.stderr))
+            still = (
+                "still serving the last version that loaded" if slot.loaded else "500 until fixed"
+            )
+            message = f"Reload failed ({names}): {problem}; {still}"
+            log.message(style(message, "red", stream=sys.stderr))
             return
         log.message(style(f"Reloaded ({names})", "green", stream=sys.stderr))
+        jobs: list[Any] = []
         if scheduler is not None:
             try:
                 scheduler.set_jobs(_schedule_jobs(loader, started))
+                jobs = scheduler.jobs
             except FwError as err:
                 log.message(f"Schedules not updated: {err}")
+        echo(_tables(loader.app, jobs))
 
-    reloader = Reloader(project_dir, on_change) if autoreload else None
     if reloader is not None:
         reloader.start()
 
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, stop)  # a clean stop for `kill` too, not only Ctrl-C
-        # A shell starts background jobs with SIGINT ignored; fw local still wants Ctrl-C/kill -INT.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    except ValueError:
-        pass  # not the main thread (embedded use): Ctrl-C handling is the caller's
     try:
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:

@@ -119,7 +119,9 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        with cli_mode():
+        # What the app prints or logs while it is imported goes to stderr: stdout carries the
+        # JSON of `fw gen-policy` and `fw deploy --json`.
+        with cli_mode(), contextlib.redirect_stdout(sys.stderr):
             spec.loader.exec_module(module)
     except SyntaxError as err:
         del sys.modules[module_name]

@@ -81,3 +81,18 @@ def test_error_printed_as_one_line_by_main(tmp_path: Path, capsys) -> None:
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith("Error: app.py:1: syntax error:") and err.count("\n") == 1
+
+
+def test_what_the_app_prints_at_import_stays_off_the_json(tmp_path: Path) -> None:
+    # Chalice apps log under the CLI (AWS_CHALICE_CLI_MODE); stdout must stay a policy document.
+    (tmp_path / "app.py").write_text(
+        "import os\nfrom microframework import App\napp = App('noisy')\n"
+        "print('hello from import')\n"
+        "if os.environ.get('AWS_CHALICE_CLI_MODE'):\n    app.log.error('cli mode')\n"
+    )
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "noisy"}')
+    result = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "gen-policy"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["Version"] == "2012-10-17"
+    assert "hello from import" in result.stderr and "cli mode" in result.stderr

@@ -283,7 +283,7 @@ def test_startup_table_port_in_use_and_ctrl_c(tmp_path: Path) -> None:
         assert err.strip() == f"Error: port {port} is in use: pass --port"
     finally:
         out, err = stop(proc)
-    assert proc.returncode == 0
+    assert proc.returncode == 130  # Ctrl-C: 128 + SIGINT
     assert f"http://127.0.0.1:{port}/" in out
     lines = [line.split() for line in out.splitlines()]
     assert ["GET", "/items/{item_id}", "item"] in lines

@@ -175,7 +175,7 @@ def test_generated_tests_pass_and_the_app_serves(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=10)
-    assert server.returncode == 0
+    assert server.returncode == 130  # stopped by Ctrl-C
 
 
 def _next_steps(out: str) -> list[str]:

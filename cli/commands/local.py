@@ -323,10 +323,11 @@ def command(
     if reloader is not None:
         reloader.start()
 
+    interrupted = False
     try:
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:
-        pass
+        interrupted = True
     finally:
         server.server_close()
         if reloader is not None:
@@ -335,3 +336,7 @@ def command(
             scheduler.stop()
         log.message("Stopped.")
         log.close()
+    if interrupted:
+        # Ctrl-C ends every fw command with the shell's code for SIGINT (128 + 2), so a script
+        # or a supervisor can tell an interrupted server from one that stopped by itself.
+        raise SystemExit(130)

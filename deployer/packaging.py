@@ -2,9 +2,9 @@
 
 The function zip holds the project's own code (``app.py``, ``lib/``, ``chalicelib/`` and the
 modules beside ``app.py`` that it imports: see ``deployer.imports``), the contents of ``vendor/`` at
-the zip root, the ``microframework`` runtime and the requirements built for Lambda (see
-``deployer.dependencies``). With ``automatic_layer`` the requirements go into a separate layer zip
-instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
+the zip root, the ``microframework`` runtime without its local emulation (``RUNTIME_MODULES``) and
+the requirements built for Lambda (see ``deployer.dependencies``). With ``automatic_layer`` the
+requirements go into a separate layer zip instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
 ``code_sha256`` with the ``CodeSha256`` Lambda reports and skip an upload that changes nothing.
 """
 

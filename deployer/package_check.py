@@ -4,7 +4,8 @@
 
 - statically, always: every module that the app imports, at any depth (at module level or inside
   a function, absolutely or relatively), is in the package, in the standard library, or one the
-  Lambda Python runtime provides (boto3 and its dependencies). Importing alone would miss an
+  Lambda Python runtime provides (boto3 and its dependencies); fw's local emulation
+  (``microframework.testing`` and the like) is never in the package. Importing alone would miss an
   import inside a function, which runs only when the function is called;
 - when this machine can run the package (the local Python is the stage's runtime, on Linux and
   the stage's architecture, since compiled dependencies are built for that target): import the
@@ -36,7 +37,7 @@ from typing import Any
 from .dependencies import REQUIREMENTS_FILE
 from .errors import PackagingError
 from .imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
-from .packaging import LAYER_PREFIX, StagedPackage
+from .packaging import LAYER_PREFIX, StagedPackage, local_only_module
 
 __all__ = ["check_imports", "check_package", "import_app", "runs_here"]
 
@@ -153,6 +154,8 @@ def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
     for site in code.imports:
         if site.optional or site.file not in imported:
             continue
+        if local_only_module(site.module) and not _has_module(names, site.module):
+            raise PackagingError(_missing(site, staged.project_dir))
         if local_root(staged.project_dir, site.module) is not None:
             # The project's own module: the file itself must be in the package.
             if site.maybe_attribute or _has_module(names, site.module):
@@ -257,6 +260,12 @@ def _missing(site: ImportSite, project_dir: Path, *, via: str = "") -> str:
     """One line: where, what, and how to get it into the package."""
     where = f"{site.file}:{site.line}: {site.statement!r}{via} needs"
     module = site.module
+    emulation = local_only_module(module)
+    if emulation is not None:
+        return (
+            f"{where} {emulation!r}, fw's local emulation, which is not in the package since "
+            "Lambda never runs it: import it only in tests and local tools, not in the app."
+        )
     if local_root(project_dir, module) is not None:
         wanted = next(
             (f for f in module_files(module) if (project_dir / f).is_file()),

@@ -93,6 +93,46 @@ def test_an_installed_package_missing_from_requirements_is_refused(
     )
 
 
+@pytest.mark.parametrize("runtime", [LOCAL_RUNTIME, OTHER_RUNTIME], ids=["import", "static"])
+@pytest.mark.parametrize(
+    ("statement", "module"),
+    [
+        ("from microframework.testing import Client", "microframework.testing"),
+        ("from microframework import gateway", "microframework.gateway"),
+    ],
+    ids=["from-module", "module-as-name"],
+)
+def test_an_app_importing_fws_local_emulation_is_refused(
+    tmp_path: Path, runtime: str, statement: str, module: str, capsys
+) -> None:
+    # It imports fine here (fw is installed), but the zip does not ship the emulation.
+    project = make_project(tmp_path / "p", statement + "\n", runtime=runtime)
+    assert package_error(project, tmp_path / "out", capsys) == (
+        f"app.py:2: {statement!r} needs {module!r}, fw's local emulation, which is not in the "
+        "package since Lambda never runs it: import it only in tests and local tools, not in "
+        "the app."
+    )
+
+
+@linux_only
+def test_an_emulation_module_loaded_by_a_computed_name_is_refused_by_the_import(
+    tmp_path: Path, capsys
+) -> None:
+    app = "import importlib\n\nimportlib.import_module('microframework.' + 'testing')\n"
+    project = make_project(tmp_path / "p", app)
+    assert package_error(project, tmp_path / "out", capsys) == (
+        "app.py:4: \"importlib.import_module('microframework.' + 'testing')\" needs "
+        "'microframework.testing', fw's local emulation, which is not in the package since "
+        "Lambda never runs it: import it only in tests and local tools, not in the app."
+    )
+
+
+def test_tests_beside_the_app_may_import_the_emulation(tmp_path: Path, capsys) -> None:
+    files = {"tests/test_app.py": "from microframework.testing import Client\n"}
+    project = make_project(tmp_path / "p", "", files)
+    assert fw(project, "package", str(tmp_path / "out"), capsys=capsys)[0] == 0
+
+
 def test_an_import_inside_a_function_is_checked_too(tmp_path: Path, capsys) -> None:
     # Importing the app never runs it; reading does.
     app = "\n\ndef handler(event):\n    from fw_nowhere_probe import thing\n"

@@ -16,6 +16,8 @@ from deployer.dependencies import install_dependencies
 from deployer.errors import PackagingError
 from deployer.packaging import (
     LAYER_ZIP_NAME,
+    LOCAL_ONLY_MODULES,
+    RUNTIME_MODULES,
     PackageResult,
     build_package,
     check_limits,
@@ -84,6 +86,100 @@ def test_runtime_is_copied_as_sources_only(tmp_path: Path) -> None:
     assert "microframework/__init__.py" in runtime
     assert "microframework/py.typed" in runtime
     assert all(n.endswith((".py", "/py.typed")) for n in runtime)
+
+
+def test_every_runtime_module_is_shipped_or_local_only_on_purpose() -> None:
+    # A new module must be put in one list: shipped by accident, emulation would bloat every
+    # zip; left out by accident, a deployed function would fail to import.
+    import microframework
+
+    modules = {p.stem for p in Path(microframework.__file__).parent.glob("*.py")}
+    assert not RUNTIME_MODULES & LOCAL_ONLY_MODULES
+    assert modules == RUNTIME_MODULES | LOCAL_ONLY_MODULES, (
+        f"put {sorted(modules - RUNTIME_MODULES - LOCAL_ONLY_MODULES)} in RUNTIME_MODULES or "
+        f"LOCAL_ONLY_MODULES (deployer/packaging.py); drop "
+        f"{sorted((RUNTIME_MODULES | LOCAL_ONLY_MODULES) - modules)}"
+    )
+
+
+def test_shipped_modules_import_only_shipped_modules_even_lazily() -> None:
+    # Importing every module would miss an import inside a function (app.route_table's routing).
+    import ast
+
+    import microframework
+
+    root = Path(microframework.__file__).parent
+    wanted: dict[str, set[str]] = {}
+    for module in RUNTIME_MODULES:
+        for node in ast.walk(ast.parse((root / f"{module}.py").read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = (
+                    [node.module.removeprefix("microframework.")]
+                    if node.module.startswith("microframework.")
+                    else []
+                )
+            elif isinstance(node, ast.Import):
+                names = [
+                    a.name.removeprefix("microframework.")
+                    for a in node.names
+                    if a.name.startswith("microframework.")
+                ]
+            else:
+                continue
+            wanted.setdefault(module, set()).update(n.partition(".")[0] for n in names)
+    # importlib.import_module(f".{module}") in __init__ reads its targets from _LAZY.
+    wanted["__init__"].update(microframework._LAZY.values())
+    unshipped = {m: sorted(n - RUNTIME_MODULES) for m, n in wanted.items() if n - RUNTIME_MODULES}
+    assert unshipped == {}
+
+
+# Imports each shipped module with only the unzipped package on the path, as Lambda's task
+# root; the emulation must be absent, not merely unused.
+_IMPORT_ALL = """
+import importlib, sys
+shipped, local = sys.argv[1].split(","), sys.argv[2].split(",")
+for name in shipped:
+    module = importlib.import_module(name)
+    assert module.__file__.startswith(sys.path[0]), module.__file__
+for name in local:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        assert err.name == name, err
+    else:
+        raise SystemExit(f"{name} is importable from the package")
+print("ok")
+"""
+
+
+def test_the_zip_ships_every_runtime_module_and_no_emulation(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "app.py").write_text("from microframework import App\napp = App('hello')\n")
+    zip_path = _build(project).function_zip.path
+    assert {n for n in _names(zip_path) if n.endswith(".py")} == {
+        "app.py",
+        *(f"microframework/{m}.py" for m in RUNTIME_MODULES),
+    }
+    task = tmp_path / "task"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(task)
+    shipped = [
+        "microframework" if m == "__init__" else f"microframework.{m}" for m in RUNTIME_MODULES
+    ]
+    local = [f"microframework.{m}" for m in LOCAL_ONLY_MODULES]
+    # -I -S: no site-packages, no PYTHONPATH, so the installed fw cannot stand in.
+    script = f"import sys; sys.path.insert(0, {str(task)!r})" + _IMPORT_ALL
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", script, ",".join(shipped), ",".join(local)],
+        cwd=task,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (out.returncode, out.stdout.strip()) == (0, "ok"), out.stderr
 
 
 def test_same_inputs_give_byte_identical_zips(tmp_path: Path) -> None:

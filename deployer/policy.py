@@ -95,6 +95,14 @@ def _read_policy_file(folder: Path, name: str) -> tuple[dict[str, Any], list[dic
     try:
         document = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
+        if name.startswith("policy-") and name.endswith(".json"):
+            # The default (as Chalice's): the user may never have named it.
+            raise PolicyError(
+                f"{str(path)!r} does not exist: with autogen_policy false the role's policy is"
+                " read from policy-<stage>.json beside the config, as Chalice does; create it"
+                " ('fw gen-policy' prints a start), set iam_policy_file, or set autogen_policy"
+                " to true"
+            ) from None
         raise PolicyError(
             f"iam_policy_file {str(path)!r} does not exist; create it or fix iam_policy_file"
         ) from None

@@ -1,9 +1,6 @@
 """The Chalice-layout corpus (``tests/chalice_projects/``): each project runs on fw with its
 import lines changed and nothing else, packages, answers realistic events in AWS's runtime client,
 and gen-policy finds the actions its code needs.
-
-Packaging reads ``.chalice/config.json``, which the i9-config branch brings: until it is merged,
-those tests are strict xfails (an unexpected pass fails the run, so the mark goes at the merge).
 """
 
 from __future__ import annotations

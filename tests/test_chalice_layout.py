@@ -292,6 +292,7 @@ def test_policy_stage_json_is_the_default_policy_file(
     assert result.exit_code == 1
     assert "policy-prod.json' does not exist" in result.stderr
     assert str(project / ".chalice" / "policy-prod.json") in result.stderr
+    assert "read from policy-<stage>.json beside the config, as Chalice does" in result.stderr
 
 
 def test_policy_file_per_function_and_autogen_as_in_chalice(tmp_path: Path) -> None:

@@ -96,3 +96,19 @@ def test_what_the_app_prints_at_import_stays_off_the_json(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["Version"] == "2012-10-17"
     assert "hello from import" in result.stderr and "cli mode" in result.stderr
+
+
+def test_an_app_that_does_not_import_here_still_gets_its_code_policy(tmp_path: Path) -> None:
+    # A dependency not installed on this machine: the code's calls are read from the source.
+    (tmp_path / "app.py").write_text(
+        "import boto3\nimport not_installed_here\nfrom microframework import App\n"
+        "app = App('a')\n\n@app.route('/')\ndef i():\n    boto3.client('s3').list_buckets()\n"
+    )
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "a"}')
+    result = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "gen-policy"])
+    assert result.exit_code == 0, result.output
+    actions = [a for s in json.loads(result.stdout)["Statement"] for a in s["Action"]]
+    assert "s3:ListAllMyBuckets" in actions
+    assert result.stderr.count("\n") == 1 and "not_installed_here" in result.stderr
+    assert "statements for the app's triggers and VPC are left out" in result.stderr

@@ -67,5 +67,16 @@ def command(ctx: click.Context, filename: str, stage: str) -> None:
     document = result.document
     if config is not None and autogen_policy:
         # Only an fw project declares triggers; a lone file is analyzed for its calls alone.
-        document = extend_document(document, _trigger_statements(project_dir, config, filename))
+        from deployer.app_loader import AppLoadError
+
+        try:
+            document = extend_document(document, _trigger_statements(project_dir, config, filename))
+        except AppLoadError as err:
+            # The calls come from reading the source, which needs no import; as Chalice's
+            # gen-policy does, print them rather than nothing, and say what is missing.
+            click.echo(
+                f"Warning: {err}; the statements for the app's triggers and VPC are left out"
+                " (fw deploy adds them once the app imports)",
+                err=True,
+            )
     click.echo(json.dumps(document, indent=2))

@@ -11,7 +11,6 @@ deploys with Chalice as it is. ``deployer.config`` then validates what is left a
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -20,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError
+from .errors import ConfigError, closest
 
 __all__ = [
     "CHALICE_CONFIG_FILE",
@@ -152,8 +151,8 @@ def read_config(source: ConfigSource) -> Any:
 
 
 def _suggest(key: str, known: Iterable[str]) -> str:
-    match = difflib.get_close_matches(key, list(known), n=1)
-    return f"; did you mean {match[0]!r}?" if match else ""
+    match = closest(key, known)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 def _adapt_level(

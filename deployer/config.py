@@ -9,7 +9,6 @@ override > stage's function > stage > top-level function > top level > default.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import sys
@@ -26,7 +25,7 @@ from deployer.chalice_layout import (
     locate_config,
     read_config,
 )
-from deployer.errors import ConfigError
+from deployer.errors import ConfigError, closest
 
 __all__ = [
     "API_HANDLER_NAME",
@@ -369,12 +368,8 @@ _TOP_KEYS = ("version", "app_name", "stages", *_STAGE_KEYS)
 
 def _unknown_key(source: str, path: str, key: str, allowed: tuple[str, ...]) -> ConfigError:
     where = f"{path}.{key}" if path else key
-    match = difflib.get_close_matches(key, allowed, n=1)
-    if not match and len(key) >= 3:
-        # A fragment of one key ("memory", "env") is too short for difflib to match it.
-        containing = [name for name in allowed if key.lower() in name]
-        match = containing if len(containing) == 1 else []
-    hint = f"did you mean {match[0]!r}?" if match else "valid keys are " + ", ".join(allowed)
+    match = closest(key, allowed)
+    hint = f"did you mean {match!r}?" if match else "valid keys are " + ", ".join(allowed)
     return ConfigError(f"{source}: unknown key {where!r}; {hint}")
 
 

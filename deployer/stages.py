@@ -11,12 +11,11 @@ typo never produces the default.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
 from .chalice_layout import locate_config, read_config
-from .errors import ConfigError
+from .errors import ConfigError, closest
 
 __all__ = ["DEFAULT_STAGE", "UnknownStageError", "known_stages", "unknown_stage"]
 
@@ -49,6 +48,6 @@ def unknown_stage(project_dir: Path, stage: str) -> str | None:
     if stage in known:
         return None
     label = locate_config(Path(project_dir)).label
-    match = difflib.get_close_matches(stage, known, n=1)
-    hint = f"; did you mean {match[0]!r}?" if match else ""
+    match = closest(stage, known)
+    hint = f"; did you mean {match!r}?" if match else ""
     return f"stage {stage!r} is not in {label} (known stages: {', '.join(known)}){hint}"

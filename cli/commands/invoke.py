@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import sys
@@ -13,7 +12,7 @@ from typing import IO, Any
 import click
 
 from deployer.config import API_HANDLER_NAME as API_HANDLER
-from deployer.errors import FwError
+from deployer.errors import FwError, closest
 
 from ..output import echo
 
@@ -55,8 +54,8 @@ def _find_handler(app: Any, name: str) -> Any:
     if handler is not None:
         return handler
     known = sorted(app.handlers) + ([API_HANDLER] if app.routes else [])
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = closest(name, known)
+    hint = f" Did you mean {close!r}?" if close else ""
     listed = ", ".join(known) if known else "none"
     raise FwError(f"no handler named {name!r} in app.py (known: {listed}).{hint}")
 

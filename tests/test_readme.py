@@ -47,7 +47,7 @@ def test_the_set_up_block_runs_the_steps_new_project_prints(tmp_path: Path) -> N
     printed = CliRunner().invoke(cli, ["--project-dir", str(tmp_path), "new-project", "hello"])
     lines = printed.output.split("Next:\n")[1].splitlines()
     steps = [line.split("#")[0].strip() for line in lines if line.strip()]
-    setup = README.split("```bash\n", 1)[1].split("```", 1)[0]
+    setup = README.split("## A first app", 1)[0]  # the first screen
     assert steps[0].endswith("&& fw local")  # the README runs it as `cd hello && fw local`
     for step in steps[1:]:
         assert step in setup

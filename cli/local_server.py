@@ -447,14 +447,8 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _linger(self) -> None:
         """Half-close, drop what the client is still sending (for a while), then close."""
-        sock = self.connection
         try:
-            sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + LINGER_SECONDS
-            while (left := deadline - time.monotonic()) > 0:
-                sock.settimeout(left)
-                if not sock.recv(1 << 16):
-                    break
+            _half_close_and_drain(self.connection, LINGER_SECONDS)
         except OSError:
             pass
 
@@ -482,6 +476,20 @@ class _Handler(socketserver.BaseRequestHandler):
             self.connection.sendall(_simple(status, message, close=close))
         except OSError:
             pass
+
+
+def _half_close_and_drain(sock: socket.socket, seconds: float) -> None:
+    """Stop sending, then read and drop what the peer still sends for up to ``seconds``.
+
+    Closing with unread data makes the kernel send a reset, which can destroy the answer
+    before the client reads it.
+    """
+    sock.shutdown(socket.SHUT_WR)
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        if not sock.recv(1 << 16):
+            break
 
 
 def _simple(status: int, message: str, *, close: bool) -> bytes:
@@ -582,12 +590,7 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         try:
             sock.settimeout(REJECT_LINGER)
             sock.sendall(answer)
-            sock.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + REJECT_LINGER
-            while (left := deadline - time.monotonic()) > 0:
-                sock.settimeout(left)
-                if not sock.recv(1 << 16):
-                    break
+            _half_close_and_drain(sock, REJECT_LINGER)
         except OSError:
             pass
         client = client_address[0] if client_address else "-"

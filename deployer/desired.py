@@ -74,10 +74,11 @@ class _Context:
     partition: str
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return (
-            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
-            f"{self.account_id if account else ''}:{resource}"
+        # Global services (IAM) leave the region, and S3 buckets the account, empty.
+        scope = ArnScope(
+            self.partition, self.region if region else "", self.account_id if account else ""
         )
+        return scope.arn(service, resource)
 
     @property
     def scope(self) -> ArnScope:

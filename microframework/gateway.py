@@ -96,11 +96,7 @@ class GatewayResponse:
         self.body = body
 
     def header(self, name: str) -> str | None:
-        lower = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lower:
-                return value
-        return None
+        return _find(self.headers, name.lower())
 
     def __repr__(self) -> str:
         return f"<GatewayResponse {self.status}>"

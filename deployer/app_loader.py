@@ -28,7 +28,7 @@ CLI_MODE_VARIABLES = {"AWS_CHALICE_CLI_MODE": "true", "FW_CLI_MODE": "true"}
 
 # Lambda sets AWS_REGION for every function, so module-level ``boto3.client(...)`` calls work
 # there; a build machine may have no region at all, and packaging makes no AWS calls.
-_PLACEHOLDER_REGION = "us-east-1"
+PLACEHOLDER_REGION = "us-east-1"
 
 
 @contextlib.contextmanager
@@ -48,7 +48,7 @@ def import_environment(
         import botocore.session
 
         if not botocore.session.Session().get_config_variable("region"):
-            wanted.setdefault("AWS_DEFAULT_REGION", _PLACEHOLDER_REGION)
+            wanted.setdefault("AWS_DEFAULT_REGION", PLACEHOLDER_REGION)
     with _environment(wanted):
         yield
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .app_loader import PLACEHOLDER_REGION
 from .dependencies import REQUIREMENTS_FILE
 from .errors import PackagingError
 from .imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
@@ -48,8 +49,6 @@ _SDK_DISTRIBUTION = "boto3"
 # "Packaging your layer content" (Layer paths for each Lambda runtime): a layer's python/ and
 # python/lib/python3.x/site-packages are on the search path.
 _LAYER_SITE = "lib/{runtime}/site-packages/"
-# Lambda always sets a region; before deploy fw may not know which (as deployer.app_loader).
-_PLACEHOLDER_REGION = "us-east-1"
 _MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 _IMPORT_TIMEOUT = 120  # seconds; a heavy scientific stack imports in a few
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -411,7 +410,7 @@ def _lambda_environment(
         region
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")
-        or _PLACEHOLDER_REGION
+        or PLACEHOLDER_REGION  # Lambda always sets one; before deploy fw may not know it
     )
     # Not AWS_CHALICE_CLI_MODE/FW_CLI_MODE (deployer.app_loader.cli_mode): this import stands for
     # Lambda's, where neither is set, so an app that picks local resources under the CLI is

@@ -57,7 +57,7 @@ def _package(framework: str, root: Path) -> Path:
     (target / "app.py").write_text(source)
     if framework == "fw":
         # The real package, as `fw package`/`fw deploy` build it, unzipped as Lambda does.
-        from deployer.packaging import build_package
+        from deployer.package.build import build_package
 
         result = build_package(
             target, root / "fw-out", runtime=f"python{sys.version_info[0]}.{sys.version_info[1]}"

@@ -32,8 +32,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from deployer.aws import is_write_operation  # noqa: E402
-from deployer.deploy import deploy  # noqa: E402
+from deployer.deploy.aws import is_write_operation  # noqa: E402
+from deployer.deploy.run import deploy  # noqa: E402
 
 HANDLERS = """
 @app.schedule("rate(5 minutes)")

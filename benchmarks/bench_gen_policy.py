@@ -112,8 +112,8 @@ def generate_app(lines: int) -> str:
 
 
 def _fw_actions(files: dict[str, str]) -> set[str]:
-    from deployer.analyzer import analyze_files
-    from deployer.policy import policy_from_calls
+    from deployer.policy.analyzer import analyze_files
+    from deployer.policy.role_policy import policy_from_calls
 
     document = policy_from_calls(analyze_files(files).calls)
     return {a for s in document["Statement"][1:] for a in s["Action"]}
@@ -172,7 +172,7 @@ def main() -> None:
         (project / "app.py").write_text(source)
 
         start = time.perf_counter()
-        from deployer.policy import generate_policy
+        from deployer.policy.role_policy import generate_policy
 
         result = generate_policy(project)
         cold = time.perf_counter() - start
@@ -257,7 +257,7 @@ def chalice_corpus_table() -> list[str]:
     """Recall and precision per project and over the corpus, fw beside chalice, as Markdown."""
     from chalice_corpus import PROJECTS, port_source, score
 
-    from deployer.analyzer import analyze_project
+    from deployer.policy.analyzer import analyze_project
 
     def fw(project) -> set[str]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -265,7 +265,7 @@ def chalice_corpus_table() -> list[str]:
             for rel, source in project.sources().items():
                 (ported / rel).parent.mkdir(parents=True, exist_ok=True)
                 (ported / rel).write_text(port_source(source))
-            from deployer.policy import policy_from_calls
+            from deployer.policy.role_policy import policy_from_calls
 
             document = policy_from_calls(analyze_project(ported).calls)
         return {a for s in document["Statement"][1:] for a in s["Action"]}

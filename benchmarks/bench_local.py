@@ -173,7 +173,7 @@ def _per_call_us(func, *call_args, repeat: int = 20000) -> float:
 
 
 def _matching(workdir: Path) -> list[tuple[int, float, float]]:
-    from deployer.app_loader import load_app
+    from deployer.project.app_loader import load_app
     from microframework.gateway import LocalGateway
 
     rows = []

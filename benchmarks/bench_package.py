@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from deployer.packaging import build_package  # noqa: E402
+from deployer.package.build import build_package  # noqa: E402
 
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 CHALICE = shutil.which("chalice", path=str(Path(sys.executable).parent))
@@ -62,7 +62,7 @@ CHALICE_CONFIG = """\
 FW_SUBPROCESS = """\
 import sys
 from pathlib import Path
-from deployer.packaging import build_package
+from deployer.package.build import build_package
 build_package(Path(sys.argv[1]), Path(sys.argv[2]), runtime=sys.argv[3])
 """
 

@@ -57,7 +57,7 @@ class _LazyGroup(FullSummaryGroup):
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path | None, debug: bool) -> None:
     """fw: serverless web APIs on AWS Lambda and API Gateway."""
-    from deployer.chalice_layout import new_command
+    from deployer.project.chalice_layout import new_command
 
     new_command()  # warnings about the config file are printed once per command
     ctx.ensure_object(dict)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort as err:
         if _interrupted(err):
             # Whatever ran has left its record consistent: the deployer writes it after every
-            # create and delete (deployer/state.py), so the next command finishes the job.
+            # create and delete (deployer/deploy/state.py), so the next command finishes the job.
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         click.echo("Aborted.", err=True)  # a confirmation answered "no"
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         if type(err).__module__.startswith("botocore"):
             # An AWS call no command wrapped: still say which endpoint was unreachable.
-            from deployer.aws import unreachable
+            from deployer.deploy.aws import unreachable
 
             reason = unreachable(err)
             if reason is not None:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from deployer.chalice_layout import find_config
 from deployer.errors import FwError
-from deployer.imports import shipped_code
+from deployer.package.imports import shipped_code
+from deployer.project.chalice_layout import find_config
 
 from .local_server import Unavailable
 
@@ -37,7 +37,7 @@ _Snapshot = dict[str, tuple[int, int]]
 def watched_files(project_dir: Path) -> Iterator[str]:
     """The project's shipped Python modules, plus its config file (env vars live there).
 
-    Shipped as packaging defines it (``deployer.imports.shipped_code``): what the deployed
+    Shipped as packaging defines it (``deployer.package.imports.shipped_code``): what the deployed
     function can run is what a reload must notice; tests and scripts beside app.py are not.
     It is recomputed on every poll, so a module becomes watched once the app imports it.
     """

@@ -1,5 +1,5 @@
 """``fw deploy --stage NAME`` for a stage the project does not know: ask on a terminal, refuse
-otherwise unless ``--new-stage`` says it is meant (see ``deployer.stages``)."""
+otherwise unless ``--new-stage`` says it is meant (see ``deployer.project.stages``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from deployer.stages import UnknownStageError, unknown_stage
+from deployer.project.stages import UnknownStageError, unknown_stage
 
 from .output import echo
 

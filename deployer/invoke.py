@@ -9,11 +9,11 @@ from typing import Any
 
 import botocore.exceptions
 
-from .aws import create_context, error_message
-from .config import API_HANDLER_NAME
-from .desired import function_name
-from .errors import DeployError
-from .state import StateFile
+from deployer.deploy.aws import create_context, error_message
+from deployer.deploy.desired import function_name
+from deployer.deploy.state import StateFile
+from deployer.errors import DeployError
+from deployer.project.config import API_HANDLER_NAME
 
 __all__ = ["deployed_function_name", "function_error", "invoke_deployed"]
 

@@ -12,8 +12,8 @@ from typing import Any
 import attrs
 import botocore.exceptions
 
-from .aws import AwsContext, error_message
-from .errors import DeployError
+from deployer.deploy.aws import AwsContext, error_message
+from deployer.errors import DeployError
 
 __all__ = [
     "LogEvent",
@@ -127,6 +127,6 @@ def function_for_logs(project_dir: Path, stage: str, name: str | None) -> tuple[
     Asking for the logs of a handler the stage never deployed is a mistake worth naming (a typo
     in ``--name`` would otherwise print nothing), so it fails like ``fw invoke`` does.
     """
-    from .invoke import deployed_function_name
+    from deployer.invoke import deployed_function_name
 
     return deployed_function_name(Path(project_dir), stage, name)

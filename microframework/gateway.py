@@ -263,7 +263,7 @@ class LocalGateway:
         if entry is None:
             if method == "OPTIONS":
                 # A path with CORS has an OPTIONS method of its own in the deployed API (a mock
-                # integration, see deployer/openapi.py): the preflight never reaches the app.
+                # integration, see deployer/package/openapi.py): the preflight never reaches the app.
                 preflight = route_preflight(entries)
                 if preflight is not None:
                     pairs = list(preflight.items())

@@ -55,7 +55,7 @@ class _StageConfig:
     ``<project_dir>/.fw/config.json``, else ``<project_dir>/.chalice/config.json``.
 
     Only what a test run needs (environment variables, the API stage name), read with the same
-    lookup order ``deployer/config.py`` validates and deploys with: top level, top-level
+    lookup order ``deployer/project/config.py`` validates and deploys with: top level, top-level
     ``lambda_functions.<name>``, the stage, the stage's ``lambda_functions.<name>``. The runtime
     cannot import the deployer (it ships stdlib-only), so this reads the JSON itself; a missing
     file means no settings, as in Chalice's client.

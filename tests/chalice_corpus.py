@@ -4,7 +4,7 @@ actions its code needs, written by hand from what each call does on AWS.
 Shared by ``tests/test_chalice_corpus.py`` (porting, packaging, running and gen-policy recall and
 precision) and ``benchmarks/bench_gen_policy.py`` (fw's figures beside Chalice's). The needs are
 the actions of the code's own calls, as in ``tests/gen_policy_corpus.py``: the CloudWatch Logs
-statement and what Lambda checks for a trigger (``deployer/trigger_policy.py``) are left out.
+statement and what Lambda checks for a trigger (``deployer/policy/triggers.py``) are left out.
 """
 
 from __future__ import annotations

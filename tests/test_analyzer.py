@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from deployer.analyzer import analyze_files, analyze_project
 from deployer.errors import PolicyError
+from deployer.policy.analyzer import analyze_files, analyze_project
 
 
 def calls(source: str, **lib: str) -> set[tuple[str, str]]:
@@ -325,7 +325,7 @@ def test_what_is_too_deep_to_analyse_is_a_warning_not_a_stop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # With no headroom above the interpreter's own limit, the 2,000 levels are too deep.
-    monkeypatch.setattr("deployer.analyzer._RECURSION_LIMIT", 0)
+    monkeypatch.setattr("deployer.policy.analyzer._RECURSION_LIMIT", 0)
     before = sys.getrecursionlimit()
     sys.setrecursionlimit(1000)
     try:

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from deployer.analyzer import analyze_files
+from deployer.policy.analyzer import analyze_files
 
 MODELS = """\
 import os
@@ -264,7 +264,7 @@ _TTL = "    expires = TTLAttribute(null=True)\n"
 )
 def test_the_mapping_matches_what_pynamodb_sends(body: str, aws: str) -> None:
     # Transactions are left out: they send TransactWriteItems/TransactGetItems, and the actions
-    # IAM checks for their items are AWS's rule (cited in deployer/analyzer_libraries.py).
+    # IAM checks for their items are AWS's rule (cited in deployer/policy/libraries.py).
     assert _sent_operations(body, aws) == calls(body, MODELS + _TTL)
 
 

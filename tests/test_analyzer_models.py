@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployer import analyzer_models as models
+from deployer.policy import service_models as models
 
 
 def test_method_names_come_from_botocore() -> None:

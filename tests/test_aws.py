@@ -7,7 +7,7 @@ from pathlib import Path
 import botocore.exceptions
 import pytest
 
-from deployer.aws import create_context, error_message, unreachable
+from deployer.deploy.aws import create_context, error_message, unreachable
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,7 @@ ARN = "arn:aws:lambda:us-east-1:123456789012:function:cors-dev"
 def test_deployed_preflight_lists_the_same_methods_as_chalice() -> None:
     from chalice.deploy.swagger import SwaggerGenerator
 
-    from deployer.openapi import build_openapi
+    from deployer.package.openapi import build_openapi
 
     chalice_module = types.ModuleType("port_app")
     exec(CORS_APP, chalice_module.__dict__)  # noqa: S102 - test source

@@ -24,10 +24,10 @@ from click.testing import CliRunner
 from lambda_runtime import LambdaError, LambdaRuntime, unavailable_reason
 
 from cli.main import cli
-from deployer.analyzer import analyze_project
-from deployer.dependencies import CACHE_DIR
-from deployer.desired import function_name
-from deployer.policy import policy_from_calls
+from deployer.deploy.desired import function_name
+from deployer.package.dependencies import CACHE_DIR
+from deployer.policy.analyzer import analyze_project
+from deployer.policy.role_policy import policy_from_calls
 from microframework import sample_events
 
 STAGE = "dev"

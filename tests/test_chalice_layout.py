@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.main import main
-from deployer.chalice_layout import CHALICE_UNSUPPORTED, new_command
-from deployer.config import load_config
 from deployer.errors import ConfigError
-from deployer.package_check import runs_here
+from deployer.package.check import runs_here
+from deployer.project.chalice_layout import CHALICE_UNSUPPORTED, new_command
+from deployer.project.config import load_config
 from microframework import App
 from microframework.testing import Client
 

@@ -252,7 +252,7 @@ def test_logs_with_no_events_says_so(aws: str, tmp_path: Path) -> None:
 
 
 def test_following_logs_says_once_that_there_are_none_yet(aws: str) -> None:
-    from deployer.aws import create_context
+    from deployer.deploy.aws import create_context
     from deployer.logs import read_events
 
     said: list[str] = []
@@ -356,7 +356,7 @@ def test_a_big_upload_and_the_wait_for_lambda_are_announced(aws: str, tmp_path: 
 
     import boto3
 
-    from deployer.deploy import deploy
+    from deployer.deploy.run import deploy
 
     project = write_project(tmp_path)
     deploy(project, "dev")

@@ -1,4 +1,4 @@
-"""Tests for deployer.config: defaults, lookup order, merging, and every validation message."""
+"""Tests for deployer.project.config: defaults, lookup order, merging, and every validation message."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deployer.config import (
+from deployer.errors import ConfigError, FwError
+from deployer.project.config import (
     RUNTIME_DEFAULT,
     FunctionConfig,
     StageConfig,
     load_config,
     write_default_config,
 )
-from deployer.errors import ConfigError, FwError
 
 ROLE = "arn:aws:iam::123456789012:role/my-role"
 LAYER = "arn:aws:lambda:us-east-1:123456789012:layer:deps:3"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from _dists import make_sdist, make_wheel, write_requirements
 
-from deployer.dependencies import (
+from deployer.errors import PackagingError
+from deployer.package.dependencies import (
     CACHE_DIR,
     cache_key,
     has_requirements,
@@ -15,7 +16,6 @@ from deployer.dependencies import (
     lambda_platforms,
     python_version,
 )
-from deployer.errors import PackagingError
 
 
 def _install(project: Path, runtime: str = "python3.12", architecture: str = "x86_64"):

@@ -14,12 +14,12 @@ from _dists import make_wheel, write_requirements
 from click.testing import CliRunner
 
 from cli.main import cli, main
-from deployer.aws import is_write_operation
-from deployer.deploy import delete, deploy
+from deployer.deploy.aws import is_write_operation
+from deployer.deploy.run import delete, deploy
 from deployer.errors import DeployError
 
 # Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
-# queue's default 30 s is refused: see deployer/planner.py).
+# queue's default 30 s is refused: see deployer/deploy/planner.py).
 VISIBLE = {"VisibilityTimeout": "360"}
 
 ACCOUNT = "123456789012"

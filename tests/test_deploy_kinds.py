@@ -9,11 +9,11 @@ from typing import Any
 
 import boto3
 
-from deployer.aws import is_write_operation
-from deployer.deploy import deploy
+from deployer.deploy.aws import is_write_operation
+from deployer.deploy.run import deploy
 
 # Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
-# queue's default 30 s is refused: see deployer/planner.py).
+# queue's default 30 s is refused: see deployer/deploy/planner.py).
 VISIBLE = {"VisibilityTimeout": "360"}
 
 REGION = "us-east-1"

@@ -15,10 +15,10 @@ import boto3
 import pytest
 from _iam_lint import POLLER_ACTIONS, assert_clean
 
-from deployer.aws import is_write_operation
-from deployer.deploy import deploy
+from deployer.deploy.aws import is_write_operation
+from deployer.deploy.run import deploy
+from deployer.deploy.state import StateFile
 from deployer.errors import DeployError
-from deployer.state import StateFile
 
 APP = """\
 from microframework import App

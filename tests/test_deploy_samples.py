@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cli.main import cli
 
 # Six times fw's default 60 s function timeout, as Lambda advises for an SQS trigger (a
-# queue's default 30 s is refused: see deployer/planner.py).
+# queue's default 30 s is refused: see deployer/deploy/planner.py).
 VISIBLE = {"VisibilityTimeout": "360"}
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -13,11 +13,10 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from deployer import instructions as ins
-from deployer.aws import MAX_ATTEMPTS, create_context
-from deployer.errors import DeployError
-from deployer.executor import _HANDLERS, Executor, display_plan, missing_actions
-from deployer.models import (
+from deployer.deploy import instructions as ins
+from deployer.deploy.aws import MAX_ATTEMPTS, create_context
+from deployer.deploy.executor import _HANDLERS, Executor, display_plan, missing_actions
+from deployer.deploy.models import (
     CodeArtifact,
     EventSourceMapping,
     FunctionSettings,
@@ -25,7 +24,8 @@ from deployer.models import (
     ManagedRole,
     S3Notification,
 )
-from deployer.state import StateFile
+from deployer.deploy.state import StateFile
+from deployer.errors import DeployError
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/unit-dev"

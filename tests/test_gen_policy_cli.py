@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from deployer.errors import PolicyError
-from deployer.policy import generate_policy
+from deployer.policy.role_policy import generate_policy
 
 
 def run(project: Path, *args: str):

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from deployer import analyzer_models as models
-from deployer.iam_actions import (
+from deployer.policy import service_models as models
+from deployer.policy.iam_actions import (
     actions_for_operation,
     client_helper_operations,
     iam_prefix,

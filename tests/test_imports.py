@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deployer.analyzer import analyze_project
-from deployer.imports import shipped_code
-from deployer.packaging import build_package
+from deployer.package.build import build_package
+from deployer.package.imports import shipped_code
+from deployer.policy.analyzer import analyze_project
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -216,7 +216,7 @@ def test_gen_policy_reads_the_shipped_modules(
 def test_loading_an_app_never_evicts_the_hosts_own_modules(tmp_path: Path) -> None:
     import json
 
-    from deployer.app_loader import load_app
+    from deployer.project.app_loader import load_app
 
     (tmp_path / "json.py").write_text("SHADOW = True\n")
     (tmp_path / "app.py").write_text(

@@ -25,8 +25,8 @@ from click.testing import CliRunner
 from lambda_runtime import ACCOUNT, LambdaError, LambdaRuntime, unavailable_reason
 
 from cli.main import cli
-from deployer.desired import function_name
-from deployer.packaging import runtime_files, write_zip
+from deployer.deploy.desired import function_name
+from deployer.package.build import runtime_files, write_zip
 from microframework import sample_events
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
@@ -628,7 +628,7 @@ def test_chalicelib_package_is_importable(tmp_path: Path) -> None:
 def test_a_new_projects_app_log_info_reaches_the_functions_log(tmp_path: Path) -> None:
     # The events template's app sets log_level INFO: Lambda sends what it prints to CloudWatch.
     from cli.commands.new_project import create_project
-    from deployer.runtimes import pin_runtime
+    from deployer.project.runtimes import pin_runtime
 
     project = create_project(tmp_path, "fresh", "events", runtime=pin_runtime().runtime)
     fresh = package(project, tmp_path / "out")

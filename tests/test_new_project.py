@@ -16,7 +16,7 @@ import pytest
 from conftest import free_port
 
 from cli.main import main
-from deployer.runtimes import pin_runtime
+from deployer.project.runtimes import pin_runtime
 
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from openapi_spec_validator import validate
 
-from deployer.openapi import api_fingerprint, build_openapi, integration_uri
+from deployer.package.openapi import api_fingerprint, build_openapi, integration_uri
 from microframework import (
     App,
     CognitoUserPoolAuthorizer,

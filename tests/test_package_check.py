@@ -13,11 +13,11 @@ from _dists import make_wheel, write_requirements
 from test_deploy import CallLog
 
 from cli.main import main
-from deployer.deploy import deploy
+from deployer.deploy.run import deploy
 from deployer.errors import PackagingError
-from deployer.imports import shipped_code
-from deployer.package_check import import_app, removed_stdlib_modules, runs_here
-from deployer.packaging import StagedPackage, build_package
+from deployer.package.build import StagedPackage, build_package
+from deployer.package.check import import_app, removed_stdlib_modules, runs_here
+from deployer.package.imports import shipped_code
 
 LOCAL_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 # Any other runtime: the package cannot be imported here, so only the static check runs.
@@ -233,7 +233,7 @@ def test_the_import_runs_with_the_stages_environment_and_no_credentials(
 def test_a_thread_the_app_starts_at_import_does_not_hold_the_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setattr("deployer.package_check._IMPORT_TIMEOUT", 10)
+    monkeypatch.setattr("deployer.package.check._IMPORT_TIMEOUT", 10)
     app = (
         "import os, threading, time\n"
         "if os.environ.get('LAMBDA_TASK_ROOT'):\n"

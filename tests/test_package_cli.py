@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cli.main import cli, main
 from deployer.errors import ConfigError
-from deployer.packaging import build_package
+from deployer.package.build import build_package
 
 APP = """\
 import boto3

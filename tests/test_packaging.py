@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from _dists import make_wheel, write_requirements
 
-from deployer.dependencies import install_dependencies
 from deployer.errors import PackagingError
-from deployer.packaging import (
+from deployer.package.build import (
     LAYER_ZIP_NAME,
     LOCAL_ONLY_MODULES,
     RUNTIME_MODULES,
@@ -25,6 +24,7 @@ from deployer.packaging import (
     tree_files,
     write_zip,
 )
+from deployer.package.dependencies import install_dependencies
 
 
 def _project(root: Path) -> Path:
@@ -97,7 +97,7 @@ def test_every_runtime_module_is_shipped_or_local_only_on_purpose() -> None:
     assert not RUNTIME_MODULES & LOCAL_ONLY_MODULES
     assert modules == RUNTIME_MODULES | LOCAL_ONLY_MODULES, (
         f"put {sorted(modules - RUNTIME_MODULES - LOCAL_ONLY_MODULES)} in RUNTIME_MODULES or "
-        f"LOCAL_ONLY_MODULES (deployer/packaging.py); drop "
+        f"LOCAL_ONLY_MODULES (deployer/package/build.py); drop "
         f"{sorted((RUNTIME_MODULES | LOCAL_ONLY_MODULES) - modules)}"
     )
 
@@ -356,7 +356,7 @@ _PYC_SCRIPT = """
 import sys
 from pathlib import Path
 {imports}
-from deployer.packaging import bytecode_files, runtime_files
+from deployer.package.build import bytecode_files, runtime_files
 out = bytecode_files(runtime_files(), Path(sys.argv[1]), sys.argv[2])
 print(sorted((name, path.read_bytes().hex()) for name, path in out.items()))
 """

@@ -9,10 +9,9 @@ from typing import Any
 import attrs
 import pytest
 
-from deployer import instructions as ins
-from deployer import planner as p
-from deployer.errors import DeployError
-from deployer.models import (
+from deployer.deploy import instructions as ins
+from deployer.deploy import planner as p
+from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
     CodeArtifact,
@@ -28,7 +27,7 @@ from deployer.models import (
     S3Notification,
     SNSSubscription,
 )
-from deployer.remote import (
+from deployer.deploy.remote import (
     RemoteApi,
     RemoteFunction,
     RemoteLayer,
@@ -40,7 +39,8 @@ from deployer.remote import (
     RemoteStatement,
     RemoteSubscription,
 )
-from deployer.state import Record
+from deployer.deploy.state import Record
+from deployer.errors import DeployError
 
 ACCOUNT = "123456789012"
 FN_PREFIX = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:"

@@ -9,7 +9,7 @@ import pytest
 from gen_policy_corpus import CORPUS, Case
 
 from deployer.errors import PolicyError
-from deployer.policy import LOGS_STATEMENT, PolicyResult, build_policy, generate_policy
+from deployer.policy.role_policy import LOGS_STATEMENT, PolicyResult, build_policy, generate_policy
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

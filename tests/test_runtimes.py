@@ -1,4 +1,4 @@
-"""deployer.runtimes: the runtime a new project pins, from the runtimes Lambda still offers."""
+"""deployer.project.runtimes: the runtime a new project pins, from the runtimes Lambda still offers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.config import load_config
-from deployer.runtimes import LAMBDA_PYTHON_RUNTIMES, offered_runtimes, pin_runtime
+from deployer.project.config import load_config
+from deployer.project.runtimes import LAMBDA_PYTHON_RUNTIMES, offered_runtimes, pin_runtime
 
 TODAY = datetime.date(2026, 12, 1)  # python3.10 can no longer be created (since 2026-11-30)
 

@@ -11,10 +11,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deployer.config import load_config
-from deployer.openapi import build_openapi
-from deployer.packaging import Artifact, PackageResult
-from deployer.sam import build_template, write_template
+from deployer.package.build import Artifact, PackageResult
+from deployer.package.openapi import build_openapi
+from deployer.package.sam import build_template, write_template
+from deployer.project.config import load_config
 from microframework import App, CORSConfig, Rate
 
 SG = "sg-0123456789abcdef0"

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from conftest import free_port
 
-from deployer.app_loader import load_app
+from deployer.project.app_loader import load_app
 from microframework import sample_events
 from microframework.testing import Client
 

@@ -15,12 +15,12 @@ from conftest import REGION
 from test_planner import ACCOUNT, FakeRemote, desired_state
 
 from cli.main import main
-from deployer import planner as p
-from deployer.aws import create_context
+from deployer.deploy import planner as p
+from deployer.deploy.aws import create_context
+from deployer.deploy.remote import BotoRemoteState
+from deployer.deploy.sources import TriggerSource, _create_command
+from deployer.deploy.state import Record
 from deployer.errors import DeployError
-from deployer.remote import BotoRemoteState
-from deployer.sources import TriggerSource, _create_command
-from deployer.state import Record
 
 TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:topic"
 QUEUE = f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue"

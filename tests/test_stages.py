@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from cli.main import main
-from deployer.stages import known_stages
+from deployer.project.stages import known_stages
 
 FW = [sys.executable, "-c", "from cli.main import main; main()"]
 APP = 'from microframework import App\n\napp = App("shop")\n\n\n@app.route("/")\ndef index():\n    return {}\n'

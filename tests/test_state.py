@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from deployer.deploy.state import StateFile, record_path
 from deployer.errors import DeployError
-from deployer.state import StateFile, record_path
 
 
 def test_missing_record_is_empty_and_writes_nothing(tmp_path: Path) -> None:

@@ -18,14 +18,14 @@ from click.testing import CliRunner
 from gen_policy_corpus import CORPUS, Case
 
 from cli.main import cli
-from deployer.analyzer import analyze_files
-from deployer.app_loader import load_stage_app
-from deployer.config import load_config
-from deployer.desired import build_desired
-from deployer.packaging import Artifact, PackageResult
-from deployer.policy import policy_from_calls
-from deployer.sam import build_template
-from deployer.trigger_policy import grants
+from deployer.deploy.desired import build_desired
+from deployer.package.build import Artifact, PackageResult
+from deployer.package.sam import build_template
+from deployer.policy.analyzer import analyze_files
+from deployer.policy.role_policy import policy_from_calls
+from deployer.policy.triggers import grants
+from deployer.project.app_loader import load_stage_app
+from deployer.project.config import load_config
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -101,7 +101,7 @@ def sam_policies(tmp_path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _code_policy(tmp_path: Path) -> dict[str, Any]:
-    from deployer.policy import build_policy
+    from deployer.policy.role_policy import build_policy
 
     return build_policy(tmp_path).document
 

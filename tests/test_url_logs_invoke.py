@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from deployer.aws import create_context
-from deployer.deploy import deploy, stage_url
+from deployer.deploy.aws import create_context
+from deployer.deploy.run import deploy, stage_url
 from deployer.errors import DeployError
 from deployer.invoke import function_error, invoke_deployed
 from deployer.logs import LogEvent, format_event, parse_since, read_events

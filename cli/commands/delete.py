@@ -17,7 +17,7 @@ def command(
     ctx: click.Context, stage: str, profile: str | None, region: str | None, dry_run: bool
 ) -> None:
     """Delete the stage's API, functions, wiring and role; running it twice is harmless."""
-    from deployer.deploy import delete
+    from deployer.deploy.run import delete
 
     from ..output import Progress
 

@@ -31,7 +31,7 @@ def command(
 
     Progress goes to stderr, one line per change, so --json output on stdout stays clean.
     """
-    from deployer.deploy import deploy
+    from deployer.deploy.run import deploy
 
     from ..output import Progress
     from ..stages import check_new_stage

@@ -11,8 +11,8 @@ import click
 
 def _stage_config(project_dir: Path, stage: str) -> Any:
     """The stage's config, or None outside a project (a lone file to analyze)."""
-    from deployer.chalice_layout import find_config
-    from deployer.config import load_config
+    from deployer.project.chalice_layout import find_config
+    from deployer.project.config import load_config
 
     if find_config(project_dir, note=False) is None:
         return None
@@ -22,8 +22,8 @@ def _stage_config(project_dir: Path, stage: str) -> Any:
 def _trigger_statements(project_dir: Path, config: Any, filename: str) -> list[dict[str, Any]]:
     """What AWS checks the stage's role for beyond the code's calls (its functions' triggers and
     VPC), as fw deploy adds it; ARNs carry "*" where the account and region would be."""
-    from deployer.app_loader import import_environment, load_app
-    from deployer.trigger_policy import WILDCARD_SCOPE, role_statements
+    from deployer.policy.triggers import WILDCARD_SCOPE, role_statements
+    from deployer.project.app_loader import import_environment, load_app
 
     with import_environment(config.function(None).environment_variables):
         app = load_app(project_dir, app_filename=filename)
@@ -48,8 +48,8 @@ def command(ctx: click.Context, filename: str, stage: str) -> None:
     Warnings about calls the analyzer cannot resolve go to stderr, so the JSON on stdout can be
     redirected into a policy file.
     """
-    from deployer.policy import build_policy
-    from deployer.trigger_policy import extend_document
+    from deployer.policy.role_policy import build_policy
+    from deployer.policy.triggers import extend_document
 
     project_dir: Path = ctx.obj["project_dir"]
     config = _stage_config(project_dir, stage)
@@ -67,7 +67,7 @@ def command(ctx: click.Context, filename: str, stage: str) -> None:
     document = result.document
     if config is not None and autogen_policy:
         # Only an fw project declares triggers; a lone file is analyzed for its calls alone.
-        from deployer.app_loader import AppLoadError
+        from deployer.project.app_loader import AppLoadError
 
         try:
             document = extend_document(document, _trigger_statements(project_dir, config, filename))

@@ -11,8 +11,8 @@ from typing import IO, Any
 
 import click
 
-from deployer.config import API_HANDLER_NAME as API_HANDLER
 from deployer.errors import FwError, closest
+from deployer.project.config import API_HANDLER_NAME as API_HANDLER
 
 from ..output import echo
 
@@ -80,8 +80,8 @@ def _as_proxy_event(app: Any, event: Any) -> Any:
 
 
 def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debug: bool) -> Any:
-    from deployer.app_loader import AppLoadError, load_app, project_frames
-    from deployer.config import load_config
+    from deployer.project.app_loader import AppLoadError, load_app, project_frames
+    from deployer.project.config import load_config
     from microframework.events import MalformedEventError
     from microframework.gateway import LambdaContext
 
@@ -223,7 +223,7 @@ def command(
     project_dir: Path = ctx.obj["project_dir"]
     payload = _read_event(event_file)
     if local:
-        from deployer.app_loader import cli_mode
+        from deployer.project.app_loader import cli_mode
 
         ctx.with_resource(cli_mode())  # the handler may read it as well as the import
         result = _invoke_local(project_dir, stage, name, payload, ctx.obj["debug"])

@@ -44,8 +44,8 @@ class _GatewayLoader:
             os.environ[name] = value
 
     def __call__(self) -> Any:
-        from deployer.app_loader import AppLoadError, load_app
-        from deployer.config import load_config
+        from deployer.project.app_loader import AppLoadError, load_app
+        from deployer.project.config import load_config
         from microframework.gateway import LocalGateway
 
         from ..reloader import UserInterrupt, import_stopped
@@ -165,7 +165,7 @@ def _restore(handlers: dict[signal.Signals, Any]) -> None:
 
 def _is_project(project_dir: Path) -> bool:
     """An app.py and a config file: a failed first load is then worth serving until fixed."""
-    from deployer.chalice_layout import find_config
+    from deployer.project.chalice_layout import find_config
 
     return (project_dir / "app.py").is_file() and find_config(project_dir, note=False) is not None
 
@@ -249,7 +249,7 @@ def command(
     ctx: click.Context, host: str, port: int, stage: str, autoreload: bool, schedules: bool
 ) -> None:
     """Serve the app locally, as API Gateway and Lambda would."""
-    from deployer.app_loader import cli_mode
+    from deployer.project.app_loader import cli_mode
 
     from ..local_server import AccessLog
     from ..reloader import AppSlot, Reloader, UserInterrupt, forget_project_modules

@@ -25,7 +25,7 @@ def command(
     region: str | None,
 ) -> None:
     """Print the log events of one function of the stage, oldest first."""
-    from deployer.aws import create_context
+    from deployer.deploy.aws import create_context
     from deployer.logs import format_event, function_for_logs, parse_since, read_events
 
     project_dir: Path = ctx.obj["project_dir"]

@@ -61,9 +61,9 @@ def create_project(
 ) -> Path:
     """Create ``parent/name`` from ``template``; refuses a bad name or an existing path.
 
-    ``runtime`` is pinned in the config (the caller picks it with ``deployer.runtimes``).
+    ``runtime`` is pinned in the config (the caller picks it with ``deployer.project.runtimes``).
     """
-    from deployer.config import write_default_config
+    from deployer.project.config import write_default_config
 
     if not _NAME_RE.fullmatch(name):
         raise FwError(
@@ -101,7 +101,7 @@ def create_project(
 @click.pass_context
 def command(ctx: click.Context, name: str, template: str) -> None:
     """Create the project NAME in the current directory (or under --project-dir)."""
-    from deployer.runtimes import pin_runtime
+    from deployer.project.runtimes import pin_runtime
 
     choice = pin_runtime()
     target = create_project(ctx.obj["project_dir"], name, template, choice.runtime)

@@ -25,11 +25,11 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
     refers to the zips by relative path: deploy it with 'sam deploy' from OUTDIR, or run
     'aws cloudformation package' on it first.
     """
-    from deployer.app_loader import load_stage_app
-    from deployer.config import load_config
-    from deployer.packaging import build_stage_package
-    from deployer.policy import build_policy
-    from deployer.sam import build_template, write_template
+    from deployer.package.build import build_stage_package
+    from deployer.package.sam import build_template, write_template
+    from deployer.policy.role_policy import build_policy
+    from deployer.project.app_loader import load_stage_app
+    from deployer.project.config import load_config
 
     from ..output import Progress
 

@@ -12,7 +12,7 @@ import click
 @click.pass_context
 def command(ctx: click.Context, stage: str) -> None:
     """Print the REST API URL of a deployed stage (read from its deployment record)."""
-    from deployer.deploy import stage_url
+    from deployer.deploy.run import stage_url
 
     project_dir: Path = ctx.obj["project_dir"]
     click.echo(stage_url(project_dir, stage))

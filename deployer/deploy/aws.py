@@ -19,7 +19,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from .errors import DeployError
+from deployer.errors import DeployError
 
 __all__ = [
     "GONE",

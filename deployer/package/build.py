@@ -1,9 +1,9 @@
 """The deployment package: one deterministic zip per stage, the same for package and deploy.
 
 The function zip holds the project's own code (``app.py``, ``lib/``, ``chalicelib/`` and the
-modules beside ``app.py`` that it imports: see ``deployer.imports``), the contents of ``vendor/`` at
+modules beside ``app.py`` that it imports: see ``deployer.package.imports``), the contents of ``vendor/`` at
 the zip root, the ``microframework`` runtime without its local emulation (``RUNTIME_MODULES``) and
-the requirements built for Lambda (see ``deployer.dependencies``). With ``automatic_layer`` the
+the requirements built for Lambda (see ``deployer.package.dependencies``). With ``automatic_layer`` the
 requirements go into a separate layer zip instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
 ``code_sha256`` with the ``CodeSha256`` Lambda reports and skip an upload that changes nothing.
 """
@@ -27,8 +27,8 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from deployer.dependencies import REQUIREMENTS_FILE, has_requirements, install_dependencies
 from deployer.errors import PackagingError
+from deployer.package.dependencies import REQUIREMENTS_FILE, has_requirements, install_dependencies
 
 __all__ = [
     "FUNCTION_ZIP_NAME",
@@ -201,11 +201,11 @@ def build_stage_package(
 
     ``fw package`` and ``fw deploy`` both build through here, so they upload the same zip, and
     both refuse a package that lacks a module the app imports before writing it (see
-    ``deployer.package_check``); ``region`` is the one the functions will run in, if known.
+    ``deployer.package.check``); ``region`` is the one the functions will run in, if known.
     ``report`` hears of each step that can take a second or more.
     """
-    from deployer.app_loader import function_names
-    from deployer.package_check import check_package
+    from deployer.package.check import check_package
+    from deployer.project.app_loader import function_names
 
     settings = [config.function(name) for name in function_names(app)] or [config.function(None)]
     runtime, architecture = package_target(
@@ -268,9 +268,11 @@ def collect_function_files(project_dir: Path) -> dict[str, Path]:
     """Map zip names to files: the project's shipped code, vendor/ and the runtime.
 
     The shipped code is app.py, lib/, chalicelib/ and the modules beside app.py that the app
-    imports (see ``deployer.imports``).
+    imports (see ``deployer.package.imports``).
     """
-    from .imports import shipped_code  # it reads trees with tree_files, from this module
+    from deployer.package.imports import (
+        shipped_code,  # it reads trees with tree_files, from this module
+    )
 
     files = runtime_files()
     # vendor/ goes to the zip root as is; it may deliberately shadow the runtime.

@@ -5,7 +5,7 @@ fw reads ``.fw/config.json``; a project ported from Chalice keeps ``.chalice/con
 fw reads when there is no ``.fw/config.json``. Both have the same three levels and, for every key
 fw implements, the same name and meaning. What Chalice accepts and fw does not implement yet is
 left out with one warning line per key, never silently and never as an error, since the project
-deploys with Chalice as it is. ``deployer.config`` then validates what is left as it validates
+deploys with Chalice as it is. ``deployer.project.config`` then validates what is left as it validates
 ``.fw/config.json``.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError, closest
+from deployer.errors import ConfigError, closest
 
 __all__ = [
     "CHALICE_CONFIG_FILE",

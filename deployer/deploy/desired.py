@@ -15,9 +15,7 @@ from typing import Any
 
 import attrs
 
-from .config import API_HANDLER_NAME, FunctionConfig, StageConfig
-from .errors import ConfigError
-from .models import (
+from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
     CodeArtifact,
@@ -33,8 +31,10 @@ from .models import (
     S3Notification,
     SNSSubscription,
 )
-from .packaging import PackageResult
-from .trigger_policy import ArnScope, extend_document, function_statements, source_arn
+from deployer.errors import ConfigError
+from deployer.package.build import PackageResult
+from deployer.policy.triggers import ArnScope, extend_document, function_statements, source_arn
+from deployer.project.config import API_HANDLER_NAME, FunctionConfig, StageConfig
 
 __all__ = [
     "DEPLOYMENT_TAG",
@@ -54,7 +54,7 @@ _MAX_FUNCTION_NAME = 64
 # IAM role names are at most 64 characters.
 _MAX_ROLE_NAME = 64
 
-PolicyBuilder = Callable[..., Any]  # deployer.policy.build_policy's signature
+PolicyBuilder = Callable[..., Any]  # deployer.policy.role_policy.build_policy's signature
 
 
 @attrs.frozen
@@ -93,7 +93,7 @@ def function_name(app_name: str, stage: str, logical_name: str | None) -> str:
 
 
 def _default_policy_builder() -> PolicyBuilder:
-    from .policy import build_policy
+    from deployer.policy.role_policy import build_policy
 
     return build_policy
 
@@ -307,7 +307,7 @@ def _function(
 def _rest_api(
     ctx: _Context, app: Any, config: StageConfig, functions: dict[str, LambdaFunction]
 ) -> RestApi:
-    from . import openapi
+    from deployer.package import openapi
 
     handler_uri = openapi.integration_uri(ctx.region, functions[API_HANDLER_NAME].arn)
     authorizer_uris = {

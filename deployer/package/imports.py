@@ -24,7 +24,7 @@ from typing import cast
 
 import attrs
 
-from .packaging import tree_files
+from deployer.package.build import tree_files
 
 __all__ = [
     "ALWAYS_SHIPPED",

@@ -19,10 +19,9 @@ from typing import Any
 import attrs
 import botocore.exceptions
 
-from .aws import GONE, AwsContext, error_code, error_message, ignore_gone
-from .errors import DeployError
-from .executor_triggers import TRIGGER_HANDLERS
-from .instructions import (
+from deployer.deploy.aws import GONE, AwsContext, error_code, error_message, ignore_gone
+from deployer.deploy.executor_triggers import TRIGGER_HANDLERS
+from deployer.deploy.instructions import (
     CreateFunction,
     CreateRole,
     DeleteFunction,
@@ -42,9 +41,10 @@ from .instructions import (
     UpdateFunctionCode,
     UpdateFunctionConfiguration,
 )
-from .models import API_ID, MANAGED_LAYER, LambdaFunction, log_group_key
-from .state import StateFile
-from .trigger_policy import grants
+from deployer.deploy.models import API_ID, MANAGED_LAYER, LambdaFunction, log_group_key
+from deployer.deploy.state import StateFile
+from deployer.errors import DeployError
+from deployer.policy.triggers import grants
 
 __all__ = ["ROLE_RETRY_DELAYS", "Executor", "display_plan"]
 

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .models import (
+from deployer.deploy.models import (
     EventRule,
     EventSourceMapping,
     LambdaFunction,

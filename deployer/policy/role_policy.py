@@ -13,9 +13,9 @@ from typing import Any
 
 import attrs
 
-from . import iam_actions
-from .analyzer import analyze_project
-from .errors import PolicyError
+from deployer.errors import PolicyError
+from deployer.policy import iam_actions
+from deployer.policy.analyzer import analyze_project
 
 __all__ = ["LOGS_STATEMENT", "PolicyResult", "build_policy", "generate_policy", "policy_from_calls"]
 

@@ -15,9 +15,9 @@ from typing import Any, Protocol, TypeVar
 import attrs
 import botocore.exceptions
 
-from .aws import AwsContext, error_code, error_message
-from .errors import DeployError
-from .models import FunctionSettings
+from deployer.deploy.aws import AwsContext, error_code, error_message
+from deployer.deploy.models import FunctionSettings
+from deployer.errors import DeployError
 
 __all__ = [
     "BotoRemoteState",

@@ -14,9 +14,9 @@ from typing import Any
 
 import attrs
 
-from .errors import DeployError
-from .models import DesiredState
-from .remote import RemoteState
+from deployer.deploy.models import DesiredState
+from deployer.deploy.remote import RemoteState
+from deployer.errors import DeployError
 
 __all__ = ["TriggerSource", "check_sources", "source_reads", "trigger_sources"]
 

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .app_loader import PLACEHOLDER_REGION
-from .dependencies import REQUIREMENTS_FILE
-from .errors import PackagingError
-from .imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
-from .packaging import LAYER_PREFIX, StagedPackage, local_only_module
+from deployer.errors import PackagingError
+from deployer.package.build import LAYER_PREFIX, StagedPackage, local_only_module
+from deployer.package.dependencies import REQUIREMENTS_FILE
+from deployer.package.imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
+from deployer.project.app_loader import PLACEHOLDER_REGION
 
 __all__ = ["check_imports", "check_package", "import_app", "runs_here"]
 
@@ -412,7 +412,7 @@ def _lambda_environment(
         or os.environ.get("AWS_DEFAULT_REGION")
         or PLACEHOLDER_REGION  # Lambda always sets one; before deploy fw may not know it
     )
-    # Not AWS_CHALICE_CLI_MODE/FW_CLI_MODE (deployer.app_loader.cli_mode): this import stands for
+    # Not AWS_CHALICE_CLI_MODE/FW_CLI_MODE (deployer.project.app_loader.cli_mode): this import stands for
     # Lambda's, where neither is set, so an app that picks local resources under the CLI is
     # checked on the branch it takes when deployed. The environment is built whole, so the
     # command's own CLI-mode variables do not leak in.

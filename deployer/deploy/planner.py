@@ -17,10 +17,8 @@ from typing import Any
 
 import attrs
 
-from .errors import DeployError
-
 # The instruction types are re-exported: ``planner`` is where callers get a plan and its parts.
-from .instructions import (
+from deployer.deploy.instructions import (
     AddPermission,
     CreateFunction,
     CreateMapping,
@@ -47,7 +45,7 @@ from .instructions import (
     UpdateFunctionConfiguration,
     UpdateMapping,
 )
-from .models import (
+from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
     DesiredState,
@@ -63,10 +61,11 @@ from .models import (
     SNSSubscription,
     log_group_key,
 )
-from .remote import RemoteFunction, RemoteState
-from .removals import plan_removals, removal_reads
-from .sources import check_sources, source_reads
-from .state import Record
+from deployer.deploy.remote import RemoteFunction, RemoteState
+from deployer.deploy.removals import plan_removals, removal_reads
+from deployer.deploy.sources import check_sources, source_reads
+from deployer.deploy.state import Record
+from deployer.errors import DeployError
 
 __all__ = ["plan", "plan_delete", "reads_for", "s3_filter_rules"]
 

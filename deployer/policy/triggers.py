@@ -153,7 +153,7 @@ def role_statements(
 ) -> list[dict[str, Any]]:
     """The statements of every function whose managed role has ``policy_key``'s settings
     (default: the stage's), in the app's function order: what fw gen-policy adds."""
-    from .app_loader import function_names
+    from deployer.project.app_loader import function_names
 
     sources = {s.name: s for s in app.event_sources}
     default = config.function(None)

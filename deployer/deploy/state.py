@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .errors import DeployError
+from deployer.errors import DeployError
 
 __all__ = ["RECORD_VERSION", "Record", "StateFile", "record_path"]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import FwError
+from deployer.errors import FwError
 
 
 class AppLoadError(FwError):
@@ -95,10 +95,10 @@ def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: st
     The project directory and its ``vendor/`` go first on ``sys.path`` (as in the Lambda zip) so
     that ``lib`` and vendored packages resolve; any previously imported app module and modules
     named like the project's shipped ones (``lib``, ``chalicelib``, ``helpers``...: see
-    ``deployer.imports``) are dropped, so a reload, or another project with a module of the same
+    ``deployer.package.imports``) are dropped, so a reload, or another project with a module of the same
     name, sees the files as they are now.
     """
-    from .imports import shipped_code
+    from deployer.package.imports import shipped_code
 
     project_dir = Path(project_dir).resolve()
     app_path = project_dir / app_filename

@@ -1,7 +1,7 @@
 """The project's config file: validated for the stage in use, resolved per function.
 
 The file is ``.fw/config.json``, or a Chalice project's ``.chalice/config.json`` (see
-``deployer.chalice_layout``). It has three levels (top level, ``stages.<stage>``, and ``lambda_functions.<name>`` under
+``deployer.project.chalice_layout``). It has three levels (top level, ``stages.<stage>``, and ``lambda_functions.<name>`` under
 either), plus CLI-flag overrides on top. A function's value is the most specific one set:
 override > stage's function > stage > top-level function > top level > default.
 ``environment_variables`` and ``tags`` merge across those levels instead (more specific wins per key).
@@ -18,14 +18,14 @@ from typing import Any
 
 import attrs
 
-from deployer.chalice_layout import (
+from deployer.errors import ConfigError, closest
+from deployer.project.chalice_layout import (
     FW_CONFIG_FILE,
     ConfigSource,
     adapt_chalice_config,
     locate_config,
     read_config,
 )
-from deployer.errors import ConfigError, closest
 
 __all__ = [
     "API_HANDLER_NAME",

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
 
-from .aws import GONE, error_code, ignore_gone
-from .instructions import (
+from deployer.deploy.aws import GONE, error_code, ignore_gone
+from deployer.deploy.instructions import (
     AddPermission,
     CreateMapping,
     CreateRestApi,
@@ -32,11 +32,11 @@ from .instructions import (
     UpdateEndpointType,
     UpdateMapping,
 )
-from .models import API_ID, S3Notification
-from .planner import s3_filter_rules
+from deployer.deploy.models import API_ID, S3Notification
+from deployer.deploy.planner import s3_filter_rules
 
 if TYPE_CHECKING:
-    from .executor import Executor
+    from deployer.deploy.executor import Executor
 
 __all__ = ["TRIGGER_HANDLERS"]
 

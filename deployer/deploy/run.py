@@ -14,14 +14,19 @@ from typing import Any
 
 import attrs
 
-from .aws import AwsContext, create_context
-from .errors import DeployError
-from .executor import Executor, display_plan
-from .instructions import CreateRestApi, DeleteRestApi, ForgetResource, RecordResource
-from .models import api_url
-from .planner import Plan, plan, plan_delete, reads_for
-from .remote import BotoRemoteState, PrefetchedRemoteState
-from .state import Record, StateFile
+from deployer.deploy.aws import AwsContext, create_context
+from deployer.deploy.executor import Executor, display_plan
+from deployer.deploy.instructions import (
+    CreateRestApi,
+    DeleteRestApi,
+    ForgetResource,
+    RecordResource,
+)
+from deployer.deploy.models import api_url
+from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
+from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
+from deployer.deploy.state import Record, StateFile
+from deployer.errors import DeployError
 
 __all__ = ["DeleteResult", "DeployResult", "delete", "deploy", "deployment_dir", "stage_url"]
 
@@ -106,10 +111,10 @@ def deploy(
     aws: AwsContext | None = None,
 ) -> DeployResult:
     """Deploy ``stage`` of the project: only the changes AWS does not already have."""
-    from .app_loader import load_stage_app
-    from .config import load_config
-    from .desired import build_desired
-    from .packaging import build_stage_package
+    from deployer.deploy.desired import build_desired
+    from deployer.package.build import build_stage_package
+    from deployer.project.app_loader import load_stage_app
+    from deployer.project.config import load_config
 
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)

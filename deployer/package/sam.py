@@ -18,14 +18,13 @@ from typing import Any
 
 import attrs
 
+from deployer.package.build import PackageResult
+from deployer.package.openapi import build_openapi
+from deployer.package.sam_events import EVENT_IDS, event_resources, sam_events
+from deployer.policy.role_policy import LOGS_STATEMENT, POLICY_VERSION
+from deployer.policy.triggers import CLOUDFORMATION_SCOPE, extend_document, function_statements
+from deployer.project.config import FunctionConfig, StageConfig
 from microframework.app import App
-
-from .config import FunctionConfig, StageConfig
-from .openapi import build_openapi
-from .packaging import PackageResult
-from .policy import LOGS_STATEMENT, POLICY_VERSION
-from .sam_events import EVENT_IDS, event_resources, sam_events
-from .trigger_policy import CLOUDFORMATION_SCOPE, extend_document, function_statements
 
 __all__ = [
     "API_HANDLER_ID",

@@ -1,4 +1,4 @@
-"""The abstract values and scopes of the policy analyzer (see ``deployer/analyzer.py``).
+"""The abstract values and scopes of the policy analyzer (see ``deployer/policy/analyzer.py``).
 
 Values are hashable so that every name can hold a set of them. Values tied to source (functions,
 classes, containers) are keyed by their AST node, so a container built in a loop is one value.

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .chalice_layout import locate_config, read_config
-from .errors import ConfigError, closest
+from deployer.errors import ConfigError, closest
+from deployer.project.chalice_layout import locate_config, read_config
 
 __all__ = ["DEFAULT_STAGE", "UnknownStageError", "known_stages", "unknown_stage"]
 

@@ -2,7 +2,7 @@
 
 boto3 builds its clients and resources at run time from JSON models, so these rules read the same
 models (via ``analyzer_models``) instead of listing methods by hand; only the hand-written boto3
-helpers (``upload_file``, ``batch_writer``) come from ``deployer/data/iam_actions.json``.
+helpers (``upload_file``, ``batch_writer``) come from ``deployer/policy/data/iam_actions.json``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from . import analyzer_libraries as libraries
-from . import analyzer_models as models
-from . import iam_actions
-from .analyzer_libraries import ExternalModule, PynamoClass, PynamoTransaction
-from .analyzer_values import (
+from deployer.policy import iam_actions
+from deployer.policy import libraries as libraries
+from deployer.policy import service_models as models
+from deployer.policy.libraries import ExternalModule, PynamoClass, PynamoTransaction
+from deployer.policy.values import (
     BatchWriter,
     Boto3Module,
     BotocoreModule,

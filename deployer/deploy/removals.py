@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .instructions import (
+from deployer.deploy.instructions import (
     DeleteFunction,
     DeleteLayer,
     DeleteLogGroup,
@@ -23,9 +23,9 @@ from .instructions import (
     RemoveS3Notification,
     Unsubscribe,
 )
-from .models import log_group_key, log_group_name
-from .remote import RemoteState
-from .state import Record
+from deployer.deploy.models import log_group_key, log_group_name
+from deployer.deploy.remote import RemoteState
+from deployer.deploy.state import Record
 
 __all__ = ["plan_removals", "removal_reads"]
 

@@ -2,7 +2,7 @@
 
 Most operations are their own IAM action (``dynamodb`` ``PutItem`` -> ``dynamodb:PutItem``), under
 the service's signing name (``stepfunctions`` signs as ``states``). The exceptions live in
-``deployer/data/iam_actions.json``, which ``tests/test_iam_actions.py`` checks against botocore.
+``deployer/policy/data/iam_actions.json``, which ``tests/test_iam_actions.py`` checks against botocore.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from . import analyzer_models
+from deployer.policy import service_models as analyzer_models
 
 __all__ = [
     "actions_for_operation",
@@ -27,7 +27,7 @@ __all__ = [
 @functools.cache
 def load_table() -> dict[str, Any]:
     """The parsed ``iam_actions.json`` (read once)."""
-    text = resources.files("deployer").joinpath("data/iam_actions.json").read_text("utf-8")
+    text = resources.files("deployer.policy").joinpath("data/iam_actions.json").read_text("utf-8")
     return dict(json.loads(text))
 
 

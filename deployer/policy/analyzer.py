@@ -19,9 +19,11 @@ from pathlib import Path
 
 import attrs
 
-from .analyzer_libraries import PynamoClass, external_module, unmodelled_library
-from .analyzer_rules import Rules
-from .analyzer_values import (
+from deployer.errors import PolicyError
+from deployer.package.imports import shipped_code
+from deployer.policy.libraries import PynamoClass, external_module, unmodelled_library
+from deployer.policy.rules import Rules
+from deployer.policy.values import (
     Boto3Module,
     BotocoreModule,
     Builtin,
@@ -39,8 +41,6 @@ from .analyzer_values import (
     Value,
     local_names,
 )
-from .errors import PolicyError
-from .imports import shipped_code
 
 __all__ = ["Analysis", "analyze_files", "analyze_project", "project_sources"]
 
@@ -74,7 +74,7 @@ class Analysis:
 def project_sources(project_dir: Path, app_filename: str = "app.py") -> dict[str, str]:
     """The deployed sources: the app file and the project's other shipped modules.
 
-    Those are what ``deployer.imports.shipped_code`` says ships: ``lib/``, ``chalicelib/`` and
+    Those are what ``deployer.package.imports.shipped_code`` says ships: ``lib/``, ``chalicelib/`` and
     the modules beside the app that it imports.
     """
     modules = shipped_code(project_dir, app_filename).modules

@@ -1,0 +1,1 @@
+"""``fw deploy``/``fw delete``: the desired state, remote reads, plan, execution, record."""

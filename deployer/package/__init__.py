@@ -1,0 +1,1 @@
+"""What ships: the zip, its dependencies, the package check and the SAM template."""

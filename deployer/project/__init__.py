@@ -1,0 +1,1 @@
+"""A project as fw reads it: config, stages, runtimes and the app object."""

@@ -166,12 +166,16 @@ def test_results_match_chalice(both: tuple[Any, Any]) -> None:
 
 def test_management_calls_match_chalice(both: tuple[Any, Any]) -> None:
     (_, chalice_api, _), (_, fw_api, _) = both
-    assert fw_api.clients == chalice_api.clients == [
-        {
-            "service": "apigatewaymanagementapi",
-            "endpoint_url": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod",
-        }
-    ]
+    assert (
+        fw_api.clients
+        == chalice_api.clients
+        == [
+            {
+                "service": "apigatewaymanagementapi",
+                "endpoint_url": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod",
+            }
+        ]
+    )
     assert fw_api.requests == chalice_api.requests
     assert [name for name, _, _ in fw_api.requests] == [
         "PostToConnection", "PostToConnection", "GetConnection", "DeleteConnection"

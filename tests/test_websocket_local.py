@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from microframework import App, Blueprint, WebsocketDisconnectedError, WebsocketEvent
 from microframework.testing import Client
@@ -127,6 +129,27 @@ def test_route_selection_follows_a_nested_expression_and_refuses_others() -> Non
     assert route_key_for('{"m": {"type": "join"}}', "$request.body.m.type", ROUTES) == "join"
     with pytest.raises(ValueError, match="must start with"):
         route_key_for("{}", "$request.header.x", ROUTES)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    body=st.text(max_size=40) | JSON.map(json.dumps) | st.binary(max_size=20),
+    action=st.sampled_from(ROUTES) | st.text(max_size=8),
+)
+def test_route_selection_never_fails_and_picks_a_route_the_api_has(body: Any, action: str) -> None:
+    for message in (body, json.dumps({"action": action, "body": body}, default=repr)):
+        route = route_key_for(message, routes=ROUTES)
+        assert route in ("$default", "join")
+        if message != body:
+            assert route == ("join" if action == "join" else "$default")
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,7 @@ def test_connection_ids_look_like_api_gateways() -> None:
 
 # -- route selection ---------------------------------------------------------------------------
 
-ROUTES = ("$connect", "$default", "$disconnect", "join")
+ROUTES = ("$connect", "$default", "$disconnect", "join", "3", "true")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,10 @@ ROUTES = ("$connect", "$default", "$disconnect", "join")
     [
         ('{"action": "join"}', ROUTES, "join"),
         ('{"action": "leave"}', ROUTES, "$default"),
-        ('{"action": 3}', ROUTES, "$default"),
+        ('{"action": 3}', ROUTES, "3"),
+        ('{"action": true}', ROUTES, "true"),
+        ('{"action": 4}', ROUTES, "$default"),
+        ('{"action": ["join"]}', ROUTES, "$default"),
         ('{"action": "$connect"}', ROUTES, "$default"),
         ('{"other": "join"}', ROUTES, "$default"),
         ("not json", ROUTES, "$default"),
@@ -118,7 +121,7 @@ ROUTES = ("$connect", "$default", "$disconnect", "join")
         ("", ROUTES, "$default"),
         ('{"action": "leave"}', ("join",), None),
     ],
-    ids=["named", "unknown", "not-a-string", "reserved", "absent", "not-json", "array", "empty",
+    ids=["named", "unknown", "number", "boolean", "other-number", "array", "reserved", "absent", "not-json", "array", "empty",
          "no-default"],
 )  # fmt: skip
 def test_route_selection(body: str, routes: tuple[str, ...], expected: str | None) -> None:
@@ -147,9 +150,9 @@ JSON = st.recursive(
 def test_route_selection_never_fails_and_picks_a_route_the_api_has(body: Any, action: str) -> None:
     for message in (body, json.dumps({"action": action, "body": body}, default=repr)):
         route = route_key_for(message, routes=ROUTES)
-        assert route in ("$default", "join")
+        assert route in ("$default", "join", "3", "true")
         if message != body:
-            assert route == ("join" if action == "join" else "$default")
+            assert route == (action if action in ("join", "3", "true") else "$default")
 
 
 @pytest.mark.parametrize(

@@ -265,13 +265,20 @@ class Connections:
             self._open[connection_id] = _Entry(post, close, source_ip, user_agent)
 
     def post(self, connection_id: str, data: bytes) -> None:
-        """PostToConnection: hand ``data`` to the connection's ``post`` callback."""
+        """PostToConnection: hand ``data`` to the connection's ``post`` callback.
+
+        A callback that raises OSError (the socket died under it) makes the connection Gone.
+        """
         entry = self._get(connection_id)
         if len(data) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(
                 f"{len(data)} bytes is over the {MAX_MESSAGE_BYTES}-byte message payload quota"
             )
-        entry.post(data)
+        try:
+            entry.post(data)
+        except OSError:
+            self.forget(connection_id)
+            raise Gone(connection_id) from None
 
     def info(self, connection_id: str) -> dict[str, Any]:
         """GetConnection's answer: ``ConnectedAt``, ``Identity``, ``LastActiveAt``."""

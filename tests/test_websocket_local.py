@@ -198,6 +198,18 @@ def test_post_over_the_message_quota_is_refused() -> None:
         table.post("c1", b"x" * (MAX_MESSAGE_BYTES + 1))
 
 
+def test_a_dead_socket_makes_the_connection_gone() -> None:
+    table = Connections()
+
+    def broken(data: bytes) -> None:
+        raise BrokenPipeError
+
+    table.open("c1", broken, lambda: None, "ip", "ua")
+    with pytest.raises(Gone):
+        table.post("c1", b"x")
+    assert "c1" not in table
+
+
 def test_connections_are_safe_across_threads() -> None:
     table = Connections()
     received: dict[str, int] = {}

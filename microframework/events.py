@@ -5,11 +5,10 @@ Each wraps the raw event (``to_dict()`` gives it back) and exposes the fields a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
+    from collections.abc import Iterator
     from typing import Any
 
 

@@ -336,8 +336,8 @@ _MARSHAL_VERSION = 2
 # Shipped: what a deployed function can import, the app object's own modules and those it loads
 # lazily (routing: ``App.route_table``).
 RUNTIME_MODULES = frozenset({
-    "__init__", "app", "authorizers", "cors", "errors", "events", "handlers", "hints", "logs",
-    "request", "response", "routing", "scaffold", "schedule", "sources",
+    "__init__", "app", "authorizers", "cors", "dispatch", "errors", "events", "handlers", "hints",
+    "logs", "request", "response", "routing", "scaffold", "schedule", "sources",
 })  # fmt: skip
 # Local only: the emulation that ``fw local``, ``fw invoke --local``, ``fw generate-event`` and
 # users' tests run from the installed package. In Lambda, API Gateway does the routing and the

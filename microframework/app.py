@@ -287,23 +287,11 @@ class App(Scaffold, RestDispatch):
             self.builtin_auth_handlers.append(target.config)
             return
         target.owner = self
-        from . import sources
+        from .sources import SOURCES
 
-        record_class = {
-            "schedule": sources.ScheduledEventConfig,
-            "on_cw_event": sources.CloudWatchEventConfig,
-            "on_s3_event": sources.S3EventConfig,
-            "on_sns_message": sources.SNSEventConfig,
-            "on_sqs_message": sources.SQSEventConfig,
-            "on_kinesis_record": sources.KinesisEventConfig,
-            "on_dynamodb_record": sources.DynamoDBEventConfig,
-            "lambda_function": sources.LambdaFunctionConfig,
-        }[kind]
-        record: Any = record_class(name=name, handler_string=handler_string, **options)
-        if kind == "lambda_function":
-            self.pure_lambda_functions.append(record)
-        else:
-            self.event_sources.append(record)
+        source = SOURCES[kind]
+        record: Any = source.record(name=name, handler_string=handler_string, **options)
+        (self.event_sources if source.trigger else self.pure_lambda_functions).append(record)
 
     def _register_route(
         self, name: str, view: Callable[..., Any], options: dict[str, Any], url_prefix: str | None

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .cors import CORSConfig
     from .handlers import EventHandler
     from .schedule import ScheduleExpression
+    from .sources import EventSource
 
 _STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
 
@@ -224,12 +225,14 @@ class Scaffold:
         return decorator
 
     def register_middleware(self, func: Callable[..., Any], event_type: str = "all") -> None:
-        from .handlers import MIDDLEWARE_EVENT_TYPES
+        if event_type not in ("all", "http"):  # the common ones, without importing the table
+            from .handlers import middleware_event_types
 
-        if event_type not in MIDDLEWARE_EVENT_TYPES:
-            raise ValueError(
-                f"unknown middleware event_type {event_type!r}; use one of {sorted(MIDDLEWARE_EVENT_TYPES)}"
-            )
+            known = middleware_event_types()
+            if event_type not in known:
+                raise ValueError(
+                    f"unknown middleware event_type {event_type!r}; use one of {sorted(known)}"
+                )
         self._register(
             "middleware", getattr(func, "__name__", "middleware"), func, {"event_type": event_type}
         )
@@ -256,6 +259,37 @@ class Scaffold:
 
     def _register(self, kind: str, name: str, target: Any, options: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    if not TYPE_CHECKING:  # type checkers keep flagging misspelt attributes of an app
+
+        def __getattr__(self, attr: str) -> Any:
+            # An event source declared in sources.SOURCES has its decorator here even without a
+            # method of its own: it takes the record's fields as keywords, plus name=. The
+            # sources above have methods for Chalice's signatures and their argument checks.
+            source = None
+            if not attr.startswith("_"):
+                from .sources import SOURCES
+
+                source = SOURCES.get(attr)
+            if source is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+            return _SourceDecorator(self, source)
+
+
+class _SourceDecorator:
+    """``app.<decorator>(**fields, name=None)`` for a declared source without a method."""
+
+    def __init__(self, owner: Scaffold, source: EventSource) -> None:
+        self._owner = owner
+        self._source = source
+        self.__name__ = source.decorator
+
+    def __call__(self, name: str | None = None, **options: Any) -> Callable[..., EventHandler]:
+        fields = [f for f in self._source.record.__slots__ if f not in ("name", "handler_string")]
+        unknown = sorted(set(options) - set(fields))
+        if unknown:
+            raise TypeError(f"{self.__name__}() takes {fields} and name, not {unknown}")
+        return self._owner._event_decorator(self.__name__, name, options)
 
 
 class Blueprint(Scaffold):

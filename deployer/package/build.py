@@ -342,7 +342,7 @@ RUNTIME_MODULES = frozenset({
 # Local only: the emulation that ``fw local``, ``fw invoke --local``, ``fw generate-event`` and
 # users' tests run from the installed package. In Lambda, API Gateway does the routing and the
 # token checks and the services send the events, so no deployed code imports these.
-LOCAL_ONLY_MODULES = frozenset({"cognito", "gateway", "sample_events", "testing"})
+LOCAL_ONLY_MODULES = frozenset({"cognito", "gateway", "local_sources", "sample_events", "testing"})
 
 
 def runtime_files() -> dict[str, Path]:

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from .cors import CORSConfig
     from .handlers import EventHandler
     from .schedule import ScheduleExpression
-    from .sources import EventSource
 
 _STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
 
@@ -273,23 +272,7 @@ class Scaffold:
                 source = SOURCES.get(attr)
             if source is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
-            return _SourceDecorator(self, source)
-
-
-class _SourceDecorator:
-    """``app.<decorator>(**fields, name=None)`` for a declared source without a method."""
-
-    def __init__(self, owner: Scaffold, source: EventSource) -> None:
-        self._owner = owner
-        self._source = source
-        self.__name__ = source.decorator
-
-    def __call__(self, name: str | None = None, **options: Any) -> Callable[..., EventHandler]:
-        fields = [f for f in self._source.record.__slots__ if f not in ("name", "handler_string")]
-        unknown = sorted(set(options) - set(fields))
-        if unknown:
-            raise TypeError(f"{self.__name__}() takes {fields} and name, not {unknown}")
-        return self._owner._event_decorator(self.__name__, name, options)
+            return source.decorate(self)
 
 
 class Blueprint(Scaffold):

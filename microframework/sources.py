@@ -16,6 +16,7 @@ from . import events
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -165,6 +166,20 @@ class EventSource:
         self.event = event
         self.middleware = middleware
         self.trigger = trigger
+
+    def decorate(self, owner: Any) -> Callable[..., Callable[[Callable[..., Any]], Any]]:
+        """``owner.<decorator>(**fields, name=None)``: the decorator of a source without a
+        method of its own on App/Blueprint; it takes the record's fields as keywords."""
+        fields = [f for f in self.record.__slots__ if f not in ("name", "handler_string")]
+
+        def decorator(name: str | None = None, **options: Any) -> Callable[..., Any]:
+            unknown = sorted(set(options) - set(fields))
+            if unknown:
+                raise TypeError(f"{self.decorator}() takes {fields} and name, not {unknown}")
+            return owner._event_decorator(self.decorator, name, options)
+
+        decorator.__name__ = decorator.__qualname__ = self.decorator
+        return decorator
 
     def __repr__(self) -> str:
         return f"<EventSource @{self.decorator} -> {self.record.__name__}, {self.event.__name__}>"

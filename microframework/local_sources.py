@@ -36,7 +36,7 @@ class Option:
         dest: str | None = None,
         *,
         default: Any = None,
-        help: str | None = None,  # noqa: A002 - click's name for it
+        help: str | None = None,
         multiple: bool = False,
         json_object: bool = False,
         choices: tuple[str, ...] | None = None,

@@ -41,6 +41,7 @@ from deployer.deploy.kinds.base import (
 if TYPE_CHECKING:
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 __all__ = ["KINDS", "Kind", "entry_types", "handlers", "reads_table"]
 
@@ -69,6 +70,7 @@ class Kind(Protocol):
     def removals(
         self, record: Record, remote: RemoteState, keep: frozenset[str]
     ) -> Sequence[Step]: ...
+    def template(self, t: Template) -> None: ...  # its part of the SAM template
 
 
 KINDS: list[Kind] = [

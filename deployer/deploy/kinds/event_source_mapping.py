@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "event_source_mapping"
 # Lambda checks the function's role against the source when the mapping is made.
@@ -363,3 +364,32 @@ HANDLERS: Mapping[type, Handler] = {
     UpdateMapping: _update_mapping,
     DeleteMapping: _delete_mapping,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.package.cfn import substituted
+    from deployer.policy.triggers import CLOUDFORMATION_SCOPE, source_arn
+
+    for function in t.of_role("event"):
+        source = function.source
+        arn = source_arn(source, CLOUDFORMATION_SCOPE)
+        if arn is None:
+            continue
+        properties: dict[str, Any] = {
+            "Queue" if source.kind == "sqs" else "Stream": substituted(arn),
+        }
+        if source.kind != "sqs":
+            properties["StartingPosition"] = source.starting_position
+        properties["BatchSize"] = source.batch_size
+        if source.kind == "sqs":
+            # SQS handlers may report the messages that failed; without this Lambda ignores the
+            # report and retries the whole batch.
+            properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        if source.maximum_batching_window_in_seconds:
+            properties["MaximumBatchingWindowInSeconds"] = source.maximum_batching_window_in_seconds
+        types = {"sqs": "SQS", "kinesis": "Kinesis", "dynamodb": "DynamoDB"}
+        event_id = "Queue" if source.kind == "sqs" else "Stream"
+        t.add_event(function, event_id, {"Type": types[source.kind], "Properties": properties})

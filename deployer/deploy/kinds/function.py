@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "function"
 AFTER: tuple[str, ...] = ("role", "layer")
@@ -409,3 +410,44 @@ HANDLERS: Mapping[type, Handler] = {
     TagFunction: _tag_function,
     DeleteFunction: _delete_function,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.deploy.kinds.layer import MANAGED_LAYER
+    from deployer.package.sam import FUNCTION_ZIP_URI
+
+    for function in t.functions:
+        settings = t.settings(function)
+        properties = t.properties(function)
+        properties.update(
+            {
+                "CodeUri": FUNCTION_ZIP_URI,
+                "Handler": function.node.handler,
+                "Runtime": settings.runtime,
+                "Architectures": [settings.architecture],
+                "MemorySize": settings.lambda_memory_size,
+                "Timeout": settings.lambda_timeout,
+            }
+        )
+        if settings.environment_variables:
+            properties["Environment"] = {"Variables": dict(settings.environment_variables)}
+        if settings.xray:
+            properties["Tracing"] = "Active"
+        if settings.subnet_ids:
+            properties["VpcConfig"] = {
+                "SubnetIds": list(settings.subnet_ids),
+                "SecurityGroupIds": list(settings.security_group_ids),
+            }
+        layers: list[Any] = list(settings.layers)
+        if MANAGED_LAYER in t.refs:
+            # The dependencies left the function zip for the layer: every function needs it.
+            layers.append(t.refs[MANAGED_LAYER])
+        if layers:
+            properties["Layers"] = layers
+        if settings.reserved_concurrency is not None:
+            properties["ReservedConcurrentExecutions"] = settings.reserved_concurrency
+        if settings.tags:
+            properties["Tags"] = dict(settings.tags)

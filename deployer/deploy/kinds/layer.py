@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "layer"
 AFTER: tuple[str, ...] = ()
@@ -204,3 +205,24 @@ def _delete_layer(ex: Executor, step: DeleteLayer) -> None:
 
 
 HANDLERS: Mapping[type, Handler] = {PublishLayer: _publish_layer, DeleteLayer: _delete_layer}
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.package.sam import LAYER_ID, LAYER_ZIP_URI
+
+    if t.package.layer_zip is None:
+        return
+    all_settings = [t.settings(function) for function in t.functions]
+    t.resources[LAYER_ID] = {
+        "Type": "AWS::Serverless::LayerVersion",
+        "Properties": {
+            "ContentUri": LAYER_ZIP_URI,
+            "CompatibleRuntimes": sorted({s.runtime for s in all_settings}),
+            "CompatibleArchitectures": sorted({s.architecture for s in all_settings}),
+            "Description": f"Dependencies of {t.config.app_name} ({t.config.stage})",
+        },
+    }
+    t.refs[MANAGED_LAYER] = {"Ref": LAYER_ID}

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "log_group"
 # Retention can be set before Lambda has the function (the group is created then); removals
@@ -194,3 +195,22 @@ HANDLERS: Mapping[type, Handler] = {
     PutLogRetention: _put_log_retention,
     DeleteLogGroup: _delete_log_group,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    # Lambda creates /aws/lambda/<name> on first log line with no expiry; declaring it first is
+    # the only way to give it a retention (and to delete it with the stack).
+    for function in t.functions:
+        days = t.settings(function).log_retention_in_days
+        if days is None:
+            continue
+        t.resources[f"{function.logical_id}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{function.logical_id}}}"},
+                "RetentionInDays": days,
+            },
+        }

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "permission"
 AFTER: tuple[str, ...] = ("function", "rest_api")
@@ -199,3 +200,33 @@ HANDLERS: Mapping[type, Handler] = {
     AddPermission: _add_permission,
     RemovePermission: _remove_permission,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    """The grants SAM's events do not make: API Gateway's, and S3's (its bucket already exists,
+    so no SAM ``S3`` event)."""
+    from deployer.package.cfn import invoke_permission
+    from deployer.package.sam import REST_API_ID
+
+    api = f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{REST_API_ID}}}"
+    if t.graph.has_api:
+        for function in t.of_role("rest"):
+            t.resources[f"{function.logical_id}InvokePermission"] = invoke_permission(
+                function.logical_id, "apigateway.amazonaws.com", f"{api}/*"
+            )
+        for function in t.of_role("authorizer"):
+            # API Gateway calls an authorizer from its /authorizers/<id> ARN, not a method's.
+            t.resources[f"{function.logical_id}InvokePermission"] = invoke_permission(
+                function.logical_id, "apigateway.amazonaws.com", f"{api}/authorizers/*"
+            )
+    for function in t.of_role("event"):
+        if function.source.kind == "s3":
+            # Bucket ARNs carry no account: pin the account so a bucket of the same name
+            # elsewhere cannot invoke the function.
+            bucket = f"arn:${{AWS::Partition}}:s3:::{function.source.bucket}"
+            t.resources[f"{function.logical_id}S3Permission"] = invoke_permission(
+                function.logical_id, "s3.amazonaws.com", bucket, account=True
+            )

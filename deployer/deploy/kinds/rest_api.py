@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "rest_api"
 AFTER: tuple[str, ...] = ("function",)
@@ -301,3 +302,46 @@ HANDLERS: Mapping[type, Handler] = {
     DeployRestApi: _deploy_rest_api,
     DeleteRestApi: _delete_rest_api,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.package.cfn import invoke_uri
+    from deployer.package.openapi import build_openapi
+    from deployer.package.sam import REST_API_ID
+
+    if not t.graph.has_api:
+        return
+    (handler,) = t.of_role("rest")
+    stage = t.config.api_gateway_stage
+    body = build_openapi(
+        t.graph.app,
+        handler_uri=invoke_uri(handler.logical_id),
+        authorizer_uris={str(f.name): invoke_uri(f.logical_id) for f in t.of_role("authorizer")},
+    )
+    t.resources[REST_API_ID] = {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {
+            "StageName": stage,
+            "EndpointConfiguration": {"Type": t.config.api_gateway_endpoint_type},
+            "DefinitionBody": body,
+        },
+    }
+    t.outputs.update(
+        {
+            "EndpointURL": {
+                "Description": "The REST API's base URL",
+                "Value": {
+                    "Fn::Sub": (
+                        f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}"
+                        f".${{AWS::URLSuffix}}/{stage}/"
+                    )
+                },
+            },
+            "RestAPIId": {"Value": {"Ref": REST_API_ID}},
+            "APIHandlerName": {"Value": {"Ref": handler.logical_id}},
+            "APIHandlerArn": {"Value": {"Fn::GetAtt": [handler.logical_id, "Arn"]}},
+        }
+    )

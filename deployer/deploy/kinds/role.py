@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "role"
 AFTER: tuple[str, ...] = ()
@@ -275,3 +276,27 @@ HANDLERS: Mapping[type, Handler] = {
     UpdateAssumeRolePolicy: _update_trust,
     DeleteRole: _delete_role,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    """SAM makes each function's role from its ``Policies``: the app's policy, plus what AWS
+    checks for the function's own trigger and VPC (with the stack's ARNs)."""
+    from deployer.package.cfn import substituted
+    from deployer.policy.role_policy import LOGS_STATEMENT, POLICY_VERSION
+    from deployer.policy.triggers import CLOUDFORMATION_SCOPE, extend_document, function_statements
+
+    # Lambda needs these to write the function's logs whatever else the app does.
+    logs_only = {"Version": POLICY_VERSION, "Statement": [LOGS_STATEMENT]}
+    for function in t.functions:
+        settings = t.settings(function)
+        if not settings.manage_iam_role:
+            t.properties(function)["Role"] = settings.iam_role_arn
+            continue
+        policy = t.policy or logs_only
+        if settings.autogen_policy:
+            statements = function_statements(function.source, settings, CLOUDFORMATION_SCOPE)
+            policy = substituted(extend_document(policy, statements))
+        t.properties(function)["Policies"] = [policy]

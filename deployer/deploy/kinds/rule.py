@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "rule"
 AFTER: tuple[str, ...] = ("function",)
@@ -182,3 +183,22 @@ def _delete_rule(ex: Executor, step: DeleteRule) -> None:
 
 
 HANDLERS: Mapping[type, Handler] = {PutRule: _put_rule, DeleteRule: _delete_rule}
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+# EventBridge caps a rule's description at 512 characters.
+_MAX_RULE_DESCRIPTION = 512
+
+
+def template(t: Template) -> None:
+    for function in t.of_role("event"):
+        source = function.source
+        if source.kind == "schedule":
+            properties: dict[str, Any] = {"Schedule": source.schedule_expression}
+            if source.description:
+                properties["Description"] = source.description[:_MAX_RULE_DESCRIPTION]
+            t.add_event(function, "Schedule", {"Type": "Schedule", "Properties": properties})
+        elif source.kind == "cloudwatch":
+            event = {"Type": "EventBridgeRule", "Properties": {"Pattern": source.event_pattern}}
+            t.add_event(function, "Rule", event)

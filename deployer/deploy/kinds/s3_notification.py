@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "s3_notification"
 # S3 checks that it may invoke the function when the notification is put.
@@ -236,3 +237,29 @@ HANDLERS: Mapping[type, Handler] = {
     PutS3Notification: _put_s3_notification,
     RemoveS3Notification: _remove_s3_notification,
 }
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    """SAM's ``S3`` event only takes a bucket declared in the same template, and an app's bucket
+    already exists: an output says which notification to configure (``fw deploy`` configures
+    it itself through the S3 API; the permission kind grants S3 the invoke)."""
+    for function in t.of_role("event"):
+        source = function.source
+        if source.kind != "s3":
+            continue
+        filters = []
+        if source.prefix:
+            filters.append(f"prefix {source.prefix!r}")
+        if source.suffix:
+            filters.append(f"suffix {source.suffix!r}")
+        where = f" ({', '.join(filters)})" if filters else ""
+        t.outputs[f"{function.logical_id}S3Notification"] = {
+            "Description": (
+                f"Configure bucket {source.bucket} to send {', '.join(source.events)}{where} "
+                "to this function (SAM cannot add notifications to an existing bucket)"
+            ),
+            "Value": {"Fn::GetAtt": [function.logical_id, "Arn"]},
+        }

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
+    from deployer.package.sam import Template
 
 NAME = "sns_subscription"
 AFTER: tuple[str, ...] = ("function", "permission")
@@ -177,3 +178,16 @@ def _unsubscribe(ex: Executor, step: Unsubscribe) -> None:
 
 
 HANDLERS: Mapping[type, Handler] = {Subscribe: _subscribe, Unsubscribe: _unsubscribe}
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.package.cfn import substituted
+    from deployer.policy.triggers import CLOUDFORMATION_SCOPE, topic_arn
+
+    for function in t.of_role("event"):
+        if function.source.kind == "sns":
+            topic = substituted(topic_arn(function.source.topic, CLOUDFORMATION_SCOPE))
+            t.add_event(function, "Topic", {"Type": "SNS", "Properties": {"Topic": topic}})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from deployer.deploy.kinds.function import FunctionEntry
-from deployer.deploy.kinds.rest_api import RestApiEntry, recorded_id
+from deployer.deploy.kinds.layer import MANAGED_LAYER
+from deployer.deploy.kinds.rest_api import API_ID, RestApiEntry, recorded_id
 from deployer.deploy.kinds.rule import RuleEntry
 from deployer.deploy.state import StateFile, record_path
 from deployer.errors import DeployError
@@ -67,3 +69,52 @@ def test_unreadable_record_is_one_clear_error(tmp_path: Path, text: str) -> None
     path.write_text(text)
     with pytest.raises(DeployError, match="deployment record"):
         StateFile.load(tmp_path, "dev")
+
+
+# Written by fw's record code before the kind modules (commit cb4dbea), by deploying
+# tests/test_deploy_kinds.py's app on moto and publishing a managed layer.
+RECORD_V1 = Path(__file__).parent / "fixtures" / "record_v1.json"
+
+
+def test_a_record_written_by_the_previous_fw_loads_as_typed_entries(tmp_path: Path) -> None:
+    path = record_path(tmp_path, "dev")
+    path.parent.mkdir(parents=True)
+    shutil.copy(RECORD_V1, path)
+    record = StateFile.load(tmp_path, "dev").record
+    kinds = {type(entry).kind for entry in record.resources.values()}
+    assert kinds == {
+        "role", "layer", "function", "log_group", "rest_api", "rule", "s3_notification",
+        "sns_subscription", "event_source_mapping",
+    }  # fmt: skip
+    assert record.references() == {
+        API_ID: "8i6nry3fou",
+        MANAGED_LAYER: "arn:aws:lambda:us-east-1:123456789012:layer:kinds-dev-managed-layer:1",
+    }
+    # And the format written back is the one read: the next fw of this line reads it too.
+    assert record.to_json() == json.loads(RECORD_V1.read_text())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(
+            {"version": 2, "resources": {}},
+            "is in format 2, written by a newer fw (this one reads format 1); upgrade fw",
+            id="future-version",
+        ),
+        pytest.param(
+            {"version": 1, "resources": {"alarm:x": {"kind": "alarm", "name": "x"}}},
+            "holds a resource of unknown kind 'alarm'; it was written by a newer fw",
+            id="future-kind",
+        ),
+    ],
+)
+def test_a_record_from_a_newer_fw_is_refused_in_one_line(
+    tmp_path: Path, data: dict, message: str
+) -> None:
+    path = record_path(tmp_path, "dev")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data))
+    with pytest.raises(DeployError) as info:
+        StateFile.load(tmp_path, "dev")
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from deployer.deploy.graph import app_graph
+from deployer.deploy.kinds.rest_api import DEPLOYMENT_TAG
 from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
@@ -54,7 +55,6 @@ __all__ = [
 
 # One statement id per function: every fw function has exactly one trigger.
 STATEMENT_ID = "fw-invoke"
-DEPLOYMENT_TAG = "fw:deployment"
 # Lambda function names are at most 64 characters.
 _MAX_FUNCTION_NAME = 64
 # IAM role names are at most 64 characters.
@@ -332,6 +332,7 @@ def _rest_api(
         fingerprint=fingerprint,
         stage_name=config.api_gateway_stage,
         endpoint_type=config.api_gateway_endpoint_type,
+        tags={DEPLOYMENT_TAG: f"{ctx.app_name}/{ctx.stage}"},
     )
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "rest_api"
+# The tag fw puts on what it creates (its value: "<app>/<stage>").
+DEPLOYMENT_TAG = "fw:deployment"
 AFTER: tuple[str, ...] = ("function",)
 
 # The API's id only exists once created: permissions name it by this placeholder.
@@ -51,6 +53,7 @@ class RestApi:
     fingerprint: str  # of the document and the endpoint type
     stage_name: str
     endpoint_type: str
+    tags: Mapping[str, str] = attrs.field(factory=dict)  # set at create: marks it fw's
 
     @property
     def key(self) -> str:
@@ -78,6 +81,10 @@ class RemoteApi:
     name: str
     deployed_fingerprint: str | None  # of the deployment the stage points at, None: no stage
     endpoint_type: str | None = None  # EDGE, REGIONAL or PRIVATE; None: not reported
+    made_by_fw: bool = False
+    # Other APIs fw made under the same name: duplicates a retried create left (both requests
+    # of a CreateRestApi retried after a read timeout may succeed), to delete.
+    duplicates: tuple[str, ...] = ()
 
 
 def recorded(record: Record) -> tuple[str, RestApiEntry] | None:
@@ -139,10 +146,23 @@ class DeployRestApi(_ApiStep):
 @attrs.frozen
 class DeleteRestApi(Step):
     kind: ClassVar[str] = NAME
-    MESSAGE: ClassVar[str] = "Deleting REST API {self.name} ({self.api_id})"
     key: str
     api_id: str
     name: str
+    duplicate: bool = False  # an extra copy fw made (never recorded), not the stage's API
+
+    @property
+    def message(self) -> str:
+        what = "duplicate REST API" if self.duplicate else "REST API"
+        return f"Deleting {what} {self.name} ({self.api_id})"
+
+
+def _delete_duplicates(api: RestApi | RestApiEntry, found: RemoteApi) -> list[Step]:
+    key = api.key if isinstance(api, RestApi) else f"rest_api:{api.name}"
+    return [
+        DeleteRestApi(f"{key}#{extra}", extra, api.name, duplicate=True)
+        for extra in found.duplicates
+    ]
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -155,21 +175,31 @@ def _read_rest_api(
     found = None
     if api_id:
         found = reader.read(f"REST API {api_id!r}", lambda: client.get_rest_api(restApiId=api_id))
-    if found is None and name:
-        # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
-        # record): adopt the API by name, but only if exactly one has it.
-        matches = reader.read(
-            f"REST API {name!r}",
-            lambda: [
-                item
-                for item in all_pages(client, "get_rest_apis", "items")
-                if item.get("name") == name
-            ],
+    named: list[dict[str, Any]] = []
+    if name:
+        named = (
+            reader.read(
+                f"REST API {name!r}",
+                lambda: [
+                    item
+                    for item in all_pages(client, "get_rest_apis", "items")
+                    if item.get("name") == name
+                ],
+            )
+            or []
         )
-        found = matches[0] if matches and len(matches) == 1 else None
+    ours = sorted(
+        (item for item in named if _made_by_fw(item)),
+        key=lambda item: (item.get("createdDate") or 0, item["id"]),
+    )
+    if found is None:
+        # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
+        # record): adopt the API of that name if only one has it, else the oldest fw made.
+        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
     if found is None:
         return None
     rest_id = found["id"]
+    duplicates = tuple(item["id"] for item in ours if item["id"] != rest_id)
     stage_info = reader.read(
         f"REST API {rest_id!r} stage {stage!r}",
         lambda: client.get_stage(restApiId=rest_id, stageName=stage),
@@ -184,7 +214,16 @@ def _read_rest_api(
         )
         fingerprint = (deployment or {}).get("description") or None
     types = (found.get("endpointConfiguration") or {}).get("types") or [None]
-    return RemoteApi(rest_id, found.get("name", ""), fingerprint, types[0])
+    return RemoteApi(
+        rest_id, found.get("name", ""), fingerprint, types[0], _made_by_fw(found), duplicates
+    )
+
+
+def _made_by_fw(item: Mapping[str, Any]) -> bool:
+    """fw tags the APIs it creates ("API Gateway API Reference: RestApi": an API's ``tags``
+    come back with it); older fw versions only wrote the description."""
+    tags = item.get("tags") or {}
+    return DEPLOYMENT_TAG in tags or item.get("description") == f"fw app {item.get('name')}"
 
 
 READS = {"rest_api": Read("apigateway", _read_rest_api)}
@@ -212,7 +251,7 @@ def plan(
         return [CreateRestApi(api), PutRestApi(api), DeployRestApi(api)]
     refs.set(API_ID, found.id)
     entry = record.get(api.key)
-    steps: list[Step] = []
+    steps: list[Step] = _delete_duplicates(api, found)
     if not isinstance(entry, RestApiEntry) or (entry.id, entry.stage) != (
         found.id,
         api.stage_name,
@@ -231,16 +270,22 @@ def plan(
 
 
 def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
-    return [
-        ("rest_api", (e.id, None, e.stage)) for e in dropped(record, RestApiEntry, keep).values()
-    ]
+    entries = dropped(record, RestApiEntry, keep).values()
+    return [("rest_api", (e.id, e.name, e.stage)) for e in entries]
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
     steps: list[Step] = []
     for key, e in dropped(record, RestApiEntry, keep).items():
-        found = remote.ask("rest_api", e.id, None, e.stage)
-        steps.append(DeleteRestApi(key, e.id, e.name) if found else ForgetResource(key))
+        found: RemoteApi | None = remote.ask("rest_api", e.id, e.name, e.stage)
+        # An API found by name only goes if fw made it: the record's is gone, and another API
+        # of that name may be someone else's.
+        if found is not None and (found.id == e.id or found.made_by_fw):
+            steps.append(DeleteRestApi(key, found.id, e.name))
+        else:
+            steps.append(ForgetResource(key))
+        if found is not None:
+            steps += _delete_duplicates(e, found)
     return steps
 
 
@@ -253,6 +298,7 @@ def _create_rest_api(ex: Executor, step: CreateRestApi) -> None:
         name=api.name,
         description=f"fw app {api.name}",
         endpointConfiguration={"types": [api.endpoint_type]},
+        tags=dict(api.tags),
     )
     ex.state.put(api.key, RestApiEntry(api.name, result["id"], api.stage_name, None))
 

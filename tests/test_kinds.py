@@ -51,7 +51,21 @@ def test_every_planned_step_has_a_lane() -> None:
     remote, record = deployed(desired_state())
     removed = planner.plan_delete(record, remote)
     steps = [*created, *removed]
+    assert created.removal_steps == () and removed.removal_steps == removed.instructions
     assert steps and all(step.kind and ":" in step.lane for step in steps)
     # One function's changes share its lane, so a concurrent runner keeps their order.
     lanes = {step.lane for step in created if step.kind == "function"}
     assert lanes == {f"function:{f.function_name}" for f in desired_state().functions}
+
+
+def test_a_plan_says_where_its_removals_start() -> None:
+    from test_planner import deployed, desired_state
+
+    from deployer.deploy import planner
+
+    desired = desired_state()
+    remote, record = deployed(desired)
+    smaller = attrs.evolve(desired, functions=desired.functions[:-1], mappings=())
+    plan = planner.plan(smaller, remote, record)
+    assert [type(s).__name__ for s in plan.removal_steps] == ["DeleteMapping", "DeleteFunction"]
+    assert plan.updates + plan.removal_steps == plan.instructions

@@ -83,9 +83,20 @@ LOCAL_ONLY = (RecordResource, ForgetResource)
 
 @attrs.frozen
 class Plan:
-    """An ordered, immutable list of instructions."""
+    """An ordered, immutable list of instructions: the creates and updates, then the last
+    ``removals`` of them, the removals (in reverse dependency order, run after every other)."""
 
     instructions: tuple[Instruction, ...] = ()
+    removals: int = 0
+
+    @property
+    def updates(self) -> tuple[Instruction, ...]:
+        """The creates and updates, in dependency order."""
+        return self.instructions[: len(self.instructions) - self.removals]
+
+    @property
+    def removal_steps(self) -> tuple[Instruction, ...]:
+        return self.instructions[len(self.instructions) - self.removals :]
 
     def __len__(self) -> int:
         return len(self.instructions)

@@ -31,13 +31,14 @@ def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:
     steps: list[Instruction] = []
     for kind in kinds.KINDS:
         steps += kind.plan(desired, remote, record, refs)
-    steps += plan_removals(record, remote, keep=desired.keys())
-    return Plan(tuple(steps))
+    removals = plan_removals(record, remote, keep=desired.keys())
+    return Plan((*steps, *removals), removals=len(removals))
 
 
 def plan_delete(record: Record, remote: RemoteState) -> Plan:
     """The instructions that remove everything ``record`` holds, skipping what is gone."""
-    return Plan(tuple(plan_removals(record, remote, keep=frozenset())))
+    removals = plan_removals(record, remote, keep=frozenset())
+    return Plan(tuple(removals), removals=len(removals))
 
 
 def plan_removals(

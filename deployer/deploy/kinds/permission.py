@@ -57,6 +57,7 @@ class Permission:
         return f"permission:{self.function_name}:{self.statement_id}"
 
 
+@attrs.frozen
 class PermissionEntry(Entry):
     """Never recorded (see the module's docstring)."""
 

@@ -6,7 +6,11 @@ SAM template fragment. The planner, the prefetch, the removals, the executor's t
 SAM renderer loop over :data:`KINDS`; adding a kind is one module plus one line here.
 
 Order is dependency order for creates and updates (each kind's ``AFTER`` names the kinds whose
-changes it needs first, for a concurrent runner); removals run in the reverse order.
+changes it needs first, for a concurrent runner); removals run in the reverse order. A kind that
+wires a trigger to a resource fw does not create (a bucket, topic, queue or stream) also lists
+it in ``trigger_sources(desired)``, so the deploy refuses a missing one before any write.
+Record bookkeeping steps (``RecordResource``, ``ForgetResource``) have the kind ``"record"``:
+they touch no AWS resource and wait for nothing.
 """
 
 from __future__ import annotations

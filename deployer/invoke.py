@@ -11,6 +11,7 @@ import botocore.exceptions
 
 from deployer.deploy.aws import create_context, error_message
 from deployer.deploy.desired import function_name
+from deployer.deploy.kinds.function import FunctionEntry
 from deployer.deploy.state import StateFile
 from deployer.errors import DeployError
 from deployer.project.config import API_HANDLER_NAME
@@ -32,7 +33,7 @@ def deployed_function_name(
     if not record.app_name:
         raise DeployError(f"the record of stage {stage!r} has no app name; run 'fw deploy' again")
     wanted = function_name(record.app_name, stage, name)
-    deployed = {entry["name"] for entry in record.of_kind("function").values()}
+    deployed = {entry.name for entry in record.entries(FunctionEntry).values()}
     if wanted not in deployed:
         prefix = f"{record.app_name}-{stage}-"
         names = sorted(

@@ -14,8 +14,11 @@ import botocore.exceptions
 import pytest
 
 from deployer.deploy import instructions as ins
+from deployer.deploy import kinds
 from deployer.deploy.aws import MAX_ATTEMPTS, create_context
-from deployer.deploy.executor import _HANDLERS, Executor, display_plan, missing_actions
+from deployer.deploy.executor import Executor, display_plan, missing_actions
+from deployer.deploy.kinds.function import FunctionEntry
+from deployer.deploy.kinds.log_group import LogGroupEntry
 from deployer.deploy.models import (
     CodeArtifact,
     EventSourceMapping,
@@ -77,7 +80,13 @@ def executor(tmp_path: Path, on_call: Any = None, **kwargs: Any) -> tuple[Execut
 
 
 def test_every_instruction_type_has_a_handler() -> None:
-    assert set(_HANDLERS) == set(ins.Instruction.__args__)
+    defined = {
+        cls
+        for module in kinds.KINDS
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, ins.Instruction) and attrs.has(cls)
+    }
+    assert defined and defined <= set(kinds.handlers())
 
 
 def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: Path) -> None:
@@ -123,9 +132,9 @@ def test_code_then_configuration_update_waits_for_lambda(aws: str, tmp_path: Pat
 
 def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None:
     ex, _ = executor(tmp_path)
-    ex.state.put("function:unit-dev-x", {"kind": "function", "name": "unit-dev-x"})
+    ex.state.put("function:unit-dev-x", FunctionEntry("unit-dev-x", "arn:x"))
     group = "/aws/lambda/unit-dev-x"
-    ex.state.put(f"log_group:{group}", {"kind": "log_group", "name": group})
+    ex.state.put(f"log_group:{group}", LogGroupEntry(group))
     ex.execute(
         ins.Plan(
             (
@@ -143,7 +152,7 @@ def test_log_retention_records_the_group_it_creates(aws: str, tmp_path: Path) ->
     ex, _ = executor(tmp_path)
     ex.execute(ins.Plan((ins.PutLogRetention("unit-dev-job", 30),)))
     group = "/aws/lambda/unit-dev-job"
-    assert ex.state.record.resources == {f"log_group:{group}": {"kind": "log_group", "name": group}}
+    assert ex.state.record.resources == {f"log_group:{group}": LogGroupEntry(group)}
     (found,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     assert found["retentionInDays"] == 30
 

@@ -11,6 +11,7 @@ import pytest
 
 from deployer.deploy import instructions as ins
 from deployer.deploy import planner as p
+from deployer.deploy.kinds.log_group import LogGroupEntry
 from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
@@ -99,8 +100,15 @@ class FakeRemote:
     def queue(self, arn: str) -> RemoteQueue | None:
         return self.queues.get(arn)
 
-    def source_exists(self, kind: str, name: str) -> bool:
+    def source_exists(self, name: str) -> bool:
         return name not in self.missing_sources
+
+    def ask(self, read: str, *args: Any) -> Any:
+        """The planner's one question method: each kind's read names one of the answers above."""
+        exists = ("bucket_exists", "topic_exists", "queue_exists")
+        exists += ("kinesis_stream_exists", "dynamodb_stream_exists")
+        method = "source_exists" if read in exists else read
+        return getattr(self, method)(*args)
 
 
 def _function(logical: str, sha: str = "sha-1", **settings: Any) -> LambdaFunction:
@@ -357,7 +365,10 @@ def test_removal_of_everything_orders_roles_last() -> None:
     remote, record = deployed(desired_state())
     plan = p.plan_delete(record, remote)
     names = kinds(plan)
-    assert names[0] == "DeleteRestApi" and names[-1] == "DeleteRole"
+    # Reverse dependency order: what invokes a function first, then functions, roles last.
+    assert (
+        names.index("DeleteRestApi") < names.index("DeleteFunction") and names[-1] == "DeleteRole"
+    )
     assert names.index("Unsubscribe") < names.index("DeleteFunction")
     assert names.index("DeleteMapping") < names.index("DeleteFunction")
 
@@ -477,8 +488,7 @@ def test_log_group_with_retention_is_adopted_into_the_record() -> None:
     plan = p.plan(changed, remote, record)
     assert plan.instructions == (
         ins.RecordResource(
-            "log_group:/aws/lambda/app-dev-tick",
-            {"kind": "log_group", "name": "/aws/lambda/app-dev-tick"},
+            "log_group:/aws/lambda/app-dev-tick", LogGroupEntry("/aws/lambda/app-dev-tick")
         ),
     )
 

@@ -45,8 +45,8 @@ def test_sources_that_exist_plan_as_before() -> None:
 
 def test_each_source_is_read_with_the_other_remote_state() -> None:
     reads = p.reads_for(desired_state(), Record("app", "dev"))
-    for question in [("s3", "bucket"), ("sns", TOPIC), ("sqs", QUEUE)]:
-        assert ("source_exists", question) in reads
+    for question in [("bucket_exists", "bucket"), ("topic_exists", TOPIC), ("queue_exists", QUEUE)]:
+        assert (question[0], question[1:]) in reads
 
 
 @pytest.mark.parametrize(
@@ -89,18 +89,23 @@ def test_create_commands(source: TriggerSource, command: str) -> None:
 def test_boto_remote_tells_missing_from_existing(aws: str) -> None:
     remote = BotoRemoteState(create_context())
     kinesis = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks"
-    sources = [("s3", "uploads"), ("sns", TOPIC), ("sqs", QUEUE), ("kinesis", kinesis)]
-    assert [remote.source_exists(*s) for s in sources] == [False] * 4
+    sources = [
+        ("bucket_exists", "uploads"),
+        ("topic_exists", TOPIC),
+        ("queue_exists", QUEUE),
+        ("kinesis_stream_exists", kinesis),
+    ]
+    assert [remote.ask(*s) for s in sources] == [False] * 4
     boto3.client("s3").create_bucket(Bucket="uploads")
     boto3.client("sns").create_topic(Name="topic")
     boto3.client("sqs").create_queue(QueueName="queue")
     boto3.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
-    assert [remote.source_exists(*s) for s in sources] == [True] * 4
+    assert [remote.ask(*s) for s in sources] == [True] * 4
 
 
 def test_a_dynamodb_stream_that_exists_is_found(aws: str) -> None:
     # moto does not answer DescribeStream for a stream it lacks (AWS: ResourceNotFoundException,
-    # which source_exists reads as missing), so only the found case is checked here.
+    # which the read takes for missing), so only the found case is checked here.
     table = boto3.client("dynamodb").create_table(
         TableName="orders",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -109,13 +114,13 @@ def test_a_dynamodb_stream_that_exists_is_found(aws: str) -> None:
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )
     arn = table["TableDescription"]["LatestStreamArn"]
-    assert BotoRemoteState(create_context()).source_exists("dynamodb", arn)
+    assert BotoRemoteState(create_context()).ask("dynamodb_stream_exists", arn)
 
 
 def test_a_source_in_another_region_is_left_to_aws(aws: str) -> None:
     # The clients read the deploy's region; AWS judges a cross-region topic when subscribing.
     remote = BotoRemoteState(create_context())
-    assert remote.source_exists("sns", f"arn:aws:sns:eu-west-1:{ACCOUNT}:elsewhere")
+    assert remote.ask("topic_exists", f"arn:aws:sns:eu-west-1:{ACCOUNT}:elsewhere")
 
 
 def test_a_mapping_source_is_checked_once_however_many_handlers_use_it() -> None:

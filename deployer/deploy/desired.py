@@ -15,6 +15,8 @@ from typing import Any
 
 import attrs
 
+from deployer.deploy.graph import app_graph
+from deployer.deploy.kinds.rest_api import DEPLOYMENT_TAG
 from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
@@ -33,7 +35,13 @@ from deployer.deploy.models import (
 )
 from deployer.errors import ConfigError
 from deployer.package.build import PackageResult
-from deployer.policy.triggers import ArnScope, extend_document, function_statements, source_arn
+from deployer.policy.triggers import (
+    ArnScope,
+    extend_document,
+    function_statements,
+    source_arn,
+    topic_arn,
+)
 from deployer.project.config import API_HANDLER_NAME, FunctionConfig, StageConfig
 
 __all__ = [
@@ -45,10 +53,8 @@ __all__ = [
     "function_name",
 ]
 
-REST_HANDLER_STRING = "app.app"
 # One statement id per function: every fw function has exactly one trigger.
 STATEMENT_ID = "fw-invoke"
-DEPLOYMENT_TAG = "fw:deployment"
 # Lambda function names are at most 64 characters.
 _MAX_FUNCTION_NAME = 64
 # IAM role names are at most 64 characters.
@@ -127,19 +133,12 @@ def build_desired(
             architecture=config.architecture,
         )
 
-    # (logical name, handler string) of every function.
-    entries: list[tuple[str, str]] = []
-    if app.routes:
-        entries.append((API_HANDLER_NAME, REST_HANDLER_STRING))
-    entries += [(a.name, a.handler_string) for a in app.builtin_auth_handlers]
-    entries += [(f.name, f.handler_string) for f in app.pure_lambda_functions]
-    entries += [(s.name, s.handler_string) for s in app.event_sources]
-
+    graph = app_graph(app)
     roles = _RoleSet(ctx, config, policy_builder or _default_policy_builder())
-    sources = {s.name: s for s in app.event_sources}
     functions: list[LambdaFunction] = []
-    for logical, handler_string in entries:
-        fconfig = config.function(None if logical == API_HANDLER_NAME else logical)
+    for node in graph.functions:
+        logical = node.logical_name
+        fconfig = config.function(node.name)
         name = function_name(ctx.app_name, ctx.stage, logical)
         if len(name) > _MAX_FUNCTION_NAME:
             raise ConfigError(
@@ -151,9 +150,9 @@ def build_desired(
                 ctx,
                 name,
                 logical,
-                handler_string,
+                node.handler,
                 fconfig,
-                roles.arn_for(logical, fconfig, sources.get(logical)),
+                roles.arn_for(logical, fconfig, node.source),
                 code,
                 layer,
             )
@@ -162,10 +161,12 @@ def build_desired(
 
     permissions: list[Permission] = []
     rest_api = None
-    if app.routes:
+    if graph.has_api:
         rest_api = _rest_api(ctx, app, config, by_logical)
         api_source = ctx.arn("execute-api", f"{API_ID}/*")
-        for logical in [API_HANDLER_NAME, *(a.name for a in app.builtin_auth_handlers)]:
+        for logical in [
+            f.logical_name for f in graph.functions if f.role in ("rest", "authorizer")
+        ]:
             permissions.append(
                 Permission(
                     by_logical[logical].function_name,
@@ -176,8 +177,8 @@ def build_desired(
             )
 
     wiring = _Wiring(ctx)
-    for source in app.event_sources:
-        wiring.add(source, by_logical[source.name])
+    for node in graph.event_handlers:
+        wiring.add(node.source, by_logical[node.logical_name])
     return Desired(
         state=DesiredState(
             app_name=ctx.app_name,
@@ -331,6 +332,7 @@ def _rest_api(
         fingerprint=fingerprint,
         stage_name=config.api_gateway_stage,
         endpoint_type=config.api_gateway_endpoint_type,
+        tags={DEPLOYMENT_TAG: f"{ctx.app_name}/{ctx.stage}"},
     )
 
 
@@ -385,10 +387,9 @@ class _Wiring:
                 source_account=ctx.account_id,
             )
         elif kind == "sns":
-            topic = source.topic
-            topic_arn = topic if topic.startswith("arn:") else ctx.arn("sns", topic)
-            self.sns.append(SNSSubscription(topic_arn, function.function_name, function.arn))
-            self._permit(function, "sns.amazonaws.com", topic_arn)
+            topic = topic_arn(source.topic, ctx.scope)
+            self.sns.append(SNSSubscription(topic, function.function_name, function.arn))
+            self._permit(function, "sns.amazonaws.com", topic)
         elif kind == "sqs":
             queue_arn = source_arn(source, ctx.scope)
             assert queue_arn is not None

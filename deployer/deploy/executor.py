@@ -1,15 +1,14 @@
 """Carry out a plan with boto3, recording every resource the moment it exists.
 
-With ``executor_triggers`` (the handlers for the API and the event wiring), the only code of the
-deployer with side effects on AWS. Each instruction type has one handler in ``_HANDLERS`` (an
-explicit table, so a new instruction without a handler fails loudly). A
+With the kinds' handlers, the only code of the deployer with side effects on AWS. Each
+instruction type has one handler in its kind module's ``HANDLERS``, gathered into one explicit
+table (``kinds.handlers()``), so a new instruction without a handler fails loudly. A
 failed call ends the run with a DeployError naming the resource, the call and AWS's message;
 everything done before it is already in the record, so the next deploy resumes from there.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import signal
 import time
@@ -19,29 +18,12 @@ from typing import Any
 import attrs
 import botocore.exceptions
 
-from deployer.deploy.aws import GONE, AwsContext, error_code, error_message, ignore_gone
-from deployer.deploy.executor_triggers import TRIGGER_HANDLERS
-from deployer.deploy.instructions import (
-    CreateFunction,
-    CreateRole,
-    DeleteFunction,
-    DeleteLayer,
-    DeleteLogGroup,
-    DeleteRole,
-    ForgetResource,
-    Instruction,
-    Plan,
-    PublishLayer,
-    PutFunctionConcurrency,
-    PutLogRetention,
-    PutRolePolicy,
-    RecordResource,
-    TagFunction,
-    UpdateAssumeRolePolicy,
-    UpdateFunctionCode,
-    UpdateFunctionConfiguration,
-)
-from deployer.deploy.models import API_ID, MANAGED_LAYER, LambdaFunction, log_group_key
+from deployer.deploy import kinds
+from deployer.deploy.aws import AwsContext, error_code, error_message
+from deployer.deploy.instructions import Instruction, Plan
+from deployer.deploy.kinds.base import References
+from deployer.deploy.kinds.function import CreateFunction, UpdateFunctionConfiguration
+from deployer.deploy.kinds.role import CreateRole, PutRolePolicy
 from deployer.deploy.state import StateFile
 from deployer.errors import DeployError
 from deployer.policy.triggers import grants
@@ -144,9 +126,13 @@ class Executor:
             raise
         return done
 
+    def apply(self, instruction: Instruction) -> None:
+        """Apply one instruction and record what it made (the one entry point for a runner)."""
+        self._apply(instruction)
+
     def _apply(self, instruction: Instruction) -> None:
         self.report(instruction.message)
-        handler = _HANDLERS[type(instruction)]
+        handler = kinds.handlers()[type(instruction)]
         try:
             handler(self, instruction)
         except RoleLacksActions as err:
@@ -174,18 +160,18 @@ class Executor:
 
     def resolve(self, value: str) -> str:
         """Substitute ids that only exist once created (the API id, the layer version)."""
-        record = self.state.record
-        if API_ID in value:
-            api_id = record.rest_api_id()
-            if api_id is None:
-                raise DeployError("internal error: the REST API id is not recorded yet")
-            value = value.replace(API_ID, api_id)
-        if MANAGED_LAYER in value:
-            layers = record.of_kind("layer")
-            if not layers:
-                raise DeployError("internal error: the managed layer is not recorded yet")
-            value = value.replace(MANAGED_LAYER, next(iter(layers.values()))["version_arn"])
-        return value
+        resolved = References(self.state.record.references()).resolve(value)
+        if "{fw:" in resolved:
+            raise DeployError(f"internal error: {value!r} names a resource not recorded yet")
+        return resolved
+
+    def touched(self, function_name: str) -> None:
+        """Note a function this run changed: the next change waits until Lambda is done."""
+        self._touched.add(function_name)
+
+    def announce_upload(self, name: str, size: int) -> None:
+        if size >= _ANNOUNCED_UPLOAD:
+            self.report(f"  uploading {name} ({size / (1024 * 1024):.1f} MB)")
 
     def with_role_retry(
         self, call: Callable[[], Any], function_name: str, resource: str | None = None
@@ -238,23 +224,6 @@ class Executor:
                     f" {config.get('LastUpdateStatus')}); run the deploy again shortly"
                 )
             self.sleep(delay)
-
-    def _function_settings(self, function: LambdaFunction) -> dict[str, Any]:
-        s = function.settings
-        return {
-            "Role": s.role_arn,
-            "Handler": s.handler,
-            "Runtime": s.runtime,
-            "MemorySize": s.memory_size,
-            "Timeout": s.timeout,
-            "Environment": {"Variables": dict(s.environment)},
-            "Layers": [self.resolve(layer) for layer in s.layers],
-            "VpcConfig": {
-                "SubnetIds": sorted(s.subnet_ids),
-                "SecurityGroupIds": sorted(s.security_group_ids),
-            },
-            "TracingConfig": {"Mode": "Active" if s.xray else "PassThrough"},
-        }
 
 
 class _StopAfterStep:
@@ -312,236 +281,3 @@ def _lower_first(text: str) -> str:
 
 # Above this a zip takes a second or more to send on a typical uplink: say so.
 _ANNOUNCED_UPLOAD = 1024 * 1024
-
-
-def _read_zip(ex: Executor, function: LambdaFunction) -> bytes:
-    try:
-        data = function.code.path.read_bytes()
-    except OSError as err:
-        raise DeployError(
-            f"cannot read the deployment package {str(function.code.path)!r}: {err}"
-        ) from err
-    _announce_upload(ex, function.code.path.name, len(data))
-    return data
-
-
-def _announce_upload(ex: Executor, name: str, size: int) -> None:
-    if size >= _ANNOUNCED_UPLOAD:
-        ex.report(f"  uploading {name} ({size / (1024 * 1024):.1f} MB)")
-
-
-# --- roles ------------------------------------------------------------------------------
-
-
-def _create_role(ex: Executor, step: CreateRole) -> None:
-    import json
-
-    iam = ex.client("iam")
-    role = step.role
-    try:
-        arn = iam.create_role(
-            RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust_policy)
-        )["Role"]["Arn"]
-    except botocore.exceptions.ClientError as err:
-        # Created by an earlier run that stopped before recording it: adopt it.
-        if error_code(err) != "EntityAlreadyExists":
-            raise
-        arn = iam.get_role(RoleName=role.name)["Role"]["Arn"]
-    ex.state.put(role.key, {"kind": "role", "name": role.name, "arn": arn})
-    _put_role_policy(ex, PutRolePolicy(role))
-
-
-def _put_role_policy(ex: Executor, step: PutRolePolicy) -> None:
-    import json
-
-    role = step.role
-    ex.client("iam").put_role_policy(
-        RoleName=role.name,
-        PolicyName=role.policy_name,
-        PolicyDocument=json.dumps(role.policy_document),
-    )
-
-
-def _update_trust(ex: Executor, step: UpdateAssumeRolePolicy) -> None:
-    import json
-
-    ex.client("iam").update_assume_role_policy(
-        RoleName=step.role.name, PolicyDocument=json.dumps(step.role.trust_policy)
-    )
-
-
-def _delete_role(ex: Executor, step: DeleteRole) -> None:
-    iam = ex.client("iam")
-    try:
-        names = iam.list_role_policies(RoleName=step.name)["PolicyNames"]
-        for name in names:
-            ignore_gone(
-                functools.partial(iam.delete_role_policy, RoleName=step.name, PolicyName=name)
-            )
-        ignore_gone(lambda: iam.delete_role(RoleName=step.name))
-    except botocore.exceptions.ClientError as err:
-        if error_code(err) not in GONE:
-            raise
-    ex.state.remove(step.key)
-
-
-# --- layer ------------------------------------------------------------------------------
-
-
-def _publish_layer(ex: Executor, step: PublishLayer) -> None:
-    layer = step.layer
-    try:
-        content = layer.code.path.read_bytes()
-    except OSError as err:
-        raise DeployError(f"cannot read the layer package {str(layer.code.path)!r}: {err}") from err
-    _announce_upload(ex, layer.code.path.name, len(content))
-    result = ex.client("lambda").publish_layer_version(
-        LayerName=layer.name,
-        Content={"ZipFile": content},
-        CompatibleRuntimes=[layer.runtime],
-        CompatibleArchitectures=[layer.architecture],
-    )
-    ex.state.put(
-        layer.key,
-        {"kind": "layer", "name": layer.name, "version_arn": result["LayerVersionArn"]},
-    )
-
-
-def _delete_layer(ex: Executor, step: DeleteLayer) -> None:
-    client = ex.client("lambda")
-    for version in step.versions:
-        # DeleteLayerVersion succeeds for a version already deleted; _ignore_gone is for safety.
-        ignore_gone(
-            functools.partial(
-                client.delete_layer_version, LayerName=step.name, VersionNumber=version
-            )
-        )
-    ex.state.remove(step.key)
-
-
-# --- functions --------------------------------------------------------------------------
-
-
-def _create_function(ex: Executor, step: CreateFunction) -> None:
-    function = step.function
-    client = ex.client("lambda")
-    settings = ex._function_settings(function)
-    if not function.settings.subnet_ids:
-        del settings["VpcConfig"]
-    zip_bytes = _read_zip(ex, function)
-    result = ex.with_role_retry(
-        lambda: client.create_function(
-            FunctionName=function.function_name,
-            Code={"ZipFile": zip_bytes},
-            Architectures=[function.architecture],
-            Tags=dict(function.tags),
-            **settings,
-        ),
-        function.function_name,
-    )
-    ex._touched.add(function.function_name)
-    ex.state.put(
-        function.key,
-        {"kind": "function", "name": function.function_name, "arn": result["FunctionArn"]},
-    )
-
-
-def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
-    function = step.function
-    ex.wait_ready(function.function_name)
-    ex.client("lambda").update_function_code(
-        FunctionName=function.function_name,
-        ZipFile=_read_zip(ex, function),
-        Architectures=[function.architecture],
-    )
-    ex._touched.add(function.function_name)
-
-
-def _update_configuration(ex: Executor, step: UpdateFunctionConfiguration) -> None:
-    function = step.function
-    ex.wait_ready(function.function_name)
-    client = ex.client("lambda")
-    settings = ex._function_settings(function)
-    ex.with_role_retry(
-        lambda: client.update_function_configuration(
-            FunctionName=function.function_name, **settings
-        ),
-        function.function_name,
-    )
-    ex._touched.add(function.function_name)
-
-
-def _put_concurrency(ex: Executor, step: PutFunctionConcurrency) -> None:
-    client = ex.client("lambda")
-    if step.reserved is None:
-        client.delete_function_concurrency(FunctionName=step.function_name)
-    else:
-        client.put_function_concurrency(
-            FunctionName=step.function_name, ReservedConcurrentExecutions=step.reserved
-        )
-
-
-def _tag_function(ex: Executor, step: TagFunction) -> None:
-    client = ex.client("lambda")
-    if step.set_tags:
-        client.tag_resource(Resource=step.arn, Tags=dict(step.set_tags))
-    if step.remove_keys:
-        client.untag_resource(Resource=step.arn, TagKeys=list(step.remove_keys))
-
-
-def _put_log_retention(ex: Executor, step: PutLogRetention) -> None:
-    logs = ex.client("logs")
-    group = step.group
-    try:
-        # Lambda creates the group on the first invocation; create it now to set retention.
-        logs.create_log_group(logGroupName=group)
-    except botocore.exceptions.ClientError as err:
-        if error_code(err) != "ResourceAlreadyExistsException":
-            raise
-    ex.state.put(log_group_key(group), {"kind": "log_group", "name": group})
-    logs.put_retention_policy(logGroupName=group, retentionInDays=step.days)
-
-
-def _delete_log_group(ex: Executor, step: DeleteLogGroup) -> None:
-    ignore_gone(lambda: ex.client("logs").delete_log_group(logGroupName=step.name))
-    ex.state.remove(step.key)
-
-
-def _delete_function(ex: Executor, step: DeleteFunction) -> None:
-    ignore_gone(lambda: ex.client("lambda").delete_function(FunctionName=step.name))
-    ex.state.remove(step.key)
-
-
-# --- record bookkeeping -------------------------------------------------------------------
-
-
-def _record(ex: Executor, step: RecordResource) -> None:
-    ex.state.put(step.key, step.entry)
-
-
-def _forget(ex: Executor, step: ForgetResource) -> None:
-    ex.state.remove(step.key)
-
-
-_HANDLERS: Mapping[type, Callable[[Executor, Any], None]] = {
-    CreateRole: _create_role,
-    PutRolePolicy: _put_role_policy,
-    UpdateAssumeRolePolicy: _update_trust,
-    DeleteRole: _delete_role,
-    PublishLayer: _publish_layer,
-    DeleteLayer: _delete_layer,
-    CreateFunction: _create_function,
-    UpdateFunctionCode: _update_code,
-    UpdateFunctionConfiguration: _update_configuration,
-    PutFunctionConcurrency: _put_concurrency,
-    TagFunction: _tag_function,
-    PutLogRetention: _put_log_retention,
-    DeleteLogGroup: _delete_log_group,
-    DeleteFunction: _delete_function,
-    RecordResource: _record,
-    ForgetResource: _forget,
-    **TRIGGER_HANDLERS,
-}
-
-_unhandled = set(Instruction.__args__) - set(_HANDLERS)
-assert not _unhandled, f"instructions without an executor handler: {_unhandled}"

@@ -16,13 +16,9 @@ import attrs
 
 from deployer.deploy.aws import AwsContext, create_context
 from deployer.deploy.executor import Executor, display_plan
-from deployer.deploy.instructions import (
-    CreateRestApi,
-    DeleteRestApi,
-    ForgetResource,
-    RecordResource,
-)
-from deployer.deploy.models import api_url
+from deployer.deploy.instructions import ForgetResource, RecordResource
+from deployer.deploy.kinds import rest_api
+from deployer.deploy.kinds.rest_api import CreateRestApi, DeleteRestApi, RestApiEntry, api_url
 from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
 from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
 from deployer.deploy.state import Record, StateFile
@@ -76,24 +72,23 @@ def _quiet(message: str) -> None:
 
 
 def _url(record: Record, region: str) -> str | None:
-    apis = record.of_kind("rest_api")
-    if not apis:
+    found = rest_api.recorded(record)
+    if found is None:
         return None
-    entry = next(iter(apis.values()))
-    return api_url(entry["id"], region, entry["stage"])
+    return api_url(found[1].id, region, found[1].stage)
 
 
 def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
     """The API's URL once the plan has run: None when the plan creates, deletes or forgets it
     (a dry run must not print the URL of an API that will be gone)."""
-    apis = record.of_kind("rest_api")
+    apis = record.entries(RestApiEntry)
     for step in the_plan:
         if isinstance(step, CreateRestApi | DeleteRestApi):
             return None
         if isinstance(step, ForgetResource) and step.key in apis:
             return None
-        if isinstance(step, RecordResource) and step.entry.get("kind") == "rest_api":
-            return api_url(step.entry["id"], region, step.entry["stage"])
+        if isinstance(step, RecordResource) and isinstance(step.entry, RestApiEntry):
+            return api_url(step.entry.id, region, step.entry.stage)
     return _url(record, region)
 
 
@@ -172,7 +167,7 @@ def deploy(
         region=aws.region,
         url=url,
         actions=actions,
-        resources={k: dict(v) for k, v in sorted(record.resources.items())},
+        resources={k: v.to_json() for k, v in sorted(record.resources.items())},
         dry_run=dry_run,
         warnings=desired.warnings,
     )
@@ -263,7 +258,7 @@ def stage_url(project_dir: Path, stage: str = "dev") -> str:
     """The stage's API URL, from its record (no AWS call)."""
     state = StateFile.load(Path(project_dir), stage)
     record = state.record
-    if not state.exists or not record.of_kind("rest_api"):
+    if not state.exists or rest_api.recorded(record) is None:
         raise DeployError(
             f"stage {stage!r} has no deployed REST API; run 'fw deploy --stage {stage}' first"
         )

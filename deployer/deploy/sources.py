@@ -14,8 +14,9 @@ from typing import Any
 
 import attrs
 
+from deployer.deploy import kinds
+from deployer.deploy.kinds.base import Question, RemoteState, TriggerSource
 from deployer.deploy.models import DesiredState
-from deployer.deploy.remote import RemoteState
 from deployer.errors import DeployError
 
 __all__ = ["TriggerSource", "check_sources", "source_reads", "trigger_sources"]
@@ -27,37 +28,28 @@ _VISIBILITY_FACTOR = 6
 _MAX_VISIBILITY = 43_200
 
 
-@attrs.frozen
-class TriggerSource:
-    """One resource a trigger names: ``name`` is a bucket name or an ARN."""
-
-    kind: str  # "s3", "sns", "sqs", "kinesis", "dynamodb"
-    name: str
-    function_name: str
-    timeout: int = 60  # the function's, for an SQS queue's visibility timeout
-
-
 def trigger_sources(desired: DesiredState) -> Iterator[TriggerSource]:
-    """Every resource the stage's triggers name, in the plan's order, each once."""
+    """Every resource the stage's triggers name, in the plan's order, each once; the kinds
+    that wire triggers (S3, SNS, mappings) list theirs."""
     timeouts = {f.function_name: f.settings.timeout for f in desired.functions}
     seen: set[tuple[str, str]] = set()
-    found = [("s3", n.bucket, n.function_name) for n in desired.s3_notifications]
-    found += [("sns", s.topic_arn, s.function_name) for s in desired.sns_subscriptions]
-    found += [(m.source_kind, m.source_arn, m.function_name) for m in desired.mappings]
-    for kind, name, function in found:
-        if (kind, name) not in seen:
-            seen.add((kind, name))
-            yield TriggerSource(kind, name, function, timeouts.get(function, 60))
+    for kind in kinds.KINDS:
+        listed = getattr(kind, "trigger_sources", None)
+        for source in listed(desired) if listed else ():
+            if (source.kind, source.name) not in seen:
+                seen.add((source.kind, source.name))
+                timeout = timeouts.get(source.function_name, 60)
+                yield attrs.evolve(source, timeout=timeout)
 
 
-def source_reads(desired: DesiredState) -> list[tuple[str, tuple[Any, ...]]]:
-    """The planner's ``source_exists`` questions, for the prefetch."""
-    return [("source_exists", (s.kind, s.name)) for s in trigger_sources(desired)]
+def source_reads(desired: DesiredState) -> list[Question]:
+    """The questions :func:`check_sources` asks, for the prefetch."""
+    return [s.question for s in trigger_sources(desired)]
 
 
 def check_sources(desired: DesiredState, remote: RemoteState) -> None:
     """Refuse the plan if a resource a trigger names does not exist (one line per resource)."""
-    missing = [s for s in trigger_sources(desired) if not remote.source_exists(s.kind, s.name)]
+    missing = [s for s in trigger_sources(desired) if not remote.ask(*_flat(s.question))]
     if not missing:
         return
     region = desired.region
@@ -72,6 +64,10 @@ def check_sources(desired: DesiredState, remote: RemoteState) -> None:
         f"  {_describe(s)} ({s.function_name}): {_create_command(s, region)}" for s in missing
     ]
     raise DeployError("\n".join(lines))
+
+
+def _flat(question: Question) -> tuple[Any, ...]:
+    return (question[0], *question[1])
 
 
 def _arn_part(arn: str, index: int) -> str:

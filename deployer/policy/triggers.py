@@ -18,6 +18,7 @@ import attrs
 
 __all__ = [
     "CLOUDFORMATION_SCOPE",
+    "arn_or",
     "WILDCARD_SCOPE",
     "ArnScope",
     "extend_document",
@@ -25,6 +26,7 @@ __all__ = [
     "grants",
     "role_statements",
     "source_arn",
+    "topic_arn",
 ]
 
 
@@ -106,15 +108,21 @@ def source_arn(source: Any, scope: ArnScope) -> str | None:
     kind = getattr(source, "kind", None)
     if kind == "sqs":
         # on_sqs_message requires queue or queue_arn.
-        return source.queue_arn or _arn_or(source.queue, scope, "sqs", source.queue)
+        return source.queue_arn or arn_or(source.queue, scope, "sqs", source.queue)
     if kind == "kinesis":
-        return _arn_or(source.stream, scope, "kinesis", f"stream/{source.stream}")
+        return arn_or(source.stream, scope, "kinesis", f"stream/{source.stream}")
     if kind == "dynamodb":
         return str(source.stream_arn)
     return None
 
 
-def _arn_or(name_or_arn: str, scope: ArnScope, service: str, resource: str) -> str:
+def topic_arn(topic: str, scope: ArnScope) -> str:
+    """The ARN of the SNS topic a handler subscribes to (a name, or already an ARN)."""
+    return arn_or(topic, scope, "sns", topic)
+
+
+def arn_or(name_or_arn: str, scope: ArnScope, service: str, resource: str) -> str:
+    """``name_or_arn`` if it is an ARN, else the ARN of ``resource`` in ``scope``."""
     return name_or_arn if name_or_arn.startswith("arn:") else scope.arn(service, resource)
 
 
@@ -153,19 +161,18 @@ def role_statements(
 ) -> list[dict[str, Any]]:
     """The statements of every function whose managed role has ``policy_key``'s settings
     (default: the stage's), in the app's function order: what fw gen-policy adds."""
-    from deployer.project.app_loader import function_names
+    from deployer.deploy.graph import app_graph
 
-    sources = {s.name: s for s in app.event_sources}
     default = config.function(None)
     key = policy_key or (default.autogen_policy, default.iam_policy_file)
     statements: list[dict[str, Any]] = []
-    for name in function_names(app):
-        fconfig = config.function(name)
+    for function in app_graph(app).functions:
+        fconfig = config.function(function.name)
         if not fconfig.manage_iam_role or not fconfig.autogen_policy:
             continue
         if (fconfig.autogen_policy, fconfig.iam_policy_file) != key:
             continue
-        statements += function_statements(sources.get(name or ""), fconfig, scope)
+        statements += function_statements(function.source, fconfig, scope)
     return statements
 
 

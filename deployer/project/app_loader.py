@@ -82,11 +82,9 @@ def load_stage_app(project_dir: Path, config: Any, *, region: str | None = None)
 
 def function_names(app: Any) -> list[str | None]:
     """Every Lambda function the app deploys, by config name (None: the REST handler)."""
-    names: list[str | None] = [None] if app.routes else []
-    names.extend(source.name for source in app.event_sources)
-    names.extend(function.name for function in app.pure_lambda_functions)
-    names.extend(auth.name for auth in app.builtin_auth_handlers)
-    return names
+    from deployer.deploy.graph import app_graph
+
+    return [function.name for function in app_graph(app).functions]
 
 
 def load_app(project_dir: Path, *, app_filename: str = "app.py", module_name: str = "app") -> Any:

@@ -1,0 +1,393 @@
+"""The REST API: one OpenAPI document, deployed to one stage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from deployer.deploy.aws import ignore_gone
+from deployer.deploy.kinds.base import (
+    Entry,
+    ForgetResource,
+    Handler,
+    Question,
+    Read,
+    Reader,
+    RecordResource,
+    References,
+    RemoteState,
+    Step,
+    all_pages,
+    dropped,
+)
+
+if TYPE_CHECKING:
+    from deployer.deploy.executor import Executor
+    from deployer.deploy.models import DesiredState
+    from deployer.deploy.state import Record
+    from deployer.package.sam import Template
+
+NAME = "rest_api"
+# The tag fw puts on what it creates (its value: "<app>/<stage>").
+DEPLOYMENT_TAG = "fw:deployment"
+AFTER: tuple[str, ...] = ("function",)
+
+# The API's id only exists once created: permissions name it by this placeholder.
+API_ID = "{fw:api_id}"
+
+
+def api_url(api_id: str, region: str, stage: str) -> str:
+    """The invoke URL of a REST API stage."""
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/"
+
+
+@attrs.frozen
+class RestApi:
+    """The REST API: one OpenAPI document, deployed to one stage."""
+
+    name: str
+    document: Mapping[str, Any]
+    fingerprint: str  # of the document and the endpoint type
+    stage_name: str
+    endpoint_type: str
+    tags: Mapping[str, str] = attrs.field(factory=dict)  # set at create: marks it fw's
+
+    @property
+    def key(self) -> str:
+        return f"rest_api:{self.name}"
+
+
+@attrs.frozen
+class RestApiEntry(Entry):
+    kind: ClassVar[str] = NAME
+    name: str
+    id: str
+    stage: str = ""
+    fingerprint: str | None = None
+
+    def references(self) -> dict[str, str]:
+        return {API_ID: self.id}
+
+
+ENTRY = RestApiEntry
+
+
+@attrs.frozen
+class RemoteApi:
+    id: str
+    name: str
+    deployed_fingerprint: str | None  # of the deployment the stage points at, None: no stage
+    endpoint_type: str | None = None  # EDGE, REGIONAL or PRIVATE; None: not reported
+    made_by_fw: bool = False
+    # Other APIs fw made under the same name: duplicates a retried create left (both requests
+    # of a CreateRestApi retried after a read timeout may succeed), to delete.
+    duplicates: tuple[str, ...] = ()
+
+
+def recorded(record: Record) -> tuple[str, RestApiEntry] | None:
+    """The record's REST API, as (key, entry)."""
+    apis = dropped(record, RestApiEntry, frozenset())
+    return next(iter(apis.items()), None)
+
+
+def recorded_id(record: Record) -> str | None:
+    found = recorded(record)
+    return found[1].id if found else None
+
+
+# --- instructions ---------------------------------------------------------------------------
+
+
+class _ApiStep(Step):
+    __slots__ = ()
+    kind: ClassVar[str] = NAME
+    api: RestApi
+
+    @property
+    def lane(self) -> str:
+        return self.api.key
+
+
+@attrs.frozen
+class CreateRestApi(_ApiStep):
+    MESSAGE: ClassVar[str] = "Creating REST API {self.api.name}"
+    api: RestApi
+
+
+@attrs.frozen
+class PutRestApi(_ApiStep):
+    MESSAGE: ClassVar[str] = "Updating REST API {self.api.name} from its OpenAPI document"
+    api: RestApi
+
+
+@attrs.frozen
+class UpdateEndpointType(_ApiStep):
+    """Switch an existing API between EDGE, REGIONAL and PRIVATE (set on the API, not its
+    document, so ``PutRestApi`` alone would keep the old type)."""
+
+    MESSAGE: ClassVar[str] = (
+        "Changing the endpoint type of REST API {self.api.name} from {self.old} to"
+        " {self.api.endpoint_type}"
+    )
+    api: RestApi
+    api_id: str
+    old: str
+
+
+@attrs.frozen
+class DeployRestApi(_ApiStep):
+    MESSAGE: ClassVar[str] = "Deploying REST API {self.api.name} to stage {self.api.stage_name}"
+    api: RestApi
+
+
+@attrs.frozen
+class DeleteRestApi(Step):
+    kind: ClassVar[str] = NAME
+    key: str
+    api_id: str
+    name: str
+    duplicate: bool = False  # an extra copy fw made (never recorded), not the stage's API
+
+    @property
+    def message(self) -> str:
+        what = "duplicate REST API" if self.duplicate else "REST API"
+        return f"Deleting {what} {self.name} ({self.api_id})"
+
+
+def _delete_duplicates(api: RestApi | RestApiEntry, found: RemoteApi) -> list[Step]:
+    key = api.key if isinstance(api, RestApi) else f"rest_api:{api.name}"
+    return [
+        DeleteRestApi(f"{key}#{extra}", extra, api.name, duplicate=True)
+        for extra in found.duplicates
+    ]
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _read_rest_api(
+    reader: Reader, api_id: str | None, name: str | None, stage: str
+) -> RemoteApi | None:
+    client = reader.client("apigateway")
+    found = None
+    if api_id:
+        found = reader.read(f"REST API {api_id!r}", lambda: client.get_rest_api(restApiId=api_id))
+    named: list[dict[str, Any]] = []
+    if name:
+        named = (
+            reader.read(
+                f"REST API {name!r}",
+                lambda: [
+                    item
+                    for item in all_pages(client, "get_rest_apis", "items")
+                    if item.get("name") == name
+                ],
+            )
+            or []
+        )
+    ours = sorted(
+        (item for item in named if _made_by_fw(item)),
+        key=lambda item: (item.get("createdDate") or 0, item["id"]),
+    )
+    if found is None:
+        # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
+        # record): adopt the API of that name if only one has it, else the oldest fw made.
+        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
+    if found is None:
+        return None
+    rest_id = found["id"]
+    duplicates = tuple(item["id"] for item in ours if item["id"] != rest_id)
+    stage_info = reader.read(
+        f"REST API {rest_id!r} stage {stage!r}",
+        lambda: client.get_stage(restApiId=rest_id, stageName=stage),
+    )
+    fingerprint = None
+    if stage_info and stage_info.get("deploymentId"):
+        deployment = reader.read(
+            f"REST API {rest_id!r} deployment",
+            lambda: client.get_deployment(
+                restApiId=rest_id, deploymentId=stage_info["deploymentId"]
+            ),
+        )
+        fingerprint = (deployment or {}).get("description") or None
+    types = (found.get("endpointConfiguration") or {}).get("types") or [None]
+    return RemoteApi(
+        rest_id, found.get("name", ""), fingerprint, types[0], _made_by_fw(found), duplicates
+    )
+
+
+def _made_by_fw(item: Mapping[str, Any]) -> bool:
+    """fw tags the APIs it creates ("API Gateway API Reference: RestApi": an API's ``tags``
+    come back with it); older fw versions only wrote the description."""
+    tags = item.get("tags") or {}
+    return DEPLOYMENT_TAG in tags or item.get("description") == f"fw app {item.get('name')}"
+
+
+READS = {"rest_api": Read("apigateway", _read_rest_api)}
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+def models(desired: DesiredState) -> tuple[RestApi, ...]:
+    return () if desired.rest_api is None else (desired.rest_api,)
+
+
+def reads(desired: DesiredState, record: Record) -> list[Question]:
+    return [("rest_api", (recorded_id(record), a.name, a.stage_name)) for a in models(desired)]
+
+
+def plan(
+    desired: DesiredState, remote: RemoteState, record: Record, refs: References
+) -> list[Step]:
+    api = desired.rest_api
+    if api is None:
+        return []
+    found: RemoteApi | None = remote.ask("rest_api", recorded_id(record), api.name, api.stage_name)
+    if found is None:
+        return [CreateRestApi(api), PutRestApi(api), DeployRestApi(api)]
+    refs.set(API_ID, found.id)
+    entry = record.get(api.key)
+    steps: list[Step] = _delete_duplicates(api, found)
+    if not isinstance(entry, RestApiEntry) or (entry.id, entry.stage) != (
+        found.id,
+        api.stage_name,
+    ):
+        new = RestApiEntry(api.name, found.id, api.stage_name, found.deployed_fingerprint)
+        steps.append(RecordResource(api.key, new))
+    # The endpoint type lives on the API, outside the document, so it is changed on its own.
+    # (It is also part of the fingerprint, so the stage is redeployed as well: harmless.)
+    if found.endpoint_type is not None and found.endpoint_type != api.endpoint_type:
+        steps.append(UpdateEndpointType(api, found.id, found.endpoint_type))
+    # The stage's deployment carries the fingerprint of the document it was made from; if a
+    # deploy stopped between PutRestApi and CreateDeployment, they differ and both run again.
+    if found.deployed_fingerprint != api.fingerprint:
+        steps += [PutRestApi(api), DeployRestApi(api)]
+    return steps
+
+
+def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
+    entries = dropped(record, RestApiEntry, keep).values()
+    return [("rest_api", (e.id, e.name, e.stage)) for e in entries]
+
+
+def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
+    steps: list[Step] = []
+    for key, e in dropped(record, RestApiEntry, keep).items():
+        found: RemoteApi | None = remote.ask("rest_api", e.id, e.name, e.stage)
+        # An API found by name only goes if fw made it: the record's is gone, and another API
+        # of that name may be someone else's.
+        if found is not None and (found.id == e.id or found.made_by_fw):
+            steps.append(DeleteRestApi(key, found.id, e.name))
+        else:
+            steps.append(ForgetResource(key))
+        if found is not None:
+            steps += _delete_duplicates(e, found)
+    return steps
+
+
+# --- executor -------------------------------------------------------------------------------
+
+
+def _create_rest_api(ex: Executor, step: CreateRestApi) -> None:
+    api = step.api
+    result = ex.client("apigateway").create_rest_api(
+        name=api.name,
+        description=f"fw app {api.name}",
+        endpointConfiguration={"types": [api.endpoint_type]},
+        tags=dict(api.tags),
+    )
+    ex.state.put(api.key, RestApiEntry(api.name, result["id"], api.stage_name, None))
+
+
+def _update_endpoint_type(ex: Executor, step: UpdateEndpointType) -> None:
+    ex.client("apigateway").update_rest_api(
+        restApiId=step.api_id,
+        patchOperations=[
+            {
+                "op": "replace",
+                "path": f"/endpointConfiguration/types/{step.old}",
+                "value": step.api.endpoint_type,
+            }
+        ],
+    )
+
+
+def _put_rest_api(ex: Executor, step: PutRestApi) -> None:
+    ex.client("apigateway").put_rest_api(
+        restApiId=ex.resolve(API_ID),
+        mode="overwrite",
+        failOnWarnings=False,
+        body=json.dumps(step.api.document, sort_keys=True).encode(),
+    )
+
+
+def _deploy_rest_api(ex: Executor, step: DeployRestApi) -> None:
+    api = step.api
+    api_id = ex.resolve(API_ID)
+    # The fingerprint rides in the deployment's description: the next deploy reads it from the
+    # stage to know whether the stage serves the current document.
+    ex.client("apigateway").create_deployment(
+        restApiId=api_id, stageName=api.stage_name, description=api.fingerprint
+    )
+    ex.state.put(api.key, RestApiEntry(api.name, api_id, api.stage_name, api.fingerprint))
+
+
+def _delete_rest_api(ex: Executor, step: DeleteRestApi) -> None:
+    ignore_gone(lambda: ex.client("apigateway").delete_rest_api(restApiId=step.api_id))
+    ex.state.remove(step.key)
+
+
+HANDLERS: Mapping[type, Handler] = {
+    CreateRestApi: _create_rest_api,
+    UpdateEndpointType: _update_endpoint_type,
+    PutRestApi: _put_rest_api,
+    DeployRestApi: _deploy_rest_api,
+    DeleteRestApi: _delete_rest_api,
+}
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    from deployer.package.cfn import invoke_uri
+    from deployer.package.openapi import build_openapi
+    from deployer.package.sam import REST_API_ID
+
+    if not t.graph.has_api:
+        return
+    (handler,) = t.of_role("rest")
+    stage = t.config.api_gateway_stage
+    body = build_openapi(
+        t.graph.app,
+        handler_uri=invoke_uri(handler.logical_id),
+        authorizer_uris={str(f.name): invoke_uri(f.logical_id) for f in t.of_role("authorizer")},
+    )
+    t.resources[REST_API_ID] = {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {
+            "StageName": stage,
+            "EndpointConfiguration": {"Type": t.config.api_gateway_endpoint_type},
+            "DefinitionBody": body,
+        },
+    }
+    t.outputs.update(
+        {
+            "EndpointURL": {
+                "Description": "The REST API's base URL",
+                "Value": {
+                    "Fn::Sub": (
+                        f"https://${{{REST_API_ID}}}.execute-api.${{AWS::Region}}"
+                        f".${{AWS::URLSuffix}}/{stage}/"
+                    )
+                },
+            },
+            "RestAPIId": {"Value": {"Ref": REST_API_ID}},
+            "APIHandlerName": {"Value": {"Ref": handler.logical_id}},
+            "APIHandlerArn": {"Value": {"Fn::GetAtt": [handler.logical_id, "Arn"]}},
+        }
+    )

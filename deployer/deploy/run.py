@@ -22,6 +22,7 @@ from deployer.deploy.instructions import (
     ForgetResource,
     RecordResource,
 )
+from deployer.deploy.lock import locked
 from deployer.deploy.models import api_url
 from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
 from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
@@ -97,6 +98,7 @@ def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
     return _url(record, region)
 
 
+@locked("fw deploy")
 def deploy(
     project_dir: Path,
     stage: str = "dev",
@@ -210,6 +212,7 @@ def _run(
     return tuple(executor.execute(the_plan))
 
 
+@locked("fw delete")
 def delete(
     project_dir: Path,
     stage: str = "dev",

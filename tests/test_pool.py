@@ -244,6 +244,29 @@ def test_ctrl_c_lets_running_steps_finish_then_stops() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_ctrl_c_in_a_step_that_ends_at_once_still_says_it_stops() -> None:
+    def apply(step: Create) -> None:
+        if step.name == "a":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    lines: list[str] = []
+    with pytest.raises(pool.Interrupted, match="before creating function b"):
+        pool.run(
+            [Create("a"), Create("b", "a")],
+            apply,
+            after=AFTER,
+            is_removal=_is_removal,
+            report=lines.append,
+        )
+    assert lines == [
+        "Creating function a",
+        "Stopping after this step, once it is recorded (Ctrl-C again to stop now)",
+    ] or lines == [
+        "Stopping after this step, once it is recorded (Ctrl-C again to stop now)",
+        "Creating function a",
+    ]
+
+
 def test_the_result_is_every_message_in_plan_order() -> None:
     plan = [Role("r"), Create("a"), Create("b")]
     assert pool.run(

@@ -297,13 +297,12 @@ def run(
                     states = [slot.state for slot in slots]
                     failed = "failed" in states
                     busy = states.count("running")
-                    if stop.requested and not stop.noted and busy:
+                    if stop.requested and not stop.noted:
                         stop.noted = True
+                        # Today's sentence, kept word for word even when several steps run:
+                        # scripts and tests read it.
                         transcript.note(
                             "Stopping after this step, once it is recorded (Ctrl-C again to stop now)"
-                            if busy == 1
-                            else "Stopping after these steps, once they are recorded"
-                            " (Ctrl-C again to stop now)"
                         )
                     if not stop.requested and not failed:
                         for slot in slots:

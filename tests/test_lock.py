@@ -131,3 +131,15 @@ def test_of_two_processes_starting_together_one_runs(tmp_path: Path) -> None:
     outcomes = [run.communicate(timeout=30) for run in runs]
     assert sorted(out for out, _ in outcomes) == ["", "held\n"]
     assert sum("is being changed by another fw run" in err for _, err in outcomes) == 1
+
+
+def test_folders_made_only_for_the_lock_go_with_it(tmp_path: Path) -> None:
+    with stage_lock(tmp_path, "dev", command="fw delete", report=print):
+        assert lock_path(tmp_path, "dev").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_project_folder_is_not_created(tmp_path: Path) -> None:
+    with stage_lock(tmp_path / "typo", "dev", command="fw deploy", report=print):
+        pass
+    assert not (tmp_path / "typo").exists()

@@ -85,7 +85,12 @@ def stage_lock(
 ) -> Iterator[Holder]:
     """Hold ``stage``'s lock for the block, or raise :class:`StageLocked` naming its holder."""
     path = lock_path(project_dir, stage)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not Path(project_dir).is_dir():
+        # Nothing to protect: the command fails on its own, and must not create the folder.
+        yield Holder(os.getpid(), socket.gethostname(), command, "")
+        return
+    # Folders made only for the lock go with it (a delete of a stage never deployed).
+    made = [folder for folder in (path.parent, path.parent.parent) if not folder.exists()]
     me = Holder(
         pid=os.getpid(),
         host=socket.gethostname(),
@@ -112,11 +117,20 @@ def stage_lock(
             path.unlink(missing_ok=True)
         finally:
             handle.close()
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # not empty (the record is there) or already gone
 
 
 def _acquire(path: Path, stage: str) -> Any:
     while True:
-        handle = open(path, "a+", encoding="utf-8")  # closed by stage_lock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # closed by stage_lock
+        except FileNotFoundError:
+            continue  # a run that just ended removed the folder it had made
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

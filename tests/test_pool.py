@@ -267,6 +267,15 @@ def test_ctrl_c_in_a_step_that_ends_at_once_still_says_it_stops() -> None:
     ]
 
 
+def test_a_keyboard_interrupt_inside_a_step_stops_the_run_while_it() -> None:
+    def apply(step: Create) -> None:
+        if step.name == "a":
+            raise KeyboardInterrupt
+
+    with pytest.raises(pool.Interrupted, match="while creating function a"):
+        _run([Create("a"), Create("b", "a")], apply)
+
+
 def test_the_result_is_every_message_in_plan_order() -> None:
     plan = [Role("r"), Create("a"), Create("b")]
     assert pool.run(

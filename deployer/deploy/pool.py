@@ -169,15 +169,19 @@ class _Transcript:
         self._long = long
         self._head = 0
         self._lock = threading.Lock()
+        self._closed = False
 
     def add(self, slot: _Slot, line: str) -> None:
         with self._lock:
+            if self._closed:
+                return  # a step still running after a second Ctrl-C: the run has ended
             slot.lines.append(line)
             self._flush()
 
     def update(self) -> None:
         with self._lock:
-            self._flush()
+            if not self._closed:
+                self._flush()
 
     def note(self, line: str) -> None:
         """A line about the whole run (not a step's), printed now."""
@@ -185,8 +189,12 @@ class _Transcript:
             self._report(line)
 
     def finish(self) -> None:
-        """Print what every started step said (a stop leaves some never started)."""
+        """Print what every started step said (a stop leaves some never started); later
+        lines are dropped."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             for slot in self._slots:
                 if slot.state != "waiting":
                     self._print(slot)
@@ -336,10 +344,15 @@ def run(
     finally:
         if not interrupted:
             transcript.finish()
-    errors = [slot.error for slot in slots if slot.state == "failed"]
-    if errors:
-        assert errors[0] is not None
-        raise errors[0]
+    failed_slot = next((slot for slot in slots if slot.state == "failed"), None)
+    if failed_slot is not None:
+        error = failed_slot.error
+        assert error is not None
+        if isinstance(error, KeyboardInterrupt) and not isinstance(error, Interrupted):
+            # Raised inside a step (Ctrl-C where the signal reached that code): the run stops
+            # as it does on a second Ctrl-C.
+            raise Interrupted(f"while {_lower_first(failed_slot.message)}") from error
+        raise error
     pending = next((slot for slot in slots if slot.state == "waiting"), None)
     if pending is not None:
         raise Interrupted(f"before {_lower_first(pending.message)}")

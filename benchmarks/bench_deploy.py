@@ -1,9 +1,19 @@
-"""No-op redeploy of an events-only app: ``fw deploy`` next to ``chalice deploy``, against moto.
+"""Deploy timings against moto: AWS latency's share of a deploy, and fw next to Chalice.
 
-Run: ``.venv/bin/python benchmarks/bench_deploy.py [--runs N]``. The script starts its own moto
-server on a free loopback port, creates the queue and topic the app uses, deploys the same app
-once with each tool, then times N no-op redeploys of each (median) and counts their AWS write
-calls (any operation not named Get*/List*/Describe*/Head*).
+Run: ``.venv/bin/python benchmarks/bench_deploy.py [--runs N] [--delay MS] [--workers N]
+[--only latency|noop]``. The script starts its own moto server on a free loopback port.
+
+Latency: a six-function app (REST API, schedule, S3, SQS, SNS and a plain function) is deployed
+through a loopback proxy that holds every call to moto for 0 ms and then ``--delay`` ms (150 by
+default, about what an AWS control-plane call takes): a first deploy, then a redeploy after a
+code change (all six functions' code). The AWS-time ratio is (wall at the delay - wall at 0) /
+(calls x delay): 1.0 when every call waits for the one before it, lower when calls overlap.
+``--workers`` passes that many to ``deploy(workers=...)`` once the deploy pool is wired in
+(1, today's sequential executor, is the baseline).
+
+No-op: the same events-only app is deployed once with each tool, then N no-op redeploys of
+each are timed (median) and their AWS write calls counted (any operation not named
+Get*/List*/Describe*/Head*).
 
 Both tools run in this process with their imports warm, so the numbers compare the deploy
 logic, not interpreter start-up. Chalice's session is created inside its CLI, so the counting
@@ -15,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -29,8 +40,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from _proxy import Decision, Forward, proxy  # noqa: E402 (tests/_proxy.py)
 
 from deployer.deploy.aws import is_write_operation  # noqa: E402
 from deployer.deploy.run import deploy  # noqa: E402
@@ -164,6 +179,139 @@ def chalice_deploy(project: Path, counter: CallCounter) -> None:
         factory.create_botocore_session = original
 
 
+LATENCY_APP = """\
+from microframework import App, Rate
+
+app = App("latency")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def hourly(event):
+    return None
+
+
+@app.on_s3_event(bucket="latency-drop")
+def dropped(event):
+    return None
+
+
+@app.on_sqs_message(queue="latency-jobs")
+def job(event):
+    return None
+
+
+@app.on_sns_message(topic="latency-news")
+def news(event):
+    return None
+
+
+@app.lambda_function()
+def plain(event, context):
+    return {}
+"""
+LATENCY_CONFIG = {"version": "1.0", "app_name": "latency", "stages": {"dev": {}}}
+
+
+@attrs.frozen
+class Timed:
+    wall: float
+    calls: int
+
+
+def _latency_sources(endpoint: str) -> None:
+    """The bucket, queue and topic the app's triggers name, made straight in moto; and one
+    call to each other service, since moto builds a service's backend on first use (a second
+    or so that would otherwise hide part of the proxy's delay behind it)."""
+    import boto3
+
+    _post(f"{endpoint}/moto-api/reset", {})
+    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+    boto3.client("sts", endpoint_url=endpoint).get_caller_identity()
+    boto3.client("iam", endpoint_url=endpoint).list_roles()
+    boto3.client("lambda", endpoint_url=endpoint).list_functions()
+    boto3.client("apigateway", endpoint_url=endpoint).get_rest_apis()
+    boto3.client("events", endpoint_url=endpoint).list_rules()
+    boto3.client("logs", endpoint_url=endpoint).describe_log_groups()
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="latency-drop")
+    boto3.client("sqs", endpoint_url=endpoint).create_queue(
+        QueueName="latency-jobs", Attributes={"VisibilityTimeout": "360"}
+    )
+    boto3.client("sns", endpoint_url=endpoint).create_topic(Name="latency-news")
+
+
+def _deploy_options(workers: int) -> dict[str, Any]:
+    if workers == 1:
+        return {}
+    if "workers" not in inspect.signature(deploy).parameters:
+        raise SystemExit(
+            "--workers needs deploy(workers=...): the executor still runs one step at a time"
+        )
+    return {"workers": workers}
+
+
+def latency_runs(endpoint: str, root: Path, delay_ms: float, workers: int) -> tuple[Timed, Timed]:
+    """A first deploy and a code-change redeploy through a proxy adding ``delay_ms`` per call."""
+    _latency_sources(endpoint)
+    project = _project(root, ".fw", LATENCY_APP, LATENCY_CONFIG)
+    options = _deploy_options(workers)
+
+    def decide(method: str, path: str) -> Decision:
+        return Forward(delay_ms / 1000)
+
+    with proxy(endpoint, decide) as server:
+        os.environ["AWS_ENDPOINT_URL"] = server.url
+        try:
+            timed = []
+            for change in ("", "\n# a code change: every function's zip differs\n"):
+                (project / "app.py").write_text(LATENCY_APP + change)
+                sys.modules.pop("app", None)
+                before = len(server.seen)
+                start = time.perf_counter()
+                deploy(project, "dev", **options)
+                timed.append(Timed(time.perf_counter() - start, len(server.seen) - before))
+        finally:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return timed[0], timed[1]
+
+
+def _median_runs(
+    endpoint: str, tmp: Path, delay_ms: float, workers: int, runs: int
+) -> tuple[Timed, Timed]:
+    results = [
+        latency_runs(endpoint, tmp / f"latency-{delay_ms:g}-{index}", delay_ms, workers)
+        for index in range(runs)
+    ]
+    first, redeploy = (
+        Timed(
+            statistics.median(r[part].wall for r in results),
+            max(r[part].calls for r in results),
+        )
+        for part in (0, 1)
+    )
+    return first, redeploy
+
+
+def latency(endpoint: str, tmp: Path, delay_ms: float, workers: int, runs: int) -> None:
+    at_zero = _median_runs(endpoint, tmp, 0, workers, runs)
+    delayed = _median_runs(endpoint, tmp, delay_ms, workers, runs)
+    how = "one step at a time" if workers == 1 else f"{workers} workers"
+    print(
+        f"Deploy of a six-function app through a proxy adding {delay_ms:g} ms per AWS call"
+        f" ({how}; median of {runs}):"
+    )
+    print(f"  {'':22} {'wall@0':>8} {f'wall@{delay_ms:g}':>9} {'calls':>6} {'AWS-time ratio':>15}")
+    for name, zero, slow in zip(
+        ("first deploy", "code-change redeploy"), at_zero, delayed, strict=True
+    ):
+        ratio = (slow.wall - zero.wall) / (slow.calls * delay_ms / 1000)
+        print(f"  {name:22} {zero.wall:7.2f}s {slow.wall:8.2f}s {slow.calls:6d} {ratio:15.2f}")
+
+
 def measure(
     name: str, run: Callable[[Path, CallCounter], None], project: Path, runs: int
 ) -> tuple[float, list[str]]:
@@ -181,9 +329,19 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed no-op redeploys per tool")
+    parser.add_argument("--delay", type=float, default=150, help="ms the proxy adds per call")
+    parser.add_argument("--workers", type=int, default=1, help="deploy(workers=N), once wired")
+    parser.add_argument("--only", choices=("latency", "noop"), help="run one part only")
+    parser.add_argument("--latency-runs", type=int, default=3, help="deploys per delay (median)")
     args = parser.parse_args()
     with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
         _set_environment(endpoint)
+        if args.only != "noop":
+            latency(endpoint, Path(tmp), args.delay, args.workers, args.latency_runs)
+        if args.only == "latency":
+            return
+        _post(f"{endpoint}/moto-api/reset", {})
+        _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
         import boto3
 
         # Six times the function's 60 s, as Lambda advises (a shorter one is refused).

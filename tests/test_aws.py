@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
+from _proxy import Answer, Decision, Forward, Stall, proxy
 
-from deployer.deploy.aws import create_context, error_message, unreachable
+from deployer.deploy.aws import (
+    AwsContext,
+    CreateMayHaveSucceeded,
+    RateLimiter,
+    create_context,
+    error_message,
+    may_have_reached_aws,
+    unreachable,
+)
 
 
 @pytest.mark.parametrize(
@@ -103,3 +117,168 @@ def test_an_unreachable_endpoint_is_named_with_the_os_reason(
 def test_an_endpoint_that_answered_is_not_unreachable() -> None:
     err = botocore.exceptions.ReadTimeoutError(endpoint_url="https://sts.amazonaws.com/")
     assert unreachable(err) is None
+
+
+# --- AWS's control-plane quotas -------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock that only moves when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def _limiter() -> tuple[RateLimiter, FakeClock]:
+    clock = FakeClock()
+    return RateLimiter(clock=clock, sleep=clock.sleep), clock
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "second_waits"),
+    [
+        ("apigateway", "CreateDeployment", 5.0),
+        ("apigateway", "DeleteRestApi", 30.0),
+        ("apigateway", "CreateRestApi", 3.0),
+        ("apigateway", "CreateRestApi:EDGE", 30.0),
+        ("apigateway", "PutRestApi", 1.0),
+    ],
+    ids=["deployment", "delete-api", "create-regional", "create-edge", "put-api"],
+)
+def test_one_call_per_interval_where_api_gateway_says_so(
+    service: str, operation: str, second_waits: float
+) -> None:
+    limiter, _ = _limiter()
+    assert limiter.reserve(service, operation) == 0  # a deploy's first call is never held
+    assert limiter.reserve(service, operation) == pytest.approx(second_waits)
+
+
+def test_calls_waiting_their_turn_queue_one_interval_apart() -> None:
+    limiter, _ = _limiter()
+    waits = [limiter.reserve("apigateway", "CreateDeployment") for _ in range(3)]
+    assert waits == pytest.approx([0, 5, 10])
+
+
+def test_api_gateway_allows_a_burst_of_40_then_10_per_second() -> None:
+    limiter, clock = _limiter()
+    assert [limiter.reserve("apigateway", "GetRestApis") for _ in range(40)] == [0] * 40
+    assert limiter.reserve("apigateway", "GetRestApis") == pytest.approx(0.1)
+    clock.now = 10.0  # the bucket refills
+    assert limiter.reserve("apigateway", "GetRestApis") == 0
+
+
+def test_lambda_control_plane_is_15_per_second_but_not_get_function() -> None:
+    limiter, _ = _limiter()
+    assert [limiter.reserve("lambda", "UpdateFunctionCode") for _ in range(15)] == [0] * 15
+    assert limiter.reserve("lambda", "GetFunction") == 0  # its own, larger quota
+    assert limiter.reserve("lambda", "UpdateFunctionCode") == pytest.approx(1 / 15)
+
+
+def test_services_without_a_quota_here_are_not_held() -> None:
+    limiter, _ = _limiter()
+    assert [limiter.reserve("iam", "CreateRole") for _ in range(100)] == [0] * 100
+
+
+def test_the_limiter_holds_calls_made_through_the_context(aws: str) -> None:
+    limiter, clock = _limiter()
+    context = AwsContext(session=boto3.Session(region_name="us-east-1"), region="us-east-1")
+    context.limiter = limiter
+    client = context.client("apigateway")
+    client.create_rest_api(name="a", endpointConfiguration={"types": ["REGIONAL"]})
+    client.create_rest_api(name="b", endpointConfiguration={"types": ["REGIONAL"]})
+    client.create_rest_api(name="c")  # edge-optimized, counted apart
+    assert clock.slept == [3.0]
+
+
+# --- creates AWS would carry out twice ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "reached"),
+    [
+        (botocore.exceptions.ReadTimeoutError(endpoint_url="http://x"), True),
+        (botocore.exceptions.ConnectionClosedError(endpoint_url="http://x"), True),
+        (botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"), False),
+        (botocore.exceptions.ConnectTimeoutError(endpoint_url="http://x"), False),
+        (None, False),
+    ],
+    ids=["read-timeout", "dropped", "refused", "connect-timeout", "answered"],
+)
+def test_which_failures_may_have_reached_aws(error: Exception | None, reached: bool) -> None:
+    assert may_have_reached_aws(error) is reached
+
+
+def _first(method: str, path: str, decision: Decision) -> Callable[[str, str], Decision]:
+    """A proxy rule: ``decision`` for the first ``method path`` request, then forward."""
+    done = threading.Event()
+
+    def decide(seen_method: str, seen_path: str) -> Decision:
+        if seen_method == method and seen_path.split("?")[0] == path and not done.is_set():
+            done.set()
+            return decision
+        return Forward()
+
+    return decide
+
+
+def _apis(moto: str) -> list[str]:
+    client = boto3.client("apigateway", endpoint_url=moto, region_name="us-east-1")
+    return sorted(api["name"] for api in client.get_rest_apis()["items"])
+
+
+def _context(read_timeout: float = 0.5) -> AwsContext:
+    return AwsContext(
+        session=boto3.Session(region_name="us-east-1"),
+        region="us-east-1",
+        read_timeout=read_timeout,
+    )
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_twice(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with proxy(aws, _first("POST", "/restapis", Stall(2))) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        with pytest.raises(CreateMayHaveSucceeded) as raised:
+            _context().client("apigateway").create_rest_api(name="app-dev")
+    assert _apis(aws) == ["app-dev"]
+    assert "CreateRestApi request was sent" in str(raised.value)
+    assert "run the same command again" in str(raised.value)
+
+
+def test_without_fw_a_lost_answer_makes_two_apis(aws: str) -> None:
+    """Why fw refuses the retry: botocore alone sends the create again, and both succeed."""
+    with proxy(aws, _first("POST", "/restapis", Stall(2))) as server:
+        config = botocore.config.Config(read_timeout=0.5, retries={"mode": "standard"})
+        client = boto3.client(
+            "apigateway", endpoint_url=server.url, region_name="us-east-1", config=config
+        )
+        client.create_rest_api(name="app-dev")
+    assert _apis(aws) == ["app-dev", "app-dev"]
+
+
+def test_a_throttled_create_is_still_retried(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    throttled = Answer(
+        429,
+        json.dumps({"message": "Too Many Requests"}).encode(),
+        (("x-amzn-ErrorType", "TooManyRequestsException"),),
+    )
+    with proxy(aws, _first("POST", "/restapis", throttled)) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        _context().client("apigateway").create_rest_api(name="app-dev")
+        assert server.seen.count(("POST", "/restapis")) == 2
+    assert _apis(aws) == ["app-dev"]
+
+
+def test_a_read_whose_answer_is_lost_is_retried(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with proxy(aws, _first("GET", "/restapis", Stall(2))) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        assert _context().client("apigateway").get_rest_apis()["items"] == []

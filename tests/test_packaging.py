@@ -415,3 +415,33 @@ def test_shipped_bytecode_is_what_python_imports(tmp_path: Path) -> None:
     )
     assert run.stdout == "['a', 'b']\n"
     assert f"code object from '{task}/lib/__pycache__/util." in run.stderr
+
+
+_BUILD_EIGHT_TIMES = """
+import sys
+from pathlib import Path
+from deployer.package.build import build_package
+for _ in range(8):
+    build_package(Path(sys.argv[1]), Path(sys.argv[2]), runtime="python3.12")
+"""
+
+
+def test_two_processes_building_into_one_directory_do_not_collide(tmp_path: Path) -> None:
+    project = _project(tmp_path / "demo")
+    for index in range(300):  # enough to zip that the two runs' writes overlap
+        (project / "lib" / f"mod{index}.py").write_text(f"VALUE = {index!r} * 100\n" * 50)
+    out = tmp_path / "out"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILD_EIGHT_TIMES, str(project), str(out)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    with zipfile.ZipFile(out / "deployment.zip") as archive:
+        assert archive.testzip() is None
+        assert "lib/mod299.py" in archive.namelist()
+    assert sorted(p.name for p in out.iterdir()) == ["deployment.zip"]  # no temp file left

@@ -19,6 +19,7 @@ from deployer.deploy.executor import Executor, display_plan
 from deployer.deploy.instructions import ForgetResource, RecordResource
 from deployer.deploy.kinds import rest_api
 from deployer.deploy.kinds.rest_api import CreateRestApi, DeleteRestApi, RestApiEntry, api_url
+from deployer.deploy.lock import locked
 from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
 from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
 from deployer.deploy.state import Record, StateFile
@@ -92,6 +93,7 @@ def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
     return _url(record, region)
 
 
+@locked("fw deploy")
 def deploy(
     project_dir: Path,
     stage: str = "dev",
@@ -205,6 +207,7 @@ def _run(
     return tuple(executor.execute(the_plan))
 
 
+@locked("fw delete")
 def delete(
     project_dir: Path,
     stage: str = "dev",

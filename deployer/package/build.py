@@ -19,6 +19,7 @@ import os
 import stat
 import struct
 import sys
+import uuid
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -313,13 +314,37 @@ def bytecode_files(files: Mapping[str, Path], cache_dir: Path, runtime: str) -> 
                 + importlib.util.source_hash(data)
                 + marshal.dumps(code, _MARSHAL_VERSION)
             )
-            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pyc)
-            os.replace(tmp, cached)
+            _replace_atomically(cached, pyc)
         folder, _, filename = name.rpartition("/")
         prefix = f"{folder}/" if folder else ""
         out[f"{prefix}__pycache__/{filename[:-3]}.{tag}.pyc"] = cached
     return out
+
+
+def _unique_temp(path: Path) -> Path:
+    """A name beside ``path`` that no other run uses, to write (mode "xb") and then
+    ``os.replace`` over ``path``. Not ``mkstemp``: its 0600 mode would pass to the zip."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    tmp = _unique_temp(path)
+    try:
+        with open(tmp, "xb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _unlink_on_error(tmp: Path) -> Callable[..., bool]:
+    def exit_(exc_type: object, exc: object, tb: object) -> bool:
+        if exc_type is not None:
+            tmp.unlink(missing_ok=True)
+        return False
+
+    return exit_
 
 
 # PEP 552 header: magic number, then flags 0b11 (hash-based, checked), then the source hash.
@@ -489,11 +514,15 @@ def _write_zip(
             f"{path.name} would hold {len(names)} files, more than the {_MAX_ENTRIES} fw can "
             "zip: trim requirements.txt or vendor/."
         )
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of its own: two fw runs may write the same zip (two `fw package` into one
+    # directory, a deploy and a package sharing the dependency cache); the last replace wins.
+    tmp = _unique_temp(path)
     central: list[bytes] = []
     unzipped = 0
     digest = hashlib.sha256()
-    with open(tmp, "wb") as out, contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        stack.push(_unlink_on_error(tmp))
+        out = stack.enter_context(open(tmp, "xb"))
         source_file = stack.enter_context(open(source.path, "rb")) if source else None
 
         def emit(chunk: bytes) -> None:

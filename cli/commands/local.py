@@ -210,7 +210,7 @@ def _fire(loader: _GatewayLoader, log: Any) -> Any:
 
 
 def _bind(host: str, port: int, slot: Any, log: Any) -> Any:
-    from ..local_server import serve
+    from ..local import serve
 
     try:
         return serve(host, port, slot.get, log)
@@ -251,7 +251,7 @@ def command(
     """Serve the app locally, as API Gateway and Lambda would."""
     from deployer.project.app_loader import cli_mode
 
-    from ..local_server import AccessLog
+    from ..local import AccessLog
     from ..reloader import AppSlot, Reloader, UserInterrupt, forget_project_modules
 
     def interrupt(signum: int, frame: Any) -> None:

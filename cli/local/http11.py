@@ -1,4 +1,4 @@
-"""The HTTP/1.1 server behind ``fw local``: sockets and parsing here, API Gateway semantics in
+"""HTTP/1.1 for ``fw local``: one connection's requests, parsed strictly and answered through
 :class:`microframework.gateway.LocalGateway`.
 
 One thread per connection, keep-alive by default, and a request path with no per-request imports
@@ -6,38 +6,32 @@ or reloads: parse, call the gateway, write one buffer. The parser is strict on p
 API Gateway is: anything malformed gets a 400 and the connection is closed, and the server keeps
 going. A client holds its thread for a bounded time only: the request head and the body each
 have a total deadline (a per-``recv`` timeout alone lets a client that trickles a byte at a time
-hold it forever), and connections beyond a cap get a 503 instead of a thread.
+hold it forever).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import queue
 import re
 import socket
 import socketserver
-import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from microframework.gateway import (
     MAX_EVENT_BYTES,
     MAX_PAYLOAD_BYTES,
     BadRequest,
     GatewayResponse,
-    LocalGateway,
     limit_error,
 )
 
-from .output import color_enabled
-
-__all__ = ["AccessLog", "LocalServer", "Unavailable", "serve"]
+if TYPE_CHECKING:
+    from .server import LocalServer
 
 # API Gateway takes 10,240 bytes of request line and header values at most (the gateway checks
 # that exactly); these only bound what the server reads before it can ask.
@@ -51,15 +45,6 @@ IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may wait for its next req
 # used over. A client that misses either deadline gets a 408 and the connection closes.
 HEAD_TIMEOUT = 20.0
 BODY_TIMEOUT = 60.0
-# Connections served at once (one thread each); the next ones get a 503 and are closed. A
-# browser keeps at most 6 connections per host open, so 100 serves a few browsers, test suites
-# and load generators at once, while a flood of idle or trickling clients (or a runaway script)
-# can take at most 100 threads, not the process's memory.
-MAX_CONNECTIONS = 100
-# A refused connection is answered from the accepting thread; it waits this long at most for the
-# client's request (to read it: closing with unread data would reset the connection and could
-# discard the 503 before the client reads it), so a flood of refusals cannot stall accepting.
-REJECT_LINGER = 0.2
 # After answering a request whose body it will not read, the server stops sending and reads
 # (and drops) what the client still sends for this long, then closes: closing at once with
 # unread data would make the kernel reset the connection, and the client could lose the answer.
@@ -92,58 +77,6 @@ class _TooLarge(Exception):
     def __init__(self, response: GatewayResponse) -> None:
         super().__init__(response.status)
         self.response = response
-
-
-class AccessLog:
-    """One compact line per request, written by a background thread.
-
-    Writing to a pipe or file synchronously on every request would put the slowest consumer in
-    the request path; a queue keeps the handler threads writing to memory only.
-    """
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        self._color = color_enabled(self._stream)
-        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._drain, name="fw-access-log", daemon=True)
-        self._thread.start()
-
-    def request(
-        self, client: str, method: str, target: str, status: int, size: int, ms: float
-    ) -> None:
-        code = str(status)
-        if self._color:
-            code = f"\x1b[{32 if status < 400 else 33 if status < 500 else 31}m{code}\x1b[0m"
-        self._queue.put(f"{client} {method} {target} {code} {size}B {ms:.1f}ms")
-
-    def message(self, line: str) -> None:
-        self._queue.put(line)
-
-    def _drain(self) -> None:
-        while True:
-            line = self._queue.get()
-            lines = []
-            while line is not None:
-                lines.append(line)
-                if len(lines) >= 1000:
-                    break
-                try:
-                    line = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if lines:
-                try:
-                    self._stream.write("\n".join(lines) + "\n")
-                    self._stream.flush()
-                except (OSError, ValueError):
-                    pass  # stderr went away (a closed pipe): keep serving
-            if line is None:
-                return
-
-    def close(self) -> None:
-        """Write what is queued and stop the writer thread."""
-        self._queue.put(None)
-        self._thread.join(timeout=5)
 
 
 def _http_date() -> str:
@@ -213,7 +146,7 @@ class _Request:
         self.body_unread = False  # answered without reading the body: linger, then close
 
 
-class _Handler(socketserver.BaseRequestHandler):
+class HttpHandler(socketserver.BaseRequestHandler):
     server: LocalServer
     request: socket.socket
 
@@ -448,7 +381,7 @@ class _Handler(socketserver.BaseRequestHandler):
     def _linger(self) -> None:
         """Half-close, drop what the client is still sending (for a while), then close."""
         try:
-            _half_close_and_drain(self.connection, LINGER_SECONDS)
+            half_close_and_drain(self.connection, LINGER_SECONDS)
         except OSError:
             pass
 
@@ -473,12 +406,12 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _send_simple(self, status: int, message: str, *, close: bool) -> None:
         try:
-            self.connection.sendall(_simple(status, message, close=close))
+            self.connection.sendall(simple_answer(status, message, close=close))
         except OSError:
             pass
 
 
-def _half_close_and_drain(sock: socket.socket, seconds: float) -> None:
+def half_close_and_drain(sock: socket.socket, seconds: float) -> None:
     """Stop sending, then read and drop what the peer still sends for up to ``seconds``.
 
     Closing with unread data makes the kernel send a reset, which can destroy the answer
@@ -492,7 +425,7 @@ def _half_close_and_drain(sock: socket.socket, seconds: float) -> None:
             break
 
 
-def _simple(status: int, message: str, *, close: bool) -> bytes:
+def simple_answer(status: int, message: str, *, close: bool) -> bytes:
     """A whole response with API Gateway's error body, ``{"message": ...}``.
 
     The shape of the gateway's own errors ("Gateway responses for REST APIs in API Gateway":
@@ -516,101 +449,3 @@ def _message(status: int, message: str) -> GatewayResponse:
 def _error(status: int, code: str, message: str) -> GatewayResponse:
     body = json.dumps({"Code": code, "Message": message}).encode("utf-8")
     return GatewayResponse(status, [("Content-Type", "application/json")], body)
-
-
-class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    """A threaded TCP server whose connections speak HTTP/1.1 to ``get_gateway()``.
-
-    ``get_gateway`` returns the gateway to use for the next request, or raises
-    :class:`Unavailable`: the reloader swaps apps by changing what it returns.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    # ThreadingMixIn would keep a list of every handler thread to join at close; a long-lived
-    # dev server does not need that bookkeeping.
-    block_on_close = False
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        get_gateway: Callable[[], LocalGateway],
-        log: AccessLog | None = None,
-        *,
-        max_connections: int = MAX_CONNECTIONS,
-        head_timeout: float = HEAD_TIMEOUT,
-        body_timeout: float = BODY_TIMEOUT,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.get_gateway = get_gateway
-        self.log = log or AccessLog()
-        self.max_connections = max_connections
-        self.head_timeout = head_timeout
-        self.body_timeout = body_timeout
-        self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
-        super().__init__(address, _Handler)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._refuse(request, client_address)
-            return
-        # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
-        # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:  # no thread could be made: nothing else will give the slot back
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _refuse(self, sock: socket.socket, client_address: Any) -> None:
-        """Answer 503 at once and close: the cap is reached."""
-        answer = _simple(
-            503,
-            f"Service Unavailable: fw local is serving {self.max_connections} connections,"
-            " its limit; retry when one closes",
-            close=True,
-        )
-        try:
-            sock.settimeout(REJECT_LINGER)
-            sock.sendall(answer)
-            _half_close_and_drain(sock, REJECT_LINGER)
-        except OSError:
-            pass
-        client = client_address[0] if client_address else "-"
-        self.log.request(client, "-", "-", 503, len(answer), 0.0)
-        self.shutdown_request(sock)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Anything a handler did not catch: one traceback on stderr, the server keeps going.
-        traceback.print_exc()
-
-
-def serve(
-    host: str,
-    port: int,
-    get_gateway: Callable[[], LocalGateway],
-    log: AccessLog | None = None,
-    **limits: Any,
-) -> LocalServer:
-    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``.
-
-    ``limits`` are :class:`LocalServer`'s keyword arguments (``max_connections``, the timeouts).
-    """
-    return LocalServer((host, port), get_gateway, log, **limits)

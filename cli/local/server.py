@@ -1,0 +1,132 @@
+"""The listening socket of ``fw local``: one thread per connection, up to a cap."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from microframework.gateway import LocalGateway
+
+from .access_log import AccessLog
+from .http11 import (
+    BODY_TIMEOUT,
+    HEAD_TIMEOUT,
+    IDLE_TIMEOUT,
+    HttpHandler,
+    half_close_and_drain,
+    simple_answer,
+)
+
+__all__ = ["LocalServer", "serve"]
+
+# Connections served at once (one thread each); the next ones get a 503 and are closed. A
+# browser keeps at most 6 connections per host open, so 100 serves a few browsers, test suites
+# and load generators at once, while a flood of idle or trickling clients (or a runaway script)
+# can take at most 100 threads, not the process's memory.
+MAX_CONNECTIONS = 100
+# A refused connection is answered from the accepting thread; it waits this long at most for the
+# client's request (to read it: closing with unread data would reset the connection and could
+# discard the 503 before the client reads it), so a flood of refusals cannot stall accepting.
+REJECT_LINGER = 0.2
+
+
+class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """A threaded TCP server whose connections speak HTTP/1.1 to ``get_gateway()``.
+
+    ``get_gateway`` returns the gateway to use for the next request, or raises
+    :class:`Unavailable`: the reloader swaps apps by changing what it returns.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    # ThreadingMixIn would keep a list of every handler thread to join at close; a long-lived
+    # dev server does not need that bookkeeping.
+    block_on_close = False
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        get_gateway: Callable[[], LocalGateway],
+        log: AccessLog | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        head_timeout: float = HEAD_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+    ) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.get_gateway = get_gateway
+        self.log = log or AccessLog()
+        self.max_connections = max_connections
+        self.head_timeout = head_timeout
+        self.body_timeout = body_timeout
+        self.idle_timeout = idle_timeout
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, HttpHandler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
+        # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # no thread could be made: nothing else will give the slot back
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, sock: socket.socket, client_address: Any) -> None:
+        """Answer 503 at once and close: the cap is reached."""
+        answer = simple_answer(
+            503,
+            f"Service Unavailable: fw local is serving {self.max_connections} connections,"
+            " its limit; retry when one closes",
+            close=True,
+        )
+        try:
+            sock.settimeout(REJECT_LINGER)
+            sock.sendall(answer)
+            half_close_and_drain(sock, REJECT_LINGER)
+        except OSError:
+            pass
+        client = client_address[0] if client_address else "-"
+        self.log.request(client, "-", "-", 503, len(answer), 0.0)
+        self.shutdown_request(sock)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Anything a handler did not catch: one traceback on stderr, the server keeps going.
+        traceback.print_exc()
+
+
+def serve(
+    host: str,
+    port: int,
+    get_gateway: Callable[[], LocalGateway],
+    log: AccessLog | None = None,
+    **limits: Any,
+) -> LocalServer:
+    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``.
+
+    ``limits`` are :class:`LocalServer`'s keyword arguments (``max_connections``, the timeouts).
+    """
+    return LocalServer((host, port), get_gateway, log, **limits)

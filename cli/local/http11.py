@@ -67,7 +67,7 @@ class _Malformed(Exception):
     """The request cannot be parsed: answer 400 and close the connection."""
 
 
-class _Deadline(Exception):
+class Deadline(Exception):
     """The request head or body did not arrive in time: answer 408 and close."""
 
 
@@ -94,7 +94,7 @@ class _DeadlineReader(io.RawIOBase):
     """The connection's socket as a raw stream whose reads stop at ``deadline`` (monotonic).
 
     Without a deadline each ``recv`` waits ``idle`` seconds; with one, each waits only for what
-    is left of it, and a read after it raises :class:`_Deadline`.
+    is left of it, and a read after it raises :class:`Deadline`.
     """
 
     def __init__(self, sock: socket.socket, idle: float) -> None:
@@ -110,18 +110,18 @@ class _DeadlineReader(io.RawIOBase):
         if self.deadline is not None:
             timeout = self.deadline - time.monotonic()
             if timeout <= 0:
-                raise _Deadline
+                raise Deadline
         if self._sock.gettimeout() != timeout:
             self._sock.settimeout(timeout)
         try:
             return self._sock.recv_into(buffer)
         except TimeoutError:
             if self.deadline is not None:
-                raise _Deadline from None
+                raise Deadline from None
             raise
 
 
-class _Request:
+class Request:
     __slots__ = (
         "method",
         "target",
@@ -132,6 +132,7 @@ class _Request:
         "chunked",
         "expect_continue",
         "body_unread",
+        "upgrade",
     )
 
     def __init__(self, method: str, target: str, version: str) -> None:
@@ -144,6 +145,7 @@ class _Request:
         self.chunked = False
         self.expect_continue = False
         self.body_unread = False  # answered without reading the body: linger, then close
+        self.upgrade = ""  # the Upgrade header, lowercased
 
 
 class HttpHandler(socketserver.BaseRequestHandler):
@@ -155,11 +157,11 @@ class HttpHandler(socketserver.BaseRequestHandler):
         self.connection = self.request
         self.connection.settimeout(server.idle_timeout)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        self._reader = _DeadlineReader(self.connection, server.idle_timeout)
-        self.rfile = io.BufferedReader(self._reader)
+        self.reader = _DeadlineReader(self.connection, server.idle_timeout)
+        self.rfile = io.BufferedReader(self.reader)
         # The first request's head is due within HEAD_TIMEOUT of the connection: a client that
         # connects and says nothing holds its thread no longer than one that trickles.
-        self._reader.deadline = time.monotonic() + server.head_timeout
+        self.reader.deadline = time.monotonic() + server.head_timeout
         self._first = True
 
     def finish(self) -> None:
@@ -170,39 +172,44 @@ class HttpHandler(socketserver.BaseRequestHandler):
         try:
             while self._serve_one():
                 pass
-        except (TimeoutError, ConnectionError, OSError, _Deadline):
+        except (TimeoutError, ConnectionError, OSError, Deadline):
             pass  # the client went away or stalled: only this connection ends
 
     def _serve_one(self) -> bool:
         """Read, answer and log one request; False when the connection should close."""
-        reader = self._reader
+        reader = self.reader
         if not self._first:
             reader.deadline = None  # keep-alive: wait up to idle_timeout for the next request
         self._first = False
         try:
             if not self.rfile.peek(1):
                 return False
-        except (TimeoutError, _Deadline):
+        except (TimeoutError, Deadline):
             return False  # idle, or never sent a byte: close without an answer nobody asked for
         if reader.deadline is None:
             reader.deadline = time.monotonic() + self.server.head_timeout
         try:
             request = self._read_head()
-        except _Deadline:
-            self._send_simple(408, "Request Timeout: the request head took too long", close=True)
+        except Deadline:
+            self.send_simple(408, "Request Timeout: the request head took too long", close=True)
             self.server.log.request(self.client, "-", "-", 408, 0, 0.0)
             return False
         except _Malformed as err:
-            self._send_simple(400, f"Bad Request: {err}", close=True)
+            self.send_simple(400, f"Bad Request: {err}", close=True)
             self.server.log.request(self.client, "-", "-", 400, 0, 0.0)
             return False
         except _TooLarge as err:
-            self._send(_Request("GET", "-", "HTTP/1.1"), err.response, close=True)
+            self._send(Request("GET", "-", "HTTP/1.1"), err.response, close=True)
             self.server.log.request(self.client, "-", "-", err.response.status, 0, 0.0)
             self._linger()
             return False
         if request is None:
             return False
+        if request.upgrade == "websocket" and request.method == "GET":
+            from .websocket import serve_upgrade
+
+            if serve_upgrade(self, request):
+                return False  # the websocket ran on this connection and has closed
         started = time.perf_counter()
         response = self._respond(request)
         elapsed = (time.perf_counter() - started) * 1000
@@ -221,7 +228,7 @@ class HttpHandler(socketserver.BaseRequestHandler):
             return False
         return request.keep_alive
 
-    def _respond(self, request: _Request) -> GatewayResponse:
+    def _respond(self, request: Request) -> GatewayResponse:
         try:
             gateway = self.server.get_gateway()
         except Unavailable as err:
@@ -235,6 +242,12 @@ class HttpHandler(socketserver.BaseRequestHandler):
                 self._unread(request)
                 return _error(400, "BadRequest", f"bad request target {target!r}")
             target = "/" + rest.partition("/")[2]
+        if self.server.websockets.point(gateway.app):
+            from .management import connection_target
+
+            connection_id = connection_target(request.method, target)
+            if connection_id is not None:
+                return self._manage(request, connection_id)
         try:
             # A head over API Gateway's quotas, or a declared body over them, is answered before
             # the body is read (and before "100 Continue", which would invite the client to send).
@@ -251,16 +264,16 @@ class HttpHandler(socketserver.BaseRequestHandler):
                     request.method, target, request.headers, b"", body_length=declared
                 )
             try:
-                self._reader.deadline = time.monotonic() + self.server.body_timeout
+                self.reader.deadline = time.monotonic() + self.server.body_timeout
                 body = self._read_body(request)
             except _Malformed as err:
                 request.keep_alive = False
                 return _error(400, "BadRequest", str(err))
-            except _Deadline:
+            except Deadline:
                 self._unread(request)
                 return _message(408, "Request Timeout: the request body took too long")
             finally:
-                self._reader.deadline = None
+                self.reader.deadline = None
             if body is None:  # a chunked body past the payload quota: not read to its end
                 self._unread(request)
                 return limit_error("payload")
@@ -272,13 +285,38 @@ class HttpHandler(socketserver.BaseRequestHandler):
             traceback.print_exc()
             return _error(500, "InternalServerError", f"{type(err).__name__}: {err}")
 
+    def _manage(self, request: Request, connection_id: str) -> GatewayResponse:
+        """A management API (@connections) request, answered from the connection table."""
+        from .management import MAX_POST_BYTES, manage, too_large
+
+        if (request.length or 0) > MAX_POST_BYTES:
+            self._unread(request)
+            return too_large()
+        try:
+            self.reader.deadline = time.monotonic() + self.server.body_timeout
+            body = self._read_body(request)
+        except _Malformed as err:
+            request.keep_alive = False
+            return _error(400, "BadRequest", str(err))
+        except Deadline:
+            self._unread(request)
+            return _message(408, "Request Timeout: the request body took too long")
+        finally:
+            self.reader.deadline = None
+        if body is None or len(body) > MAX_POST_BYTES:
+            if body is None:
+                self._unread(request)
+            return too_large()
+        hub = self.server.websockets
+        return manage(hub.connections, request.method, connection_id, body)
+
     @staticmethod
-    def _unread(request: _Request) -> None:
+    def _unread(request: Request) -> None:
         if request.length or request.chunked:
             request.body_unread = True
             request.keep_alive = False
 
-    def _read_head(self) -> _Request | None:
+    def _read_head(self) -> Request | None:
         rfile = self.rfile
         line = rfile.readline(MAX_LINE + 1)
         while line in (b"\r\n", b"\n"):  # RFC 9112: ignore empty lines before a request
@@ -299,7 +337,7 @@ class HttpHandler(socketserver.BaseRequestHandler):
             raise _Malformed("non-ASCII request target") from None
         if any(c in target for c in "\x00\t\x7f") or any(ord(c) < 32 for c in target):
             raise _Malformed("control character in request target")
-        request = _Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
+        request = Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
         connection = ""
         lengths: list[bytes] = []
         head_size = 0
@@ -331,6 +369,8 @@ class HttpHandler(socketserver.BaseRequestHandler):
                 connection = text.lower()
             elif lower == "expect" and text.lower() == "100-continue":
                 request.expect_continue = True
+            elif lower == "upgrade":
+                request.upgrade = text.lower()
             request.headers.append((key, text))
         if "close" in connection:
             request.keep_alive = False
@@ -344,7 +384,7 @@ class HttpHandler(socketserver.BaseRequestHandler):
             request.length = int(lengths[0])
         return request
 
-    def _read_body(self, request: _Request) -> bytes | None:
+    def _read_body(self, request: Request) -> bytes | None:
         """The body (after "100 Continue" if asked); None for a chunked one over the quota."""
         if request.expect_continue and (request.length or request.chunked):
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -385,7 +425,7 @@ class HttpHandler(socketserver.BaseRequestHandler):
         except OSError:
             pass
 
-    def _send(self, request: _Request, response: GatewayResponse, close: bool = False) -> None:
+    def _send(self, request: Request, response: GatewayResponse, close: bool = False) -> None:
         status = response.status
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
         for name, value in response.headers:
@@ -404,7 +444,7 @@ class HttpHandler(socketserver.BaseRequestHandler):
         else:
             self.connection.sendall(head + response.body)
 
-    def _send_simple(self, status: int, message: str, *, close: bool) -> None:
+    def send_simple(self, status: int, message: str, *, close: bool) -> None:
         try:
             self.connection.sendall(simple_answer(status, message, close=close))
         except OSError:

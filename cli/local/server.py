@@ -1,4 +1,12 @@
-"""The listening socket of ``fw local``: one thread per connection, up to a cap."""
+"""The listening socket of ``fw local``: one thread per connection, up to a cap.
+
+HTTP connections and websockets have caps of their own. A websocket starts as an HTTP request
+on an HTTP slot and, once its upgrade is valid, moves to a websocket slot: hundreds of open
+websockets (idle for minutes, as API Gateway allows) then never take the slots HTTP clients
+need, and HTTP clients never keep a websocket from staying open. The 100 HTTP slots still guard
+the handshake itself, so a flood of idle HTTP clients delays new websockets the way it delays
+any request, for as long as the HTTP deadlines let them hold a slot.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from .http11 import (
     half_close_and_drain,
     simple_answer,
 )
+from .websocket import WebsocketHub, WebsocketLimits
 
 __all__ = ["LocalServer", "serve"]
 
@@ -43,7 +52,9 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128
+    # Connections the kernel queues before accept(): room for a burst of a few hundred
+    # websockets opening at once (API Gateway takes 500 new connections a second).
+    request_queue_size = 1024
     # ThreadingMixIn would keep a list of every handler thread to join at close; a long-lived
     # dev server does not need that bookkeeping.
     block_on_close = False
@@ -58,6 +69,7 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         head_timeout: float = HEAD_TIMEOUT,
         body_timeout: float = BODY_TIMEOUT,
         idle_timeout: float = IDLE_TIMEOUT,
+        websocket_limits: WebsocketLimits | None = None,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -68,7 +80,23 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.body_timeout = body_timeout
         self.idle_timeout = idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
+        limits = websocket_limits or WebsocketLimits()
+        self.websockets = WebsocketHub(limits, self.log)
+        self._websocket_slots = threading.BoundedSemaphore(limits.max_connections)
+        self._holds_http_slot = threading.local()
         super().__init__(address, HttpHandler)
+        self.websockets.endpoint = self.loopback_url
+
+    @property
+    def loopback_url(self) -> str:
+        """This server's URL from this machine (what the app's management client calls)."""
+        address, port = self.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else address
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def port(self) -> int:
@@ -90,10 +118,30 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        self._holds_http_slot.value = True
         try:
             super().process_request_thread(request, client_address)
         finally:
+            self._release_http_slot()
+
+    def _release_http_slot(self) -> None:
+        if getattr(self._holds_http_slot, "value", False):
+            self._holds_http_slot.value = False
             self._slots.release()
+
+    def enter_websocket(self) -> bool:
+        """Move the calling connection from an HTTP slot to a websocket slot (False: none free)."""
+        if not self._websocket_slots.acquire(blocking=False):
+            return False
+        self._release_http_slot()
+        return True
+
+    def leave_websocket(self) -> None:
+        self._websocket_slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.websockets.close()
 
     def _refuse(self, sock: socket.socket, client_address: Any) -> None:
         """Answer 503 at once and close: the cap is reached."""

@@ -16,6 +16,25 @@ class Gone(Exception):
     pass
 
 
+class PayloadTooLarge(Exception):
+    pass
+
+
+def new_connection_id() -> str:
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(11)).decode("ascii")
+
+
+def connect_status(result: Any) -> int:
+    status = result.get("statusCode", 200) if isinstance(result, dict) else 200
+    try:
+        return int(status)
+    except (TypeError, ValueError):
+        return 500
+
+
 def websocket_event(
     route_key: str,
     *,
@@ -29,6 +48,9 @@ def websocket_event(
     query: Any = None,
     source_ip: str,
     user_agent: str,
+    connected_at: float | None = None,
+    disconnect_status_code: int | None = None,
+    disconnect_reason: str = "",
 ) -> dict:
     kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
     context = {
@@ -138,6 +160,7 @@ class WebsocketAPI:
 
 def install() -> None:
     module = types.ModuleType("microframework.websocket_local")
-    for name in ("Gone", "websocket_event", "route_key_for", "Connections"):
+    names = ["Gone", "PayloadTooLarge", "new_connection_id", "connect_status"]
+    for name in [*names, "websocket_event", "route_key_for", "Connections"]:
         setattr(module, name, globals()[name])
     sys.modules["microframework.websocket_local"] = module

@@ -119,6 +119,10 @@ def _tables(app: Any, jobs: list[Any]) -> str:
         ("authorizer", a.name, f"header {a.header or 'Authorization'}")
         for a in app.builtin_auth_handlers
     ]
+    handlers += [
+        ("websocket", getattr(handler, "__name__", "-"), route)
+        for route, handler in (getattr(app, "websocket_handlers", None) or {}).items()
+    ]
     lines = [table(["METHOD", "PATH", "VIEW"], routes) if routes else "  (no routes)"]
     if handlers:
         lines += ["", table(["KIND", "NAME", "SOURCE"], handlers)]
@@ -129,6 +133,9 @@ def _banner(app: Any, url: str, jobs: list[Any]) -> str:
     if app is None:  # the first load failed: the server answers 500 until a save fixes it
         return f"Serving on {style(url, 'cyan')}  (Ctrl-C to stop)"
     head = f"Serving {style(app.app_name, 'bold')} on {style(url, 'cyan')}  (Ctrl-C to stop)"
+    if getattr(app, "websocket_handlers", None):
+        # The same port: API Gateway's wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}.
+        head += f"\nWebsockets on {style('ws://' + url.partition('://')[2], 'cyan')}"
     return head + "\n\n" + _tables(app, jobs)
 
 

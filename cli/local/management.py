@@ -40,7 +40,7 @@ def connection_target(method: str, target: str) -> str | None:
 
 def manage(connections: Any, method: str, connection_id: str, body: bytes) -> GatewayResponse:
     """Answer one @connections request from the connection table."""
-    from microframework.websocket_local import Gone
+    from microframework.websocket_local import Gone, PayloadTooLarge
 
     try:
         if method == "POST":
@@ -55,6 +55,8 @@ def manage(connections: Any, method: str, connection_id: str, body: bytes) -> Ga
         # GoneException (410): "The connection with the provided id no longer exists", for an
         # id never opened, one whose $connect has not returned, and one closed.
         return _error(410, "GoneException")
+    except PayloadTooLarge:
+        return too_large()
     except ClientBufferFull:
         # LimitExceededException (429): "... or the WebSocket client side buffer is full".
         return _error(429, "LimitExceededException")

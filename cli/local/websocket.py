@@ -150,9 +150,8 @@ def serve_upgrade(handler: HttpHandler, request: Request) -> bool:
     return True
 
 
-def _new_id() -> str:
-    # The shape of API Gateway's ids ("VNRUSeldSwMCIRQ="): 11 random bytes in base64; the URL-safe
-    # alphabet, so an id never holds the "/" that would split an @connections path.
+def _request_id() -> str:
+    # The shape of the requestId in API Gateway's error messages ("VNRXVFJOywMF3-Q=").
     return base64.urlsafe_b64encode(os.urandom(11)).decode("ascii")
 
 
@@ -190,7 +189,9 @@ class _Session:
         self.ws = ws
         self.request = request
         self.client = handler.client
-        self.connection_id = _new_id()
+        from microframework.websocket_local import new_connection_id
+
+        self.connection_id = new_connection_id()
         self.domain_name = _header(request, "host") or "localhost"
         self.user_agent = _header(request, "user-agent") or ""
         self.stage = gateway.stage
@@ -201,7 +202,10 @@ class _Session:
         self.out.settimeout(WRITE_SECONDS)
         self.lock = threading.Lock()
         self.close_deadline: float | None = None
-        self.connected_at = 0.0
+        self.connected_at = 0.0  # monotonic, for the quotas
+        self.connected_epoch = time.time()  # for the events' connectedAt
+        # What $disconnect is told: the close frame's code and reason, 1006 for none.
+        self.close_code, self.close_reason = 1006, ""
 
     # --- the connection's life -------------------------------------------------------------
 
@@ -273,6 +277,7 @@ class _Session:
         # GoneException": "A message was posted to the WebSocket API before the connection was
         # established").
         self.connected_at = time.monotonic()
+        self.connected_epoch = time.time()
         self.hub.connections.open(
             self.connection_id,
             post=self.post,
@@ -334,7 +339,7 @@ class _Session:
                     if event.frame_finished:
                         frame_size = 0
                     if event.message_finished:
-                        self.hub.connections.touch(self.connection_id)
+                        self._touch()
                         self._message("".join(parts))
                         parts, message_size = [], 0
                 elif isinstance(event, Ping):
@@ -342,6 +347,7 @@ class _Session:
                 elif isinstance(event, CloseConnection):
                     state = self.ws.state
                     if state is ConnectionState.REMOTE_CLOSING:
+                        self.close_code, self.close_reason = event.code, event.reason or ""
                         self._send(event.response())  # the client closed: answer in kind
                         return
                     if state is ConnectionState.CLOSED:
@@ -370,7 +376,11 @@ class _Session:
         handler = _handlers(gateway.app).get("$disconnect")
         self.server.log.request(self.client, "WS", "$disconnect", 200, 0, 0.0)
         if handler is not None:
-            event = self._event("$disconnect")
+            event = self._event(
+                "$disconnect",
+                disconnect_status_code=self.close_code,
+                disconnect_reason=self.close_reason,
+            )
             self.hub.invoker.submit(handler, event, self._context(gateway, "disconnect"))
 
     # --- messages from the client ----------------------------------------------------------
@@ -378,7 +388,7 @@ class _Session:
     def _message(self, body: str) -> None:
         from microframework.websocket_local import route_key_for
 
-        request_id = _new_id()
+        request_id = _request_id()
         try:
             gateway = self.server.get_gateway()
         except Unavailable:
@@ -416,6 +426,14 @@ class _Session:
             self._send(TextMessage(_error_message(text, self.connection_id, request_id)))
         except (OSError, ClientBufferFull):
             pass  # the client is gone or stuck: nothing to tell it
+
+    def _touch(self) -> None:
+        from microframework.websocket_local import Gone
+
+        try:
+            self.hub.connections.touch(self.connection_id)
+        except Gone:
+            pass  # deleted by the app while this message arrived: it still goes to $default
 
     # --- what other threads call -----------------------------------------------------------
 
@@ -469,6 +487,7 @@ class _Session:
             if self.ws.state is not ConnectionState.OPEN:
                 return
             data = self.ws.send(CloseConnection(code=code, reason=reason))
+            self.close_code, self.close_reason = code, reason
             self.close_deadline = time.monotonic() + self.limits.close_grace
             try:
                 self.out.sendall(data)
@@ -497,6 +516,7 @@ class _Session:
             api_id=API_ID,
             source_ip=self.client,
             user_agent=self.user_agent,
+            connected_at=self.connected_epoch,
             **extra,
         )
 
@@ -531,8 +551,11 @@ def _connect_result(result: Any) -> tuple[int, bytes, str | None]:
     Chalice's connect handler returns ``{"statusCode": 200}`` unless the app refuses; a result
     without a status (a handler that returns nothing) accepts, as the integration succeeded.
     """
-    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        return 200, b"", None
+    from microframework.websocket_local import connect_status
+
+    status = connect_status(result)
+    if not isinstance(result, dict):
+        return status, b"", None
     body = result.get("body") or ""
     data = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
     headers = result.get("headers") or {}
@@ -541,4 +564,4 @@ def _connect_result(result: Any) -> tuple[int, bytes, str | None]:
         for name, value in headers.items():
             if str(name).lower() == "sec-websocket-protocol":
                 subprotocol = str(value)
-    return result["statusCode"], data, subprotocol
+    return status, data, subprotocol

@@ -234,7 +234,7 @@ class _Session:
             gateway, handler, status = None, None, 502
             body = b'{"message": "Internal server error"}'
         if handler is not None:
-            path, _, query = self.request.target.partition("?")
+            query = self.request.target.partition("?")[2]
             event = self._event(
                 "$connect",
                 headers=self.request.headers,
@@ -277,7 +277,6 @@ class _Session:
         # GoneException": "A message was posted to the WebSocket API before the connection was
         # established").
         self.connected_at = time.monotonic()
-        self.connected_epoch = time.time()
         self.hub.connections.open(
             self.connection_id,
             post=self.post,

@@ -82,6 +82,13 @@ if TYPE_CHECKING:  # what __getattr__ resolves on first use, spelled out for typ
         SNSEventConfig,
         SQSEventConfig,
     )
+    from .websocket import (
+        WebsocketAPI,
+        WebsocketDisconnectedError,
+        WebsocketEvent,
+        WebsocketHandler,
+    )
+    from .websocket import WebsocketHandler as WebsocketEventSourceHandler
 
 _LAZY = {
     "ALL_ERRORS": "errors",
@@ -125,6 +132,10 @@ _LAZY = {
     "HeadersType": "hints",
     "UserHandlerFuncType": "hints",
     "MiddlewareFuncType": "hints",
+    "WebsocketAPI": "websocket",
+    "WebsocketDisconnectedError": "websocket",
+    "WebsocketEvent": "websocket",
+    "WebsocketHandler": "websocket",
 }
 
 # Chalice's names for the same things, so a port keeps its import lines' names.
@@ -135,6 +146,7 @@ _ALIASES = {
     "ChaliceAuthorizer": "BuiltinAuthorizer",
     "DecoratorAPI": "Scaffold",
     "EventSourceHandler": "EventHandler",
+    "WebsocketEventSourceHandler": "WebsocketHandler",
 }
 
 
@@ -222,5 +234,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UserHandlerFuncType",
     "ViewError",
+    "WebsocketAPI",
+    "WebsocketDisconnectedError",
+    "WebsocketEvent",
+    "WebsocketEventSourceHandler",
+    "WebsocketHandler",
     "error_response",
 ]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .authorizers import Authorizer, BuiltinAuthConfig
     from .scaffold import Blueprint
     from .sources import EventSourceConfig, LambdaFunctionConfig
+    from .websocket import WebsocketAPI
 
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # logging's level names, listed here so that checking one does not import logging.
@@ -186,6 +187,9 @@ class App(Scaffold):
         self.handlers: dict[str, Any] = {}  # name -> EventHandler/BuiltinAuthorizer, for local runs
         self.middleware_handlers: list[tuple[Callable[..., Any], str]] = []
         self.blueprints: list[Blueprint] = []
+        # route key -> WebsocketHandler; the WebsocketAPI is made on first use (see websocket_api).
+        self.websocket_handlers: dict[str, Any] = {}
+        self._websocket_api: WebsocketAPI | None = None
         # Chalice apps switch features on through this set; fw has nothing behind a flag, but a
         # ported app that writes to it must still import.
         self.experimental_feature_flags: set[str] = set()
@@ -243,6 +247,19 @@ class App(Scaffold):
             self._log = app_logger(self.app_name, self._debug, self.configure_logs, self.log_level)
         return self._log
 
+    @property
+    def websocket_api(self) -> WebsocketAPI:
+        """Post to, close and inspect WebSocket connections (created on first use)."""
+        if self._websocket_api is None:
+            from .websocket import WebsocketAPI
+
+            self._websocket_api = WebsocketAPI()
+        return self._websocket_api
+
+    @websocket_api.setter
+    def websocket_api(self, api: WebsocketAPI) -> None:
+        self._websocket_api = api
+
     # -- registration -----------------------------------------------------------------------
     def register_blueprint(
         self, blueprint: Blueprint, name_prefix: str | None = None, url_prefix: str | None = None
@@ -268,6 +285,11 @@ class App(Scaffold):
         if kind == "middleware":
             self.middleware_handlers.append((target, options["event_type"]))
             self._middleware_version += 1
+            return
+        if kind == "websocket":
+            from .websocket import register
+
+            register(self, name, target, module)
             return
         _check_name(name, "handler")
         previous = self.handlers.get(name)

@@ -212,6 +212,29 @@ class Scaffold:
         """A plain Lambda function ``func(event, context)`` deployed alongside the API."""
         return self._event_decorator("lambda_function", name, {})
 
+    def on_ws_connect(self, name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+        """Run the handler when a client connects ($connect); a non-2xx result refuses it."""
+        return self._ws_decorator("on_ws_connect", name)
+
+    def on_ws_message(self, name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+        """Run the handler for each message a client sends ($default)."""
+        return self._ws_decorator("on_ws_message", name)
+
+    def on_ws_disconnect(self, name: str | None = None) -> Callable[[Callable[..., Any]], Any]:
+        """Run the handler once a connection is closed, by either side ($disconnect)."""
+        return self._ws_decorator("on_ws_disconnect", name)
+
+    def _ws_decorator(self, decorator: str, name: str | None) -> Callable[..., Any]:
+        def register(func: Callable[..., Any]) -> Any:
+            from .websocket import ROUTE_KEYS, WebsocketHandler
+
+            handler_name = _check_name(name or func.__name__, "handler")
+            handler = WebsocketHandler(func, ROUTE_KEYS[decorator], handler_name)
+            self._register("websocket", handler_name, handler, {"decorator": decorator})
+            return handler
+
+        return register
+
     def middleware(
         self, event_type: str = "all"
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .app import App
+    from .websocket_local import WebsocketClient
 
 
 class FunctionNotFoundError(ValueError):
@@ -265,6 +266,18 @@ class Client:
         self.http = _HTTP(gateway, config.environment("api_handler"))
         self.events = _Events()
         self.lambda_ = _Lambda(app, config)
+        self._config = config
+        self._websocket: Any = None
+
+    @property
+    def websocket(self) -> WebsocketClient:
+        """The app's WebSocket API, in-process (see :mod:`microframework.websocket_local`)."""
+        if self._websocket is None:
+            from .websocket_local import WebsocketClient
+
+            config = self._config
+            self._websocket = WebsocketClient(self.app, config.api_stage, config.environment)
+        return self._websocket
 
     def __enter__(self) -> Client:
         return self

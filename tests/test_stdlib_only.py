@@ -18,8 +18,31 @@ EXPENSIVE = ("logging", "json", "inspect", "typing", "dataclasses", "re")
 
 def absolute_imports(source: str) -> list[tuple[int, str]]:
     """Top-level module names of every absolute import (relative imports are the package's own)."""
-    found = []
+    return _imports_under(ast.parse(source))
+
+
+def test_the_package_has_modules() -> None:
+    assert {p.name for p in MODULES} >= {"__init__.py", "app.py", "request.py", "response.py"}
+
+
+# The AWS SDK the Lambda Python runtime ships ("Building Lambda functions with Python": the
+# runtime includes the AWS SDK for Python (Boto3)). Only a function may import it, on first
+# use (app.websocket_api's management client), never a module at import time.
+LAMBDA_PROVIDED = frozenset({"boto3", "botocore"})
+
+
+def function_level_imports(source: str) -> set[tuple[int, str]]:
+    """The absolute imports made inside a function body."""
+    found: set[tuple[int, str]] = set()
     for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.update(_imports_under(node))
+    return found
+
+
+def _imports_under(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name.split(".")[0]) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
@@ -27,17 +50,22 @@ def absolute_imports(source: str) -> list[tuple[int, str]]:
     return found
 
 
-def test_the_package_has_modules() -> None:
-    assert {p.name for p in MODULES} >= {"__init__.py", "app.py", "request.py", "response.py"}
-
-
 @pytest.mark.parametrize("path", MODULES, ids=[p.name for p in MODULES])
 def test_imports_only_the_standard_library(path: Path) -> None:
-    imports = absolute_imports(path.read_text(encoding="utf-8"))
+    source = path.read_text(encoding="utf-8")
+    lazy = function_level_imports(source)
     outside = [
-        f"line {line}: {name}" for line, name in imports if name not in sys.stdlib_module_names
+        f"line {line}: {name}"
+        for line, name in absolute_imports(source)
+        if name not in sys.stdlib_module_names
+        and not ((line, name) in lazy and name in LAMBDA_PROVIDED)
     ]
     assert outside == []
+
+
+def test_the_sdk_is_allowed_only_inside_a_function() -> None:
+    source = "import boto3\n\ndef client():\n    import botocore.config\n    import attrs\n"
+    assert function_level_imports(source) == {(4, "botocore"), (5, "attrs")}
 
 
 def test_ast_scan_finds_a_third_party_import() -> None:

@@ -337,12 +337,14 @@ _MARSHAL_VERSION = 2
 # lazily (routing: ``App.route_table``).
 RUNTIME_MODULES = frozenset({
     "__init__", "app", "authorizers", "cors", "errors", "events", "handlers", "hints", "logs",
-    "request", "response", "routing", "scaffold", "schedule", "sources",
+    "request", "response", "routing", "scaffold", "schedule", "sources", "websocket",
 })  # fmt: skip
 # Local only: the emulation that ``fw local``, ``fw invoke --local``, ``fw generate-event`` and
 # users' tests run from the installed package. In Lambda, API Gateway does the routing and the
 # token checks and the services send the events, so no deployed code imports these.
-LOCAL_ONLY_MODULES = frozenset({"cognito", "gateway", "sample_events", "testing"})
+LOCAL_ONLY_MODULES = frozenset({
+    "cognito", "gateway", "sample_events", "testing", "websocket_local",
+})  # fmt: skip
 
 
 def runtime_files() -> dict[str, Path]:

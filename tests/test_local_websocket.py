@@ -14,28 +14,21 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from conftest import free_port
+from test_local_server import start_fw, stop, wait_for_port
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-try:
-    import microframework.websocket_local  # noqa: F401
-except ImportError:  # branch wsrt not merged yet: its agreed contract, stood in
-    import _websocket_standin
-
-    _websocket_standin.install()
-
-from _websocket_standin import WebsocketAPI
-
 from cli.local import AccessLog, LocalServer
 from cli.local.websocket import WebsocketLimits
-from microframework import App
+from microframework import App, WebsocketDisconnectedError, WebsocketEvent
 from microframework.gateway import LocalGateway
 
 INTEGRATION = 1.0  # seconds: the 29 s integration timeout, shortened
@@ -52,32 +45,32 @@ class Record:
 
 def make_app(record: Record) -> App:
     app = App("sockets")
-    api = WebsocketAPI()
+    app.experimental_feature_flags.update(["WEBSOCKETS"])
 
     @app.route("/")
     def index() -> dict:
         return {"peers": len(record.peers)}
 
-    def on_connect(event: dict, context: Any) -> dict:
-        connection_id = event["requestContext"]["connectionId"]
-        query = event.get("queryStringParameters") or {}
-        record.events.append(event)
+    @app.on_ws_connect()
+    def connect_(event: WebsocketEvent) -> Any:
+        query = event.to_dict().get("queryStringParameters") or {}
+        record.events.append(event.to_dict())
         if "deny" in query:
             return {"statusCode": 403, "body": "not you"}
         if "boom" in query:
             raise RuntimeError("connect failed")
         if "early" in query:
             try:
-                api.send(connection_id, "too early")
-            except ClientError as err:
-                record.early_posts.append(err.response["Error"]["Code"])
+                app.websocket_api.send(event.connection_id, "too early")
+            except WebsocketDisconnectedError:
+                record.early_posts.append("gone")
         with record.lock:
-            record.peers.add(connection_id)
-        return {"statusCode": 200}
+            record.peers.add(event.connection_id)
+        return None
 
-    def on_message(event: dict, context: Any) -> dict:
-        connection_id = event["requestContext"]["connectionId"]
-        body = event["body"]
+    @app.on_ws_message()
+    def message(event: WebsocketEvent) -> None:
+        api, connection_id, body = app.websocket_api, event.connection_id, event.body
         if body == "close":
             api.close(connection_id)
         elif body == "slow":
@@ -85,10 +78,10 @@ def make_app(record: Record) -> App:
         elif body == "fail":
             raise ValueError("handler failed")
         elif body == "info":
-            info = api.info(connection_id)
-            api.send(connection_id, json.dumps(info["Identity"]))
+            api.send(connection_id, json.dumps(api.info(connection_id)["Identity"]))
         elif body == "context":
-            api.send(connection_id, json.dumps([context.function_name, event["requestContext"]]))
+            context = [event.context.function_name, event.to_dict()["requestContext"]]
+            api.send(connection_id, json.dumps(context))
         elif body.startswith("all:"):
             with record.lock:
                 peers = list(record.peers)
@@ -96,21 +89,14 @@ def make_app(record: Record) -> App:
                 api.send(peer, body[4:])
         else:
             api.send(connection_id, body)
-        return {"statusCode": 200}
 
-    def on_disconnect(event: dict, context: Any) -> dict:
-        connection_id = event["requestContext"]["connectionId"]
+    @app.on_ws_disconnect()
+    def disconnect(event: WebsocketEvent) -> None:
         with record.lock:
-            record.peers.discard(connection_id)
-            record.disconnected.append(connection_id)
-        return {"statusCode": 200}
+            record.peers.discard(event.connection_id)
+            record.disconnected.append(event.connection_id)
+            record.events.append(event.to_dict())
 
-    app.websocket_handlers = {  # type: ignore[attr-defined]
-        "$connect": on_connect,
-        "$default": on_message,
-        "$disconnect": on_disconnect,
-    }
-    app.websocket_api = api  # type: ignore[attr-defined]
     return app
 
 
@@ -245,7 +231,7 @@ def test_nothing_can_be_posted_before_connect_returns(server: LocalServer, recor
     with connect(url(server, "?early=1")) as ws:
         ws.send("ping")
         assert ws.recv(timeout=5) == "ping"  # "too early" never arrived
-    assert record.early_posts == ["GoneException"]
+    assert record.early_posts == ["gone"]
 
 
 def test_handler_errors_and_timeouts_reach_the_client_as_api_gateway_words_them(
@@ -359,6 +345,8 @@ def test_idle_connections_are_closed_1001_and_disconnect_runs(record: Record) ->
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         assert 0.4 < time.monotonic() - started < 2
         assert until(lambda: len(record.disconnected) == 1)
+        context = record.events[-1]["requestContext"]
+        assert (context["eventType"], context["disconnectStatusCode"]) == ("DISCONNECT", 1001)
     finally:
         server.shutdown()
         server.server_close()
@@ -423,3 +411,63 @@ def test_a_plain_socket_that_drops_mid_connection_runs_disconnect(
     with connect(url(server)) as ws:
         ws.socket.shutdown(socket.SHUT_RDWR)  # no close frame: a network drop
     assert until(lambda: len(record.disconnected) == 1)
+
+
+FW_APP = """
+from microframework import App
+
+app = App("chat")
+
+
+@app.route("/")
+def index():
+    return {"ok": True}
+
+
+@app.on_ws_message()
+def message(event):
+    app.websocket_api.send(event.connection_id, "echo: " + event.body)
+"""
+
+
+def test_fw_local_prints_the_ws_url_and_serves_both(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(FW_APP)
+    (tmp_path / ".fw").mkdir()
+    config = {"version": "1.0", "app_name": "chat", "stages": {"dev": {}}}
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps(config))
+    port = free_port()
+    proc = start_fw(tmp_path, port)
+    try:
+        wait_for_port(port, proc)
+        with connect(f"ws://127.0.0.1:{port}/") as ws:
+            ws.send("hi")
+            assert ws.recv(timeout=10) == "echo: hi"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b'{"ok":true}'
+        conn.close()
+    finally:
+        out, err = stop(proc)
+    assert f"Websockets on ws://127.0.0.1:{port}/" in out
+    assert ["websocket", "message", "$default"] in [line.split() for line in out.splitlines()]
+    assert "Traceback" not in err
+
+
+def test_a_message_with_no_route_gets_api_gateways_forbidden(record: Record) -> None:
+    app = App("connect-only")
+
+    @app.on_ws_connect()
+    def connect_(event: WebsocketEvent) -> None:
+        record.peers.add(event.connection_id)
+
+    server, thread = start_server(app)
+    try:
+        with connect(url(server)) as ws:
+            ws.send('{"action": "nothing"}')
+            answer = json.loads(ws.recv(timeout=5))
+        assert answer["message"] == "Forbidden"
+        assert answer["connectionId"] in record.peers
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

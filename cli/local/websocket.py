@@ -397,12 +397,13 @@ class _Session:
         handlers = _handlers(gateway.app)
         route = route_key_for(body, routes=handlers)
         handler = handlers.get(route) if route is not None else None
-        self.server.log.request(self.client, "WS", route or "-", 200, len(body), 0.0)
-        if handler is None:
+        if route is None or handler is None:
             # No route matches and no $default: API Gateway answers the client itself (published
             # captures: aws-samples/simple-websockets-chat-app#24).
+            self.server.log.request(self.client, "WS", "-", 403, len(body), 0.0)
             self._reply_error("Forbidden", request_id)
             return
+        self.server.log.request(self.client, "WS", route, 200, len(body), 0.0)
         event = self._event(route, body=body)
 
         def failed(error: BaseException) -> None:
@@ -465,8 +466,9 @@ class _Session:
 
     def _send(self, *events: Any) -> None:
         """Write events in one go; raises ``Gone`` once the connection is closing."""
-        from microframework.websocket_local import Gone
         from wsproto.connection import ConnectionState
+
+        from microframework.websocket_local import Gone
 
         with self.lock:
             if self.ws.state is not ConnectionState.OPEN and not _is_close_reply(events):

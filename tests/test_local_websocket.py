@@ -303,8 +303,9 @@ def test_a_message_over_128KB_closes_1009_and_one_under_it_echoes_whole(
         text = "x" * (100 * 1024)
         ws.send(iter([text[i : i + 30000] for i in range(0, len(text), 30000)]))
         assert ws.recv(timeout=5) == text  # posted back in 32 KB frames
-        ws.send(iter(["y" * 30000] * 5))  # 150,000 bytes in frames under 32 KB
         with pytest.raises(ConnectionClosed) as closed:
+            # 150,000 bytes in frames under 32 KB: the server may close before the last is sent.
+            ws.send(iter(["y" * 30000] * 5))
             ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
@@ -467,6 +468,40 @@ def test_a_message_with_no_route_gets_api_gateways_forbidden(record: Record) -> 
             answer = json.loads(ws.recv(timeout=5))
         assert answer["message"] == "Forbidden"
         assert answer["connectionId"] in record.peers
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_the_handler_pool_queues_only_at_its_maximum_and_recovers() -> None:
+    from cli.local.lambdas import _Pool
+
+    pool = _Pool(3)
+    release = threading.Event()
+    busy = [pool.submit(release.wait, 10) for _ in range(3)]
+    queued = [pool.submit(lambda i=i: i) for i in range(5)]
+    time.sleep(0.1)
+    assert not any(future.done() for future in queued)  # all 3 workers are busy
+    release.set()
+    assert [future.result(5) for future in queued] == list(range(5))
+    assert all(future.result(5) for future in busy)
+    assert until(lambda: pool._idle == 3)  # every worker idle again, none lost or counted twice
+    assert [pool.submit(lambda: 7).result(5) for _ in range(10)] == [7] * 10
+
+
+def test_a_busy_connection_still_ends_at_the_maximum_duration(record: Record) -> None:
+    server, thread = start_server(make_app(record), ws={"max_seconds": 0.6})
+    try:
+        with connect(url(server)) as ws:
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                while time.monotonic() - started < 5:  # never idle
+                    ws.send("tick")
+                    ws.recv(timeout=5)
+                    time.sleep(0.05)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert 0.5 < time.monotonic() - started < 2
     finally:
         server.shutdown()
         server.server_close()

@@ -14,7 +14,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from queue import SimpleQueue
 from typing import Any
 
 __all__ = ["Invoker", "Timers"]
@@ -54,6 +55,54 @@ class Timers:
                 traceback.print_exc()
 
 
+class _Pool:
+    """Daemon worker threads, started on demand up to a maximum.
+
+    Not a ThreadPoolExecutor: the interpreter joins its threads at exit, so one handler stuck
+    in a long call would keep Ctrl-C from stopping ``fw local``.
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        self._max = max_workers
+        self._lock = threading.Lock()
+        self._workers = 0
+        self._idle = 0  # workers waiting for a task
+        self._backlog = 0  # tasks queued with no worker for them (at the maximum)
+        self._tasks: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = (
+            SimpleQueue()
+        )
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            # Each task takes an idle worker, or a new one; only at the maximum does it wait
+            # for a busy worker to finish.
+            if self._idle:
+                self._idle -= 1
+            elif self._workers < self._max:
+                self._workers += 1
+                threading.Thread(target=self._work, name="fw-lambda", daemon=True).start()
+            else:
+                self._backlog += 1
+        self._tasks.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, fn, args = self._tasks.get()  # the task it was started or woken for
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as error:  # the handler's own: its caller reports it
+                    future.set_exception(error)
+            del future, fn, args
+            with self._lock:
+                if self._backlog:
+                    self._backlog -= 1  # a queued task is this worker's next
+                else:
+                    self._idle += 1
+
+
 class _Outcome:
     """Settled once: by the handler's end or by the timeout, whichever comes first."""
 
@@ -76,7 +125,7 @@ class Invoker:
 
     def __init__(self, timeout: float, max_workers: int = MAX_INVOCATIONS) -> None:
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fw-lambda")
+        self._pool = _Pool(max_workers)
         self.timers = Timers()
 
     def call(self, handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Any:
@@ -114,9 +163,6 @@ class Invoker:
     def submit(self, handler: Callable[[Any, Any], Any], event: Any, context: Any) -> None:
         """Run the handler and forget it ($disconnect: nobody is left to answer)."""
         self._pool.submit(handler, event, context).add_done_callback(_print_error)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _print_error(finished: Future[Any]) -> None:

@@ -139,10 +139,6 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def leave_websocket(self) -> None:
         self._websocket_slots.release()
 
-    def server_close(self) -> None:
-        super().server_close()
-        self.websockets.close()
-
     def _refuse(self, sock: socket.socket, client_address: Any) -> None:
         """Answer 503 at once and close: the cap is reached."""
         answer = simple_answer(

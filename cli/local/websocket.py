@@ -103,9 +103,6 @@ class WebsocketHub:
         self._pointed = app
         return True
 
-    def close(self) -> None:
-        self.invoker.close()
-
 
 def serve_upgrade(handler: HttpHandler, request: Request) -> bool:
     """Run a websocket on the handler's connection until it closes.
@@ -323,6 +320,8 @@ class _Session:
                 events = list(self.ws.events())
             for event in events:
                 if isinstance(event, Message):
+                    if self.close_deadline is not None:
+                        continue  # closing: what the client still sends goes nowhere
                     if isinstance(event, BytesMessage):
                         # "Binary media types for WebSocket APIs in API Gateway": a binary frame
                         # is rejected and the client disconnected with code 1003.

@@ -59,6 +59,8 @@ def make_app(record: Record) -> App:
             return {"statusCode": 403, "body": "not you"}
         if "boom" in query:
             raise RuntimeError("connect failed")
+        if "slow" in query:
+            time.sleep(INTEGRATION * 2)
         if "early" in query:
             try:
                 app.websocket_api.send(event.connection_id, "too early")
@@ -216,7 +218,9 @@ def test_info_as_get_connection_returns_it(server: LocalServer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "status"), [("?deny=1", 403), ("?boom=1", 502)], ids=["refused", "raised"]
+    ("query", "status"),
+    [("?deny=1", 403), ("?boom=1", 502), ("?slow=1", 504)],
+    ids=["refused", "raised", "timed-out"],
 )
 def test_a_failed_connect_rejects_the_upgrade(
     server: LocalServer, record: Record, query: str, status: int
@@ -251,6 +255,8 @@ def test_handler_errors_and_timeouts_reach_the_client_as_api_gateway_words_them(
 
 def test_a_slow_handler_blocks_no_other_connection(server: LocalServer) -> None:
     with connect(url(server)) as slow, connect(url(server)) as quick:
+        quick.send("warm")  # the app's first post creates its boto3 client: not timed
+        assert quick.recv(timeout=5) == "warm"
         slow.send("slow")
         started = time.monotonic()
         quick.send("quick")
@@ -502,6 +508,74 @@ def test_a_busy_connection_still_ends_at_the_maximum_duration(record: Record) ->
                     time.sleep(0.05)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
         assert 0.5 < time.monotonic() - started < 2
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 400),
+        (
+            b"GET / HTTP/1.0\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            400,
+        ),
+    ],
+    ids=["no-key", "http-1.0"],
+)
+def test_a_bad_handshake_is_400_and_no_connect_runs(
+    server: LocalServer, record: Record, head: bytes, status: int
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(head)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:80]
+    assert record.events == []
+
+
+def test_websockets_over_their_cap_get_503(record: Record) -> None:
+    server, thread = start_server(make_app(record), ws={"max_connections": 2})
+    try:
+        with connect(url(server)), connect(url(server)):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(url(server))
+            assert refused.value.response.status_code == 503
+        with connect(url(server)) as ws:  # the slots came back
+            ws.send("again")
+            assert ws.recv(timeout=5) == "again"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_reloaded_app_serves_the_open_connections(record: Record) -> None:
+    first, second = make_app(record), App("reloaded")
+
+    @second.on_ws_message()
+    def shout(event: WebsocketEvent) -> None:
+        second.websocket_api.send(event.connection_id, event.body.upper())
+
+    current = [LocalGateway(first, stage="dev")]
+    server = LocalServer(
+        ("127.0.0.1", 0),
+        lambda: current[0],
+        AccessLog(io.StringIO()),
+        websocket_limits=WebsocketLimits(integration_seconds=INTEGRATION),
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        with connect(url(server)) as ws:
+            ws.send("hello")
+            assert ws.recv(timeout=5) == "hello"
+            current[0] = LocalGateway(second, stage="dev")  # what a save does
+            ws.send("hello")
+            assert ws.recv(timeout=5) == "HELLO"
+        assert until(lambda: len(record.disconnected) == 0 and len(record.peers) == 1)
     finally:
         server.shutdown()
         server.server_close()

@@ -8,6 +8,7 @@ the same management API calls leave the function.
 
 from __future__ import annotations
 
+import _thread
 import os
 
 from .errors import BadRequestError, FrameworkError, not_an_object
@@ -108,6 +109,9 @@ class WebsocketAPI:
         self._endpoint: str | None = None
         self._unsigned = False
         self._client: Any = None
+        # fw local's threads may all send first at once, and making clients from one boto3
+        # Session in parallel is not safe. (_thread is built in: no import cost.)
+        self._lock = _thread.allocate_lock()
 
     def configure(self, domain_name: str, stage: str) -> None:
         """Send to ``https://{domain_name}/{stage}``; the first configuration wins, as in Chalice."""
@@ -151,8 +155,15 @@ class WebsocketAPI:
         )
 
     def _get_client(self) -> Any:
-        if self._client is not None:
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
             return self._client
+
+    def _make_client(self) -> Any:
         if self._endpoint is None:
             raise ValueError(
                 "WebsocketAPI.configure must be called before using the WebsocketAPI (a "
@@ -173,8 +184,7 @@ class WebsocketAPI:
             options["region_name"] = (
                 session.region_name or self._env.get("AWS_REGION") or "us-east-1"
             )
-        self._client = session.client("apigatewaymanagementapi", **options)
-        return self._client
+        return session.client("apigatewaymanagementapi", **options)
 
     def send(self, connection_id: str, message: str | bytes) -> None:
         """Post ``message`` to the connection (PostToConnection)."""

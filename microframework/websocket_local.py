@@ -102,9 +102,10 @@ def websocket_event(
 ) -> dict[str, Any]:
     """The event a WebSocket API's Lambda proxy integration receives for ``route_key``.
 
-    Shape: "API Gateway: WebSocket API ... Lambda integration" (the $connect event carries the
-    upgrade request's headers and query string; a message carries ``body`` and a
-    ``messageId``; $disconnect carries neither). ``connected_at`` (epoch seconds) is the
+    Shape: "Integrations for WebSocket APIs in API Gateway" (Lambda proxy) and "Manage
+    connected users and client apps: $connect and $disconnect routes": the $connect event
+    carries the upgrade request's headers and query string; a message carries ``body`` and a
+    ``messageId``; $disconnect carries neither. ``connected_at`` (epoch seconds) is the
     connection's, the same in each of its events; ``is_binary`` base64-encodes ``body``.
     """
     now_ms = int(time.time() * 1000)
@@ -156,10 +157,12 @@ def route_key_for(
 ) -> str | None:
     """The route a message goes to; None when nothing matches and there is no ``$default``.
 
-    "Working with routes for WebSocket APIs": the route selection expression is evaluated on
-    the JSON message; a message that is not JSON, has no such property, or names a route the
-    API does not have goes to ``$default``. Chalice sets ``$request.body.action`` and creates
-    only ``$default`` besides $connect/$disconnect, so every message of a Chalice app lands there.
+    "Create routes for WebSocket APIs in API Gateway", section "Route selection expressions":
+    the expression is evaluated on the JSON message and its result stringified; a message that
+    is not JSON, has no such property, or names a route the API does not have goes to
+    ``$default``, and with no ``$default`` the service returns an error. Chalice sets
+    ``$request.body.action`` and creates only ``$default`` besides $connect/$disconnect, so every
+    message of a Chalice app lands there.
     """
     prefix = "$request.body."
     if not selection.startswith(prefix):
@@ -174,6 +177,10 @@ def route_key_for(
             value = None
     for part in selection[len(prefix) :].split("."):
         value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, (bool, int, float)):
+        import json
+
+        value = json.dumps(value)  # 3 -> "3", true -> "true"
     if isinstance(value, str) and value in routes and not value.startswith("$"):
         return value
     return "$default" if "$default" in routes else None
@@ -258,13 +265,20 @@ class Connections:
             self._open[connection_id] = _Entry(post, close, source_ip, user_agent)
 
     def post(self, connection_id: str, data: bytes) -> None:
-        """PostToConnection: hand ``data`` to the connection's ``post`` callback."""
+        """PostToConnection: hand ``data`` to the connection's ``post`` callback.
+
+        A callback that raises OSError (the socket died under it) makes the connection Gone.
+        """
         entry = self._get(connection_id)
         if len(data) > MAX_MESSAGE_BYTES:
             raise PayloadTooLarge(
                 f"{len(data)} bytes is over the {MAX_MESSAGE_BYTES}-byte message payload quota"
             )
-        entry.post(data)
+        try:
+            entry.post(data)
+        except OSError:
+            self.forget(connection_id)
+            raise Gone(connection_id) from None
 
     def info(self, connection_id: str) -> dict[str, Any]:
         """GetConnection's answer: ``ConnectedAt``, ``Identity``, ``LastActiveAt``."""

@@ -282,6 +282,25 @@ def test_client_is_made_once_from_the_events_api_id_and_gone_is_disconnected() -
     ]
 
 
+def test_threads_sending_first_at_once_share_one_client() -> None:
+    app = App("chat")
+    session = app.websocket_api.session = _Session([])
+    app.websocket_api.configure("ws.example.com", "chat")
+    barrier = threading.Barrier(8)
+    clients: list[Any] = []
+
+    def first_use() -> None:
+        barrier.wait()
+        clients.append(app.websocket_api._get_client())
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(session.calls) == 1 and len({id(c) for c in clients}) == 1
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     seen: list[tuple[str, str, bytes, bool]] = []
 

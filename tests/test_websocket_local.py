@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from microframework import App, Blueprint, WebsocketDisconnectedError, WebsocketEvent
 from microframework.testing import Client
@@ -100,7 +102,7 @@ def test_connection_ids_look_like_api_gateways() -> None:
 
 # -- route selection ---------------------------------------------------------------------------
 
-ROUTES = ("$connect", "$default", "$disconnect", "join")
+ROUTES = ("$connect", "$default", "$disconnect", "join", "3", "true")
 
 
 @pytest.mark.parametrize(
@@ -108,7 +110,10 @@ ROUTES = ("$connect", "$default", "$disconnect", "join")
     [
         ('{"action": "join"}', ROUTES, "join"),
         ('{"action": "leave"}', ROUTES, "$default"),
-        ('{"action": 3}', ROUTES, "$default"),
+        ('{"action": 3}', ROUTES, "3"),
+        ('{"action": true}', ROUTES, "true"),
+        ('{"action": 4}', ROUTES, "$default"),
+        ('{"action": ["join"]}', ROUTES, "$default"),
         ('{"action": "$connect"}', ROUTES, "$default"),
         ('{"other": "join"}', ROUTES, "$default"),
         ("not json", ROUTES, "$default"),
@@ -116,7 +121,7 @@ ROUTES = ("$connect", "$default", "$disconnect", "join")
         ("", ROUTES, "$default"),
         ('{"action": "leave"}', ("join",), None),
     ],
-    ids=["named", "unknown", "not-a-string", "reserved", "absent", "not-json", "array", "empty",
+    ids=["named", "unknown", "number", "boolean", "other-number", "array", "reserved", "absent", "not-json", "array", "empty",
          "no-default"],
 )  # fmt: skip
 def test_route_selection(body: str, routes: tuple[str, ...], expected: str | None) -> None:
@@ -127,6 +132,27 @@ def test_route_selection_follows_a_nested_expression_and_refuses_others() -> Non
     assert route_key_for('{"m": {"type": "join"}}', "$request.body.m.type", ROUTES) == "join"
     with pytest.raises(ValueError, match="must start with"):
         route_key_for("{}", "$request.header.x", ROUTES)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    body=st.text(max_size=40) | JSON.map(json.dumps) | st.binary(max_size=20),
+    action=st.sampled_from(ROUTES) | st.text(max_size=8),
+)
+def test_route_selection_never_fails_and_picks_a_route_the_api_has(body: Any, action: str) -> None:
+    for message in (body, json.dumps({"action": action, "body": body}, default=repr)):
+        route = route_key_for(message, routes=ROUTES)
+        assert route in ("$default", "join", "3", "true")
+        if message != body:
+            assert route == (action if action in ("join", "3", "true") else "$default")
 
 
 @pytest.mark.parametrize(
@@ -170,6 +196,18 @@ def test_post_over_the_message_quota_is_refused() -> None:
     table.post("c1", b"x" * MAX_MESSAGE_BYTES)
     with pytest.raises(PayloadTooLarge):
         table.post("c1", b"x" * (MAX_MESSAGE_BYTES + 1))
+
+
+def test_a_dead_socket_makes_the_connection_gone() -> None:
+    table = Connections()
+
+    def broken(data: bytes) -> None:
+        raise BrokenPipeError
+
+    table.open("c1", broken, lambda: None, "ip", "ua")
+    with pytest.raises(Gone):
+        table.post("c1", b"x")
+    assert "c1" not in table
 
 
 def test_connections_are_safe_across_threads() -> None:

@@ -159,6 +159,7 @@ def test_echo_through_the_management_api(server: LocalServer, record: Record) ->
         assert ws.recv(timeout=5) == "hello"
         ws.send("héllo ✓")
         assert ws.recv(timeout=5) == "héllo ✓"
+        assert ws.ping(b"are you there").wait(timeout=5)  # answered with a pong
 
 
 def test_connect_event_and_handler_context(server: LocalServer, record: Record) -> None:
@@ -449,12 +450,16 @@ def test_fw_local_prints_the_ws_url_and_serves_both(tmp_path: Path) -> None:
         with connect(f"ws://127.0.0.1:{port}/") as ws:
             ws.send("hi")
             assert ws.recv(timeout=10) == "echo: hi"
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/")
-        assert conn.getresponse().read() == b'{"ok":true}'
-        conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/")
+            assert conn.getresponse().read() == b'{"ok":true}'
+            conn.close()
+            started = time.monotonic()
+            out, err = stop(proc)  # Ctrl-C with a websocket open
+            assert proc.returncode == 130 and time.monotonic() - started < 5
     finally:
-        out, err = stop(proc)
+        if proc.poll() is None:
+            out, err = stop(proc)
     assert f"Websockets on ws://127.0.0.1:{port}/" in out
     assert ["websocket", "message", "$default"] in [line.split() for line in out.splitlines()]
     assert "Traceback" not in err

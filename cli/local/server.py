@@ -81,7 +81,7 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.idle_timeout = idle_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         limits = websocket_limits or WebsocketLimits()
-        self.websockets = WebsocketHub(limits, self.log)
+        self.websockets = WebsocketHub(limits)
         self._websocket_slots = threading.BoundedSemaphore(limits.max_connections)
         self._holds_http_slot = threading.local()
         super().__init__(address, HttpHandler)

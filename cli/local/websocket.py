@@ -28,7 +28,6 @@ from .http11 import Deadline, Unavailable, half_close_and_drain
 if TYPE_CHECKING:
     from wsproto import WSConnection
 
-    from .access_log import AccessLog
     from .http11 import HttpHandler, Request
 
 __all__ = ["WebsocketHub", "WebsocketLimits", "serve_upgrade"]
@@ -75,11 +74,10 @@ class WebsocketHub:
     """What the server's websocket connections share: the connection table, the handler pool,
     and the management endpoint the app is pointed at."""
 
-    def __init__(self, limits: WebsocketLimits, log: AccessLog) -> None:
+    def __init__(self, limits: WebsocketLimits) -> None:
         from .lambdas import Invoker
 
         self.limits = limits
-        self.log = log
         self.invoker = Invoker(limits.integration_seconds)
         self.endpoint = ""  # the server's own http:// URL, once bound
         self._connections: Any = None
@@ -290,7 +288,6 @@ class _Session:
             CloseConnection,
             Message,
             Ping,
-            TextMessage,
         )
 
         reader, rfile, limits = self.handler.reader, self.handler.rfile, self.limits
@@ -341,12 +338,13 @@ class _Session:
                         self._message("".join(parts))
                         parts, message_size = [], 0
                 elif isinstance(event, Ping):
-                    self._send(event.response())
+                    if self.close_deadline is None:
+                        self._answer(event.response())
                 elif isinstance(event, CloseConnection):
                     state = self.ws.state
                     if state is ConnectionState.REMOTE_CLOSING:
                         self.close_code, self.close_reason = event.code, event.reason or ""
-                        self._send(event.response())  # the client closed: answer in kind
+                        self._answer(event.response())  # the client closed: answer in kind
                         return
                     if state is ConnectionState.CLOSED:
                         return  # the client's answer to our close
@@ -359,8 +357,6 @@ class _Session:
                     except OSError:
                         pass
                     return
-                elif isinstance(event, TextMessage):  # pragma: no cover - a Message above
-                    pass
 
     def _disconnect(self) -> None:
         """Forget the connection, then run $disconnect (on every close: client, server, error,
@@ -421,10 +417,16 @@ class _Session:
     def _reply_error(self, text: str, request_id: str) -> None:
         from wsproto.events import TextMessage
 
+        self._answer(TextMessage(_error_message(text, self.connection_id, request_id)))
+
+    def _answer(self, event: Any) -> None:
+        """Send from the server's own threads, where nobody waits for an error."""
+        from microframework.websocket_local import Gone
+
         try:
-            self._send(TextMessage(_error_message(text, self.connection_id, request_id)))
-        except (OSError, ClientBufferFull):
-            pass  # the client is gone or stuck: nothing to tell it
+            self._send(event)
+        except (Gone, ClientBufferFull):
+            pass  # the client is gone, closing or stuck: nothing to tell it
 
     def _touch(self) -> None:
         from microframework.websocket_local import Gone
@@ -476,7 +478,11 @@ class _Session:
             try:
                 self.out.sendall(data)
             except TimeoutError:
+                # Part of a frame may be out: the stream cannot go on, so the connection ends.
+                self._drop()
                 raise ClientBufferFull(self.connection_id) from None
+            except OSError:
+                raise Gone(self.connection_id) from None  # the client went away mid-write
 
     def _close(self, code: int, reason: str) -> None:
         """Send a close frame (once) and give the client ``close_grace`` seconds to answer."""

@@ -3,7 +3,6 @@ the app's management calls made by a real boto3 ``apigatewaymanagementapi`` clie
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import http.client
 import io
@@ -13,7 +12,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,9 @@ from cli.local.websocket import WebsocketLimits
 from microframework import App, WebsocketDisconnectedError, WebsocketEvent
 from microframework.gateway import LocalGateway
 
-INTEGRATION = 1.0  # seconds: the 29 s integration timeout, shortened
+INTEGRATION = (
+    3.0  # seconds: the 29 s integration timeout, shortened (a first post builds a boto3 client)
+)
 
 
 class Record:
@@ -102,21 +103,30 @@ def make_app(record: Record) -> App:
     return app
 
 
-def start_server(app: App, **limits: Any) -> tuple[LocalServer, threading.Thread]:
-    gateway = LocalGateway(app, stage="dev", function_name="sockets-dev")
+@contextlib.contextmanager
+def served(
+    app: App, *, gateway: Callable[[], LocalGateway] | None = None, **limits: Any
+) -> Iterator[LocalServer]:
+    """A server for ``app`` (or whatever ``gateway`` returns) on a free port, in a thread."""
+    fixed = LocalGateway(app, stage="dev", function_name="sockets-dev")
     ws_limits = WebsocketLimits(
         integration_seconds=INTEGRATION, close_grace=1.0, **limits.pop("ws", {})
     )
     server = LocalServer(
         ("127.0.0.1", 0),
-        lambda: gateway,
+        gateway or (lambda: fixed),
         AccessLog(io.StringIO()),
         websocket_limits=ws_limits,
         **limits,
     )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
-    return server, thread
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -126,11 +136,8 @@ def record() -> Record:
 
 @pytest.fixture
 def server(record: Record) -> Iterator[LocalServer]:
-    server, thread = start_server(make_app(record))
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with served(make_app(record)) as server:
+        yield server
 
 
 def url(server: LocalServer, query: str = "") -> str:
@@ -254,17 +261,6 @@ def test_handler_errors_and_timeouts_reach_the_client_as_api_gateway_words_them(
     assert set(failed) == {"message", "connectionId", "requestId"}
 
 
-def test_a_slow_handler_blocks_no_other_connection(server: LocalServer) -> None:
-    with connect(url(server)) as slow, connect(url(server)) as quick:
-        quick.send("warm")  # the app's first post creates its boto3 client: not timed
-        assert quick.recv(timeout=5) == "warm"
-        slow.send("slow")
-        started = time.monotonic()
-        quick.send("quick")
-        assert quick.recv(timeout=5) == "quick"
-        assert time.monotonic() - started < INTEGRATION / 2
-
-
 def _masked(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
     mask = os.urandom(4)
     head = bytes([(0x80 if fin else 0) | opcode])
@@ -303,20 +299,6 @@ def test_invalid_frames_close_with_the_right_code_and_the_server_stays_up(
         assert ws.recv(timeout=5) == "still up"
 
 
-def test_a_message_over_128KB_closes_1009_and_one_under_it_echoes_whole(
-    server: LocalServer,
-) -> None:
-    with connect(url(server), max_size=None) as ws:
-        text = "x" * (100 * 1024)
-        ws.send(iter([text[i : i + 30000] for i in range(0, len(text), 30000)]))
-        assert ws.recv(timeout=5) == text  # posted back in 32 KB frames
-        with pytest.raises(ConnectionClosed) as closed:
-            # 150,000 bytes in frames under 32 KB: the server may close before the last is sent.
-            ws.send(iter(["y" * 30000] * 5))
-            ws.recv(timeout=5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
-
-
 def test_management_api_answers_as_the_model_says(server: LocalServer) -> None:
     client = management(server)
     with pytest.raises(client.exceptions.GoneException):
@@ -341,76 +323,6 @@ def test_http_routes_are_unaffected(server: LocalServer, record: Record) -> None
         conn.request("GET", "/missing")
         assert conn.getresponse().status == 403  # API Gateway's Missing Authentication Token
         conn.close()
-
-
-def test_idle_connections_are_closed_1001_and_disconnect_runs(record: Record) -> None:
-    server, thread = start_server(make_app(record), ws={"idle_seconds": 0.5})
-    try:
-        with connect(url(server)) as ws:
-            started = time.monotonic()
-            with pytest.raises(ConnectionClosed) as closed:
-                ws.recv(timeout=5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-        assert 0.4 < time.monotonic() - started < 2
-        assert until(lambda: len(record.disconnected) == 1)
-        context = record.events[-1]["requestContext"]
-        assert (context["eventType"], context["disconnectStatusCode"]) == ("DISCONNECT", 1001)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_websockets_do_not_take_http_slots(record: Record) -> None:
-    server, thread = start_server(make_app(record), max_connections=2)
-    try:
-        stack = contextlib.ExitStack()
-        sockets = [stack.enter_context(connect(url(server))) for _ in range(5)]
-        for conn_number in range(3):
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
-            conn.request("GET", "/")
-            assert conn.getresponse().status == 200, conn_number
-            conn.close()
-        for ws in sockets:
-            ws.send("ok")
-            assert ws.recv(timeout=5) == "ok"
-        stack.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-async def _capacity(port: int, idle: int, active: int, rounds: int) -> tuple[int, int]:
-    from websockets.asyncio.client import connect as aconnect
-
-    uri = f"ws://127.0.0.1:{port}/"
-    idles = []
-    for _ in range(idle):
-        idles.append(await aconnect(uri, open_timeout=20))
-
-    async def chat(number: int) -> int:
-        async with aconnect(uri, open_timeout=20) as ws:
-            for index in range(rounds):
-                await ws.send(f"{number}:{index}")
-                assert await asyncio.wait_for(ws.recv(), 20) == f"{number}:{index}"
-        return rounds
-
-    done = sum(await asyncio.gather(*(chat(n) for n in range(active))))
-    alive = 0
-    for ws in idles[:: max(1, idle // 20)]:  # a sample of the idle ones still answers
-        await ws.send("awake")
-        alive += await asyncio.wait_for(ws.recv(), 20) == "awake"
-    for ws in idles:
-        await ws.close()
-    return done, alive
-
-
-def test_500_idle_and_50_active_connections(server: LocalServer, record: Record) -> None:
-    done, alive = asyncio.run(_capacity(server.port, idle=500, active=50, rounds=4))
-    assert done == 200
-    assert alive == 20
-    assert until(lambda: len(record.disconnected) == 550, seconds=20)
 
 
 def test_a_plain_socket_that_drops_mid_connection_runs_disconnect(
@@ -472,51 +384,12 @@ def test_a_message_with_no_route_gets_api_gateways_forbidden(record: Record) -> 
     def connect_(event: WebsocketEvent) -> None:
         record.peers.add(event.connection_id)
 
-    server, thread = start_server(app)
-    try:
+    with served(app) as server:
         with connect(url(server)) as ws:
             ws.send('{"action": "nothing"}')
             answer = json.loads(ws.recv(timeout=5))
         assert answer["message"] == "Forbidden"
         assert answer["connectionId"] in record.peers
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def test_the_handler_pool_queues_only_at_its_maximum_and_recovers() -> None:
-    from cli.local.lambdas import _Pool
-
-    pool = _Pool(3)
-    release = threading.Event()
-    busy = [pool.submit(release.wait, 10) for _ in range(3)]
-    queued = [pool.submit(lambda i=i: i) for i in range(5)]
-    time.sleep(0.1)
-    assert not any(future.done() for future in queued)  # all 3 workers are busy
-    release.set()
-    assert [future.result(5) for future in queued] == list(range(5))
-    assert all(future.result(5) for future in busy)
-    assert until(lambda: pool._idle == 3)  # every worker idle again, none lost or counted twice
-    assert [pool.submit(lambda: 7).result(5) for _ in range(10)] == [7] * 10
-
-
-def test_a_busy_connection_still_ends_at_the_maximum_duration(record: Record) -> None:
-    server, thread = start_server(make_app(record), ws={"max_seconds": 0.6})
-    try:
-        with connect(url(server)) as ws:
-            started = time.monotonic()
-            with pytest.raises(ConnectionClosed) as closed:
-                while time.monotonic() - started < 5:  # never idle
-                    ws.send("tick")
-                    ws.recv(timeout=5)
-                    time.sleep(0.05)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
-        assert 0.5 < time.monotonic() - started < 2
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -541,22 +414,6 @@ def test_a_bad_handshake_is_400_and_no_connect_runs(
     assert record.events == []
 
 
-def test_websockets_over_their_cap_get_503(record: Record) -> None:
-    server, thread = start_server(make_app(record), ws={"max_connections": 2})
-    try:
-        with connect(url(server)), connect(url(server)):
-            with pytest.raises(InvalidStatus) as refused:
-                connect(url(server))
-            assert refused.value.response.status_code == 503
-        with connect(url(server)) as ws:  # the slots came back
-            ws.send("again")
-            assert ws.recv(timeout=5) == "again"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def test_a_reloaded_app_serves_the_open_connections(record: Record) -> None:
     first, second = make_app(record), App("reloaded")
 
@@ -565,15 +422,7 @@ def test_a_reloaded_app_serves_the_open_connections(record: Record) -> None:
         second.websocket_api.send(event.connection_id, event.body.upper())
 
     current = [LocalGateway(first, stage="dev")]
-    server = LocalServer(
-        ("127.0.0.1", 0),
-        lambda: current[0],
-        AccessLog(io.StringIO()),
-        websocket_limits=WebsocketLimits(integration_seconds=INTEGRATION),
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with served(first, gateway=lambda: current[0]) as server:
         with connect(url(server)) as ws:
             ws.send("hello")
             assert ws.recv(timeout=5) == "hello"
@@ -581,7 +430,3 @@ def test_a_reloaded_app_serves_the_open_connections(record: Record) -> None:
             ws.send("hello")
             assert ws.recv(timeout=5) == "HELLO"
         assert until(lambda: len(record.disconnected) == 0 and len(record.peers) == 1)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

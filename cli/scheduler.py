@@ -15,7 +15,10 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from microframework.local_sources import LocalSource
 
 __all__ = [
     "CronSchedule",
@@ -332,12 +335,17 @@ def parse_schedule(
 
 @dataclass(eq=False)
 class Job:
-    """One scheduled handler; ``next_fire`` is None once its schedule has no more times."""
+    """One scheduled handler; ``next_fire`` is None once its schedule has no more times.
+
+    ``source``: the local declaration of the handler's event source (what ``fw local`` fires
+    it with), when the job comes from an app.
+    """
 
     name: str
     schedule: Schedule
     handler: Callable[[Any, Any], Any]
     next_fire: datetime | None = field(default=None)
+    source: LocalSource | None = field(default=None, kw_only=True)
 
 
 def _utc_now() -> datetime:

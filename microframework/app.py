@@ -1,17 +1,18 @@
-"""The application object: registration of everything the app declares, and REST dispatch.
+"""The application object: registration of everything the app declares.
 
-In Lambda, API Gateway has already matched the route, so dispatch is two dict lookups on
-``requestContext.resourcePath`` and ``httpMethod``: the app's size never costs a request anything.
+Routes are checked and precomputed here, once, so that the REST handler it inherits
+(:mod:`microframework.dispatch`) does nothing per request but look them up.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+# contextvars only re-exports its C module; importing that directly is a tenth of a millisecond
+# less on every cold start (the same trade as request.py's _collections_abc).
+from _contextvars import ContextVar
 
 from .cors import CORSConfig, check_route_cors
-from .errors import FrameworkError, InvalidEventError, UnhandledError, ViewError, not_an_object
-from .request import Request, find_header, invalid_field
-from .response import Response, error_response, is_binary, matches_content_type
+from .dispatch import RestDispatch
+from .response import matches_content_type
 from .scaffold import Scaffold, _check_name
 
 TYPE_CHECKING = False
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .authorizers import Authorizer, BuiltinAuthConfig
+    from .request import Request
+    from .response import Response
     from .scaffold import Blueprint
     from .sources import EventSourceConfig, LambdaFunctionConfig
     from .websocket import WebsocketAPI
@@ -160,7 +163,7 @@ class RouteEntry:
         return f"<RouteEntry {self.method} {self.path} -> {self.view_name}>"
 
 
-class App(Scaffold):
+class App(Scaffold, RestDispatch):
     """The app: ``app = App("name")``; Lambda calls ``app(event, context)`` for HTTP requests."""
 
     def __init__(
@@ -306,23 +309,11 @@ class App(Scaffold):
             self.builtin_auth_handlers.append(target.config)
             return
         target.owner = self
-        from . import sources
+        from .sources import SOURCES
 
-        record_class = {
-            "schedule": sources.ScheduledEventConfig,
-            "on_cw_event": sources.CloudWatchEventConfig,
-            "on_s3_event": sources.S3EventConfig,
-            "on_sns_message": sources.SNSEventConfig,
-            "on_sqs_message": sources.SQSEventConfig,
-            "on_kinesis_record": sources.KinesisEventConfig,
-            "on_dynamodb_record": sources.DynamoDBEventConfig,
-            "lambda_function": sources.LambdaFunctionConfig,
-        }[kind]
-        record: Any = record_class(name=name, handler_string=handler_string, **options)
-        if kind == "lambda_function":
-            self.pure_lambda_functions.append(record)
-        else:
-            self.event_sources.append(record)
+        source = SOURCES[kind]
+        record: Any = source.record(name=name, handler_string=handler_string, **options)
+        (self.event_sources if source.trigger else self.pure_lambda_functions).append(record)
 
     def _register_route(
         self, name: str, view: Callable[..., Any], options: dict[str, Any], url_prefix: str | None
@@ -420,11 +411,6 @@ class App(Scaffold):
                 prefix.append(segment)
         return claims
 
-    def _middleware_for(self, event_type: str) -> list[Callable[..., Any]]:
-        return [
-            func for func, kind in self.middleware_handlers if kind == event_type or kind == "all"
-        ]
-
     @property
     def route_table(self) -> Any:
         """The compiled :class:`~microframework.routing.RouteTable` (local server, test client)."""
@@ -434,240 +420,10 @@ class App(Scaffold):
             self._route_table = RouteTable(self.routes)
         return self._route_table
 
-    # -- the REST handler --------------------------------------------------------------------
-    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if type(event) is not dict and not isinstance(event, dict):
-            raise not_an_object(event, "the REST API handler app(event, context)", "API Gateway")
-        request = Request(event, context)
-        request_token = self._request_var.set(request)
-        try:
-            if self.middleware_handlers:
-                response = self._middleware_chain()(request)
-            else:
-                try:
-                    response = self._dispatch(event, request)
-                except Exception:
-                    response = self._unhandled_error_response()
-            try:
-                result = response.to_dict(self.api.binary_types)
-            except Exception:
-                # A body JSON cannot encode is a view bug: answer 500 like any other, rather
-                # than failing the invocation (which API Gateway turns into a bare 502).
-                result = self._unhandled_error_response().to_dict()
-        finally:
-            self._request_var.reset(request_token)
-        if request._v2:
-            return _to_v2_result(result)
-        return result
-
-    def _middleware_chain(self) -> Callable[[Request], Response]:
-        if self._http_chain is None or self._http_chain_version != self._middleware_version:
-            from .handlers import chain
-
-            def outermost(
-                request: Request, get_response: Callable[[Request], Response]
-            ) -> Response:
-                try:
-                    return get_response(request)
-                except InvalidEventError as err:  # a middleware read a malformed field
-                    return error_response(str(err), "BadRequestError", 400)
-                except Exception:
-                    return self._unhandled_error_response()
-
-            def innermost(request: Request) -> Response:
-                return self._dispatch(request.to_original_event(), request)
-
-            self._http_chain = chain([outermost, *self._middleware_for("http")], innermost)
-            self._http_chain_version = self._middleware_version
-        return self._http_chain
-
-    def _dispatch(self, event: dict[str, Any], request: Request) -> Response:
-        """Route the event to its view; a field of the wrong shape is a 400 that names it.
-
-        The checks are type tests on the fields dispatch reads, so a well-formed event pays
-        for a few identity comparisons; the view's own reads are checked by Request.
-        """
-        try:
-            path: Any
-            if request._v2:
-                path, method, params = self._route_v2(event, request)
-            else:
-                context: Any = event.get("requestContext")
-                path = context.get("resourcePath") if type(context) is dict else None
-                if type(path) is not str:
-                    return self._not_routable(event, context)
-                method = context.get("httpMethod")
-                params = event.get("pathParameters")
-            by_method = self.routes.get(path)
-            if by_method is None:
-                return error_response(f"No view function for: {path}", "NotFoundError", 404)
-            if type(method) is not str:
-                raise invalid_field("requestContext.httpMethod", method, "a string")
-            entry = by_method.get(method)
-            if entry is None:
-                return error_response(
-                    f"Unsupported method: {method}",
-                    "MethodNotAllowedError",
-                    405,
-                    {"Allow": ", ".join(by_method)},
-                )
-            cors = entry._cors_headers
-            if entry.content_types:
-                content_type = find_header(event.get("headers"), "content-type")
-                if not entry.accepts(content_type):
-                    return error_response(
-                        f"Unsupported media type: {content_type or 'application/json'}",
-                        "UnsupportedMediaType",
-                        415,
-                        dict(cors) if cors else None,
-                    )
-            kwargs = _view_kwargs(entry, params) if entry.view_args else None
-            response = self._call_view(entry, kwargs)
-            if cors:
-                headers = response.headers
-                for name, value in cors.items():
-                    if name not in headers:
-                        headers[name] = value
-            if response.headers and not self._binary_response_allowed(event, response):
-                content_type = _get_header(response.headers, "content-type")
-                return error_response(
-                    f"Request did not specify an Accept header with {content_type}, The response "
-                    f"has a Content-Type of {content_type}. If a response has a binary "
-                    "Content-Type then the request must specify an Accept header that matches.",
-                    "BadRequest",
-                    400,
-                    dict(cors) if cors else None,
-                )
-            return response
-        except InvalidEventError as err:
-            return error_response(str(err), "BadRequestError", 400)
-
-    def _route_v2(
-        self, event: dict[str, Any], request: Request
-    ) -> tuple[str, str, dict[str, str] | None]:
-        # An HTTP API (payload 2.0) names the route in routeKey; its $default route leaves
-        # the matching to fw, on rawPath.
-        method = request.method
-        path = request.path
-        params = event.get("pathParameters")
-        if path not in self.routes:
-            raw_path = event.get("rawPath", "/")
-            if type(raw_path) is not str:
-                raise invalid_field("rawPath", raw_path, "a string")
-            match = self.route_table.match(raw_path)
-            if match is not None:
-                path, params = match
-                request._matched = match
-        return path, method, params
-
-    def _not_routable(self, event: dict[str, Any], context: Any) -> Response:
-        # A REST API proxy event names its resource in requestContext.resourcePath. When that
-        # field is there in a wrong shape (or requestContext itself is not an object), the
-        # event is a malformed request: a 400 naming the field. When it is absent (an SQS or
-        # S3 event, {}, a WebSocket or ALB event, a hand-made `aws lambda invoke`), API
-        # Gateway's REST API did not send the event: the function is wired to the wrong source,
-        # a deployment fault no HTTP client can fix. That is Chalice's 500 "Unknown request."
-        # (same body), logged, because no client reads that answer.
-        if "requestContext" in event:
-            if type(context) is not dict:
-                raise invalid_field("requestContext", context, "an object")
-            if "resourcePath" in context:
-                raise invalid_field(
-                    "requestContext.resourcePath", context["resourcePath"], "a string"
-                )
-        self.log.error(
-            "The REST API handler got an event that API Gateway's REST API does not send (no "
-            "requestContext.resourcePath; top-level keys %s): check what triggers this function",
-            list(event)[:10],
-        )
-        return error_response("Unknown request.", "InternalServerError", 500)
-
-    def _call_view(self, entry: RouteEntry, kwargs: dict[str, str] | None) -> Response:
-        try:
-            if kwargs:
-                result = entry.view_function(**kwargs)
-            else:
-                result = entry.view_function()
-            if type(result) is not Response and not isinstance(result, Response):
-                return Response(result)
-            for name, value in result.headers.items():
-                if "\n" in (value if isinstance(value, str) else "".join(map(str, value))):
-                    raise FrameworkError(f"Bad value for header {name!r}: {value!r}")
-            return result
-        except UnhandledError:
-            raise
-        except InvalidEventError as err:  # the view read a malformed field of the event
-            return error_response(str(err), "BadRequestError", 400)
-        except ViewError as err:
-            return error_response(str(err), type(err).__name__, err.STATUS_CODE)
-        except Exception:
-            return self._unhandled_error_response()
-
-    def _binary_response_allowed(self, event: dict[str, Any], response: Response) -> bool:
-        binary_types = self.api.binary_types
-        content_type = _get_header(response.headers, "content-type") or "application/json"
-        if not is_binary(content_type, binary_types):
-            return True
-        accept = find_header(event.get("headers"), "accept")
-        return accept is not None and is_binary(accept, binary_types)
-
-    def _unhandled_error_response(self) -> Response:
-        request = self._request_var.get()
-        try:
-            path = request.path if request is not None else "unknown"
-        except InvalidEventError:
-            path = "unknown"
-        self.log.error("Caught exception for path %s", path, exc_info=True)
-        if self._debug:
-            import traceback
-
-            return Response(
-                traceback.format_exc(), headers={"Content-Type": "text/plain"}, status_code=500
-            )
-        return error_response("An internal server error occurred.", "InternalServerError", 500)
-
-
-def _view_kwargs(entry: RouteEntry, params: Any) -> dict[str, str]:
-    """The view's path arguments; API Gateway always sends every parameter of the route."""
-    if type(params) is not dict:
-        raise invalid_field("pathParameters", params, f"an object with {entry.view_args}")
-    kwargs = {}
-    for name in entry.view_args:
-        value = params.get(name)
-        if type(value) is not str:
-            raise invalid_field(f"pathParameters[{name!r}]", value, "a string")
-        kwargs[name] = value
-    return kwargs
-
-
-def _get_header(headers: dict[str, Any], lower_name: str) -> Any:
-    for key, value in headers.items():
-        if key.lower() == lower_name:
-            return value
-    return None
-
 
 def _describe(handler: Any) -> str:
     func = getattr(handler, "func", handler)
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
-
-
-def _to_v2_result(result: dict[str, Any]) -> dict[str, Any]:
-    # HTTP APIs (payload 2.0) have no multiValueHeaders: join them, and Set-Cookie goes to cookies.
-    headers = dict(result["headers"])
-    cookies: list[str] = []
-    for name, values in result.get("multiValueHeaders", {}).items():
-        if name.lower() == "set-cookie":
-            cookies.extend(values)
-        else:
-            headers[name] = ", ".join(values)
-    for name in [n for n in headers if n.lower() == "set-cookie"]:
-        cookies.append(headers.pop(name))
-    out = {"statusCode": result["statusCode"], "headers": headers, "body": result["body"]}
-    out["isBase64Encoded"] = result.get("isBase64Encoded", False)
-    if cookies:
-        out["cookies"] = cookies
-    return out
 
 
 def __getattr__(name: str) -> object:

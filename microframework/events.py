@@ -5,11 +5,10 @@ Each wraps the raw event (``to_dict()`` gives it back) and exposes the fields a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import datetime
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 
@@ -24,6 +23,8 @@ class BaseLambdaEvent:
 
     # The service whose event this is, for error messages.
     SOURCE = "an AWS service"
+    # Services send a JSON object; only a plain function's payload may be any JSON value.
+    OBJECT_ONLY = True
 
     def __init__(self, event_dict: dict[str, Any], context: Any) -> None:
         self._event_dict = event_dict
@@ -49,6 +50,10 @@ class BaseLambdaEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return self._event_dict
+
+    def _call_handler(self, func: Callable[[Any], Any]) -> Any:
+        """Run the user's handler on this event; its result is what Lambda returns."""
+        return func(self)
 
 
 class MalformedEventError(ValueError):
@@ -78,12 +83,18 @@ def _records(event: BaseLambdaEvent) -> list[Any]:
 class LambdaFunctionEvent(BaseLambdaEvent):
     """The payload of a plain ``@app.lambda_function`` invocation (what middleware sees)."""
 
+    OBJECT_ONLY = False
+
     def __init__(self, event_dict: Any, context: Any) -> None:
         self.event = event_dict
         super().__init__(event_dict, context)
 
     def to_dict(self) -> Any:
         return self.event
+
+    def _call_handler(self, func: Callable[..., Any]) -> Any:
+        # A plain function is written as Lambda calls it: handler(event, context).
+        return func(self.event, self.context)
 
 
 class CloudWatchEvent(BaseLambdaEvent):
@@ -195,6 +206,11 @@ class SQSEvent(BaseLambdaEvent):
         if not self.failed_message_ids:
             return None
         return {"batchItemFailures": [{"itemIdentifier": m} for m in self.failed_message_ids]}
+
+    def _call_handler(self, func: Callable[[Any], Any]) -> Any:
+        # A handler that returns nothing answers with the failures it reported, if any.
+        result = func(self)
+        return self.batch_response() if result is None else result
 
 
 class KinesisRecord(BaseLambdaEvent):

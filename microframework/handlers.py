@@ -6,7 +6,6 @@ handler (or by a blueprint registered later) still applies.
 
 from __future__ import annotations
 
-from . import events as _events
 from .errors import not_an_object
 
 TYPE_CHECKING = False
@@ -15,22 +14,15 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .app import App
+    from .events import BaseLambdaEvent
 
-# decorator kind -> (event class, the middleware event_type that sees it)
-EVENT_KINDS: dict[str, tuple[type[_events.BaseLambdaEvent], str]] = {
-    "schedule": (_events.CloudWatchEvent, "scheduled"),
-    "on_cw_event": (_events.CloudWatchEvent, "cloudwatch"),
-    "on_s3_event": (_events.S3Event, "s3"),
-    "on_sns_message": (_events.SNSEvent, "sns"),
-    "on_sqs_message": (_events.SQSEvent, "sqs"),
-    "on_kinesis_record": (_events.KinesisEvent, "kinesis"),
-    "on_dynamodb_record": (_events.DynamoDBEvent, "dynamodb"),
-    "lambda_function": (_events.LambdaFunctionEvent, "pure_lambda"),
-}
 
-MIDDLEWARE_EVENT_TYPES = frozenset(
-    {"all", "http", "websocket"} | {event_type for _, event_type in EVENT_KINDS.values()}
-)
+def middleware_event_types() -> frozenset[str]:
+    """What ``@app.middleware(event_type)`` accepts: ``all``, ``http``, ``websocket``, and each
+    event source's own type."""
+    from .sources import SOURCES
+
+    return frozenset({"all", "http", "websocket"} | {s.middleware for s in SOURCES.values()})
 
 
 def chain(
@@ -59,9 +51,14 @@ class EventHandler:
 
     def __init__(self, func: Callable[..., Any], kind: str, name: str) -> None:
         self.func = func
+        from .sources import SOURCES
+
         self.kind = kind
         self.name = name
-        self.event_class, self.middleware_type = EVENT_KINDS[kind]
+        source = SOURCES[kind]
+        self.event_class = source.event
+        self.middleware_type = source.middleware
+        self._object_only = source.event.OBJECT_ONLY
         self.owner: App | None = None  # the App, once registered
         self._chain: Callable[[Any], Any] | None = None
         self._chain_version = -1
@@ -69,16 +66,11 @@ class EventHandler:
         self.__doc__ = getattr(func, "__doc__", None)
         self.__wrapped__ = func
 
-    def _innermost(self, event: _events.BaseLambdaEvent) -> Any:
-        if self.kind == "lambda_function":
-            return self.func(event.to_dict(), event.context)
-        result = self.func(event)
-        if result is None and isinstance(event, _events.SQSEvent):
-            return event.batch_response()
-        return result
+    def _innermost(self, event: BaseLambdaEvent) -> Any:
+        return event._call_handler(self.func)
 
     def __call__(self, event: Any, context: Any) -> Any:
-        if type(event) is not dict and self.kind != "lambda_function":
+        if type(event) is not dict and self._object_only:
             if not isinstance(event, dict):
                 raise not_an_object(
                     event, f"@app.{self.kind} handler {self.name!r}", self.event_class.SOURCE

@@ -247,12 +247,14 @@ class Scaffold:
         return decorator
 
     def register_middleware(self, func: Callable[..., Any], event_type: str = "all") -> None:
-        from .handlers import MIDDLEWARE_EVENT_TYPES
+        if event_type not in ("all", "http"):  # the common ones, without importing the table
+            from .handlers import middleware_event_types
 
-        if event_type not in MIDDLEWARE_EVENT_TYPES:
-            raise ValueError(
-                f"unknown middleware event_type {event_type!r}; use one of {sorted(MIDDLEWARE_EVENT_TYPES)}"
-            )
+            known = middleware_event_types()
+            if event_type not in known:
+                raise ValueError(
+                    f"unknown middleware event_type {event_type!r}; use one of {sorted(known)}"
+                )
         self._register(
             "middleware", getattr(func, "__name__", "middleware"), func, {"event_type": event_type}
         )
@@ -279,6 +281,21 @@ class Scaffold:
 
     def _register(self, kind: str, name: str, target: Any, options: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    if not TYPE_CHECKING:  # type checkers keep flagging misspelt attributes of an app
+
+        def __getattr__(self, attr: str) -> Any:
+            # An event source declared in sources.SOURCES has its decorator here even without a
+            # method of its own: it takes the record's fields as keywords, plus name=. The
+            # sources above have methods for Chalice's signatures and their argument checks.
+            source = None
+            if not attr.startswith("_"):
+                from .sources import SOURCES
+
+                source = SOURCES.get(attr)
+            if source is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+            return source.decorate(self)
 
 
 class Blueprint(Scaffold):

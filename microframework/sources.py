@@ -1,13 +1,22 @@
-"""What each event decorator records for the deployer and the local runner.
+"""The event sources: one declaration each (``SOURCES``), and the records their decorators make.
 
-These are plain records: the deployer reads them to create rules, subscriptions, mappings and
+A declaration names the decorator, the record it makes, the event class its handler receives
+and the middleware ``event_type`` that sees it; the decorators, the handlers, middleware and the
+deployer read it here instead of keeping lists of their own. The local half of each declaration
+(sample event, ``fw generate-event`` options, what ``fw local`` shows and fires) is in
+:mod:`microframework.local_sources`, which Lambda never loads.
+
+The records are plain: the deployer reads them to create rules, subscriptions, mappings and
 functions; ``fw local`` reads them to fire schedules. The runtime never acts on them.
 """
 
 from __future__ import annotations
 
+from . import events
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -130,3 +139,69 @@ EventSourceConfig = (
     | KinesisEventConfig
     | DynamoDBEventConfig
 )
+
+
+class EventSource:
+    """One event source as the runtime knows it.
+
+    ``decorator`` is the ``App``/``Blueprint`` method (and ``EventHandler.kind``); ``record`` is
+    what registering a handler adds to ``app.event_sources`` (or, when ``trigger`` is false, to
+    ``app.pure_lambda_functions``: a function the deployer creates with nothing wired to it);
+    ``event`` is the class the handler receives; ``middleware`` is the ``event_type`` whose
+    middleware runs around it.
+    """
+
+    __slots__ = ("decorator", "record", "event", "middleware", "trigger")
+
+    def __init__(
+        self,
+        decorator: str,
+        record: type[_Record],
+        event: type[events.BaseLambdaEvent],
+        middleware: str,
+        trigger: bool = True,
+    ) -> None:
+        self.decorator = decorator
+        self.record = record
+        self.event = event
+        self.middleware = middleware
+        self.trigger = trigger
+
+    def decorate(self, owner: Any) -> Callable[..., Callable[[Callable[..., Any]], Any]]:
+        """``owner.<decorator>(**fields, name=None)``: the decorator of a source without a
+        method of its own on App/Blueprint; it takes the record's fields as keywords."""
+        fields = [f for f in self.record.__slots__ if f not in ("name", "handler_string")]
+
+        def decorator(name: str | None = None, **options: Any) -> Callable[..., Any]:
+            unknown = sorted(set(options) - set(fields))
+            if unknown:
+                raise TypeError(f"{self.decorator}() takes {fields} and name, not {unknown}")
+            return owner._event_decorator(self.decorator, name, options)
+
+        decorator.__name__ = decorator.__qualname__ = self.decorator
+        return decorator
+
+    def __repr__(self) -> str:
+        return f"<EventSource @{self.decorator} -> {self.record.__name__}, {self.event.__name__}>"
+
+
+# Keyed by decorator name, in the order the docs list them.
+SOURCES: dict[str, EventSource] = {
+    source.decorator: source
+    for source in (
+        EventSource("schedule", ScheduledEventConfig, events.CloudWatchEvent, "scheduled"),
+        EventSource("on_cw_event", CloudWatchEventConfig, events.CloudWatchEvent, "cloudwatch"),
+        EventSource("on_s3_event", S3EventConfig, events.S3Event, "s3"),
+        EventSource("on_sns_message", SNSEventConfig, events.SNSEvent, "sns"),
+        EventSource("on_sqs_message", SQSEventConfig, events.SQSEvent, "sqs"),
+        EventSource("on_kinesis_record", KinesisEventConfig, events.KinesisEvent, "kinesis"),
+        EventSource("on_dynamodb_record", DynamoDBEventConfig, events.DynamoDBEvent, "dynamodb"),
+        EventSource(
+            "lambda_function",
+            LambdaFunctionConfig,
+            events.LambdaFunctionEvent,
+            "pure_lambda",
+            trigger=False,
+        ),
+    )
+}

@@ -7,11 +7,11 @@ methods, path parameters as sent, API Gateway's size quotas (only the sockets ar
 
 from __future__ import annotations
 
-from . import sample_events
 from .gateway import LambdaContext, LocalGateway
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from .app import App
@@ -172,48 +172,22 @@ class _HTTP:
 
 
 class _Events:
-    """Sample events, shaped as the services send them (see :mod:`microframework.sample_events`)."""
+    """Sample events, shaped as the services send them: ``generate_<command>_event`` for each
+    event source of :data:`~microframework.local_sources.LOCAL_SOURCES` (Chalice's names and
+    signatures for Chalice's sources; see :mod:`microframework.sample_events`)."""
 
-    def generate_s3_event(
-        self, bucket: str, key: str, event_name: str = "ObjectCreated:Put"
-    ) -> dict[str, Any]:
-        return sample_events.s3_event(bucket, key, event_name)
+    def __getattr__(self, attr: str) -> Callable[..., dict[str, Any]]:
+        from .local_sources import LOCAL_SOURCES
 
-    def generate_sns_event(
-        self,
-        message: str,
-        subject: str = "",
-        message_attributes: dict[str, Any] | None = None,
-        *,
-        topic: str = "mytopic",
-    ) -> dict[str, Any]:
-        """Chalice's signature; ``topic`` (a name or ARN) is fw's, keyword-only."""
-        return sample_events.sns_event(message, subject, topic, message_attributes)
+        for local in LOCAL_SOURCES.values():
+            if local.client_method == attr:
+                return local.client
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
 
-    def generate_sqs_event(
-        self, message_bodies: list[str], queue_name: str = "queue-name"
-    ) -> dict[str, Any]:
-        return sample_events.sqs_event(message_bodies, queue_name)
+    def __dir__(self) -> list[str]:
+        from .local_sources import LOCAL_SOURCES
 
-    def generate_cw_event(
-        self,
-        source: str,
-        detail_type: str,
-        detail: dict[str, Any],
-        resources: list[str] | None = None,
-        region: str = "us-west-2",
-    ) -> dict[str, Any]:
-        return sample_events.cw_event(source, detail_type, detail, resources or [], region)
-
-    def generate_kinesis_event(
-        self, message_bodies: list[bytes], stream_name: str = "stream-name"
-    ) -> dict[str, Any]:
-        return sample_events.kinesis_event(message_bodies, stream_name)
-
-    def generate_dynamodb_event(
-        self, new_images: list[dict[str, Any]], table_name: str = "table-name"
-    ) -> dict[str, Any]:
-        return sample_events.dynamodb_event(new_images, table_name)
+        return sorted({*super().__dir__(), *(s.client_method for s in LOCAL_SOURCES.values())})
 
 
 class InvokeResponse:

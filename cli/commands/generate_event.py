@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from microframework import sample_events
+from microframework.local_sources import LOCAL_SOURCES, LocalSource, Option
 
 from ..help import FullSummaryGroup
 
@@ -29,86 +30,62 @@ def _emit(event: Any) -> None:
     click.echo(json.dumps(event, indent=2))
 
 
-@click.group("generate-event", cls=FullSummaryGroup)
+def _json_objects(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Parse an option declared ``json_object`` (each value, when repeatable)."""
+    values = value if isinstance(value, tuple) else (value,)
+    parsed = [_json_object(ctx, param, v) for v in values]
+    for item in parsed:
+        if item is not None and not isinstance(item, dict):
+            raise click.BadParameter(f"must be a JSON object, got {item!r}")
+    return parsed if isinstance(value, tuple) else parsed[0]
+
+
+def _click_option(option: Option) -> click.Option:
+    return click.Option(
+        [option.flag, option.dest],
+        default=option.default,
+        show_default=True,
+        help=option.help,
+        multiple=option.multiple,
+        type=click.Choice(option.choices) if option.choices else None,
+        callback=_json_objects if option.json_object else None,
+    )
+
+
+def _source_command(local: LocalSource) -> click.Command:
+    """``fw generate-event <command>`` for one event source, from its local declaration."""
+
+    def run(**values: Any) -> None:
+        _emit(local.sample(**values))
+
+    return click.Command(
+        local.command,
+        callback=run,
+        params=[_click_option(option) for option in local.options],
+        help=local.summary,
+    )
+
+
+class _GenerateEventGroup(FullSummaryGroup):
+    """One subcommand per event source in ``LOCAL_SOURCES`` (read when asked, not at import),
+    plus the REST API's ``apigateway``."""
+
+    def _sources(self) -> dict[str, LocalSource]:
+        return {local.command: local for local in LOCAL_SOURCES.values()}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._sources()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self._sources():
+            command = _source_command(self._sources()[cmd_name])
+        return command
+
+
+@click.group("generate-event", cls=_GenerateEventGroup)
 def command() -> None:
     """Print a sample event as an AWS service would deliver it (JSON on stdout)."""
-
-
-@command.command("s3")
-@click.option("--bucket", default="mybucket", show_default=True)
-@click.option("--key", default="example.txt", show_default=True)
-@click.option("--event-name", default="ObjectCreated:Put", show_default=True)
-def _s3(bucket: str, key: str, event_name: str) -> None:
-    """An S3 object notification."""
-    _emit(sample_events.s3_event(bucket, key, event_name))
-
-
-@command.command("sqs")
-@click.option("--body", "bodies", multiple=True, help="A message body (repeatable).")
-@click.option("--queue", default="myqueue", show_default=True)
-def _sqs(bodies: tuple[str, ...], queue: str) -> None:
-    """A batch of SQS messages."""
-    _emit(sample_events.sqs_event(list(bodies) or ["hello"], queue))
-
-
-@command.command("sns")
-@click.option("--message", default="hello", show_default=True)
-@click.option("--subject", default="", show_default=True)
-@click.option("--topic", default="mytopic", show_default=True)
-def _sns(message: str, subject: str, topic: str) -> None:
-    """An SNS notification."""
-    _emit(sample_events.sns_event(message, subject, topic))
-
-
-@command.command("schedule")
-@click.option("--rule", default="fw-rule", show_default=True, help="The EventBridge rule name.")
-def _schedule(rule: str) -> None:
-    """What an EventBridge schedule rule delivers."""
-    _emit(sample_events.schedule_event(rule))
-
-
-@command.command("cw")
-@click.option("--source", default="aws.events", show_default=True)
-@click.option("--detail-type", default="Scheduled Event", show_default=True)
-@click.option("--detail", callback=_json_object, help="The detail object, as JSON.")
-def _cw(source: str, detail_type: str, detail: Any) -> None:
-    """An EventBridge (CloudWatch Events) event."""
-    if detail is not None and not isinstance(detail, dict):
-        raise click.BadParameter(f"must be a JSON object, got {detail!r}", param_hint="'--detail'")
-    _emit(sample_events.cw_event(source, detail_type, detail))
-
-
-@command.command("dynamodb")
-@click.option("--table", default="mytable", show_default=True)
-@click.option(
-    "--image",
-    "images",
-    multiple=True,
-    callback=lambda ctx, param, values: [_json_object(ctx, param, v) for v in values],
-    help='A new image in DynamoDB JSON, like \'{"id": {"S": "1"}}\' (repeatable).',
-)
-@click.option(
-    "--event-name",
-    type=click.Choice(["INSERT", "MODIFY", "REMOVE"]),
-    default="INSERT",
-    show_default=True,
-)
-def _dynamodb(table: str, images: list[Any], event_name: str) -> None:
-    """DynamoDB stream records."""
-    for image in images:
-        if not isinstance(image, dict):
-            raise click.BadParameter(
-                f"must be a JSON object, got {image!r}", param_hint="'--image'"
-            )
-    _emit(sample_events.dynamodb_event(images or None, table, event_name))
-
-
-@command.command("kinesis")
-@click.option("--data", "data", multiple=True, help="A record's data (repeatable).")
-@click.option("--stream", default="mystream", show_default=True)
-def _kinesis(data: tuple[str, ...], stream: str) -> None:
-    """Kinesis records (data base64-encoded, as Kinesis delivers it)."""
-    _emit(sample_events.kinesis_event(list(data) or ["hello"], stream))
 
 
 def _query(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:

@@ -13,6 +13,7 @@ import click
 
 from deployer.errors import FwError, closest
 from deployer.project.config import API_HANDLER_NAME as API_HANDLER
+from microframework.local_sources import LOCAL_SOURCES
 
 from ..output import echo
 
@@ -125,48 +126,30 @@ def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debu
         return result
 
 
-# What each kind of handler is invoked with, and the ``fw generate-event`` command that makes
-# one. ``api_handler`` is the REST API's (the app itself).
-_EXPECTED: dict[str, tuple[str, str]] = {
-    API_HANDLER: ("an API Gateway proxy event", "apigateway"),
-    "schedule": ("an EventBridge schedule event", "schedule"),
-    "on_cw_event": ("an EventBridge event", "cw"),
-    "on_s3_event": ("an S3 notification", "s3"),
-    "on_sns_message": ("an SNS notification", "sns"),
-    "on_sqs_message": ("an SQS message batch", "sqs"),
-    "on_kinesis_record": ("a Kinesis record batch", "kinesis"),
-    "on_dynamodb_record": ("a DynamoDB stream batch", "dynamodb"),
-}
-# "eventSource" of the first record (SNS spells it "EventSource"): which service sent it.
-_RECORD_SOURCES = {
-    "aws:s3": "s3",
-    "aws:sns": "sns",
-    "aws:sqs": "sqs",
-    "aws:kinesis": "kinesis",
-    "aws:dynamodb": "dynamodb",
-}
+# What the REST API's handler (the app itself) is invoked with, and the ``fw generate-event``
+# command that makes one; each event source's are in its local declaration (LOCAL_SOURCES).
+_API_EXPECTED = ("an API Gateway proxy event", "apigateway")
 
 
 def _event_kind(event: Any) -> str | None:
-    """The ``fw generate-event`` kind an event looks like, or None if it looks like none."""
+    """The ``fw generate-event`` command an event looks like, or None if it looks like none."""
     if not isinstance(event, dict):
         return None
-    records = event.get("Records")
-    if isinstance(records, list) and records and isinstance(records[0], dict):
-        source = records[0].get("eventSource") or records[0].get("EventSource")
-        return _RECORD_SOURCES.get(str(source))
+    for local in LOCAL_SOURCES.values():
+        if local.recognizes(event):
+            return local.command
     if "httpMethod" in event and "requestContext" in event:
         return "apigateway"
-    if "detail-type" in event and "source" in event:
-        return "schedule" if event["detail-type"] == "Scheduled Event" else "cw"
     return None
 
 
 def _describe(event: Any) -> str:
     kind = _event_kind(event)
-    for description, command in _EXPECTED.values():
-        if command == kind:
-            return description
+    if kind == _API_EXPECTED[1]:
+        return _API_EXPECTED[0]
+    for local in LOCAL_SOURCES.values():
+        if local.command == kind:
+            return local.description
     if isinstance(event, dict):
         keys = ", ".join(repr(k) for k in list(event)[:4]) + (", ..." if len(event) > 4 else "")
         return f"an object with keys {keys}" if event else "an empty object"
@@ -175,16 +158,21 @@ def _describe(event: Any) -> str:
 
 def _mismatch(handler: Any, name: str, event: Any) -> str | None:
     """The line saying that ``event`` is not the kind ``handler`` is wired to, or None."""
-    kind = API_HANDLER if name == API_HANDLER else getattr(handler, "kind", None)
-    if kind not in _EXPECTED:
-        return None  # lambda_function: any JSON is fine
-    expected, command = _EXPECTED[kind]
     given = _event_kind(event)
-    if given == command or (given is None and kind in ("schedule", "on_cw_event")):
-        # EventBridge delivers any JSON a rule's target input says; only a known other
-        # service's event is a sure mismatch.
+    if name == API_HANDLER:
+        (expected, command), decorator = _API_EXPECTED, ""
+    else:
+        kind = getattr(handler, "kind", None)
+        local = LOCAL_SOURCES.get(kind) if isinstance(kind, str) else None
+        if local is None:
+            return None  # lambda_function: any JSON is fine
+        expected, command, decorator = local.description, local.command, f" (@app.{kind})"
+        if given is None and local.any_input:
+            # EventBridge delivers any JSON a rule's target input says; only a known other
+            # service's event is a sure mismatch.
+            return None
+    if given == command:
         return None
-    decorator = "" if kind == API_HANDLER else f" (@app.{kind})"
     return (
         f"handler {name!r}{decorator} expects {expected}, but the event is {_describe(event)}:"
         f" try 'fw generate-event {command} | fw invoke {name} --local'"

@@ -76,28 +76,10 @@ class _GatewayLoader:
 
 def _source(record: Any) -> str:
     """What triggers an event handler, in a few words for the startup table."""
-    kind = record.kind
-    if kind == "schedule":
-        return record.schedule_expression
-    if kind == "s3":
-        where = (
-            record.bucket
-            + "/"
-            + (record.prefix or "")
-            + ("*" + record.suffix if record.suffix else "")
-        )
-        return f"{where} {','.join(record.events or [])}".strip()
-    if kind == "sns":
-        return record.topic
-    if kind == "sqs":
-        return record.queue or record.queue_arn or ""
-    if kind == "kinesis":
-        return record.stream
-    if kind == "dynamodb":
-        return record.stream_arn
-    if kind == "cloudwatch":
-        return json.dumps(record.event_pattern, separators=(",", ":"))
-    return "-"
+    from microframework.local_sources import local_source_of
+
+    local = local_source_of(record)
+    return local.trigger(record) if local is not None else "-"
 
 
 def _tables(app: Any, jobs: list[Any]) -> str:
@@ -178,38 +160,43 @@ def _is_project(project_dir: Path) -> bool:
 
 
 def _schedule_jobs(loader: _GatewayLoader, anchor: datetime) -> list[Any]:
-    """One job per ``@app.schedule``; rates count from ``anchor`` (when ``fw local`` started)."""
+    """One job per handler of a source ``fw local`` fires by itself (``@app.schedule``); rates
+    count from ``anchor`` (when ``fw local`` started)."""
+    from microframework.local_sources import local_source_of
+
     from ..scheduler import Job, parse_schedule
 
     jobs = []
     for record in loader.app.event_sources:
-        if record.kind != "schedule":
+        local = local_source_of(record)
+        if local is None or local.timer is None:
             continue
         try:
-            schedule = parse_schedule(record.schedule_expression, anchor=anchor)
+            schedule = parse_schedule(local.timer.expression(record), anchor=anchor)
         except ValueError as err:
-            raise FwError(f"schedule {record.name!r}: {err}") from None
-        jobs.append(Job(record.name, schedule, loader.app.handlers[record.name]))
+            raise FwError(f"{local.command} {record.name!r}: {err}") from None
+        jobs.append(Job(record.name, schedule, loader.app.handlers[record.name], source=local))
     return jobs
 
 
 def _fire(loader: _GatewayLoader, log: Any) -> Any:
     from microframework.gateway import LambdaContext
-    from microframework.sample_events import schedule_event
 
     from ..scheduler import next_fire_text
 
     def fire(job: Any, now: datetime) -> None:
         name = f"{loader.function_prefix}-{job.name}"
+        what = f"{job.source.command} {job.name}"
         try:
             result = job.handler(
-                schedule_event(rule=name), LambdaContext(name, loader.memory_size, loader.timeout)
+                job.source.timer.event(name),
+                LambdaContext(name, loader.memory_size, loader.timeout),
             )
         except Exception as err:  # noqa: BLE001 - report and keep the schedule running
-            log.message(f"schedule {job.name}: {type(err).__name__}: {err}; {next_fire_text(job)}")
+            log.message(f"{what}: {type(err).__name__}: {err}; {next_fire_text(job)}")
             return
         log.message(
-            f"schedule {job.name} fired at {now:%H:%M:%S}Z -> {json.dumps(result, default=str)};"
+            f"{what} fired at {now:%H:%M:%S}Z -> {json.dumps(result, default=str)};"
             f" {next_fire_text(job)}"
         )
 

@@ -336,14 +336,14 @@ _MARSHAL_VERSION = 2
 # Shipped: what a deployed function can import, the app object's own modules and those it loads
 # lazily (routing: ``App.route_table``).
 RUNTIME_MODULES = frozenset({
-    "__init__", "app", "authorizers", "cors", "errors", "events", "handlers", "hints", "logs",
-    "request", "response", "routing", "scaffold", "schedule", "sources", "websocket",
+    "__init__", "app", "authorizers", "cors", "dispatch", "errors", "events", "handlers", "hints",
+    "logs", "request", "response", "routing", "scaffold", "schedule", "sources", "websocket",
 })  # fmt: skip
 # Local only: the emulation that ``fw local``, ``fw invoke --local``, ``fw generate-event`` and
 # users' tests run from the installed package. In Lambda, API Gateway does the routing and the
 # token checks and the services send the events, so no deployed code imports these.
 LOCAL_ONLY_MODULES = frozenset({
-    "cognito", "gateway", "sample_events", "testing", "websocket_local",
+    "cognito", "gateway", "local_sources", "sample_events", "testing", "websocket_local",
 })  # fmt: skip
 
 

@@ -152,3 +152,22 @@ def test_websockets_over_their_cap_get_503(record: Record) -> None:
         with connect(url(server)) as ws:  # the slots came back
             ws.send("again")
             assert ws.recv(timeout=5) == "again"
+
+
+def test_http_clients_holding_every_http_slot_do_not_stop_posts_to_websockets(
+    record: Record,
+) -> None:
+    with served(make_app(record), max_connections=2) as server:
+        with connect(url(server)) as ws:
+            held = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5) for _ in "ab"]
+            for conn in held:  # answered once, kept alive: each holds an HTTP slot
+                conn.request("GET", "/")
+                assert conn.getresponse().status == 200
+            other = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            other.request("GET", "/")
+            assert other.getresponse().status == 503  # HTTP is at its cap...
+            for text in ("one", "two", "three"):  # ...the app's posts are not
+                ws.send(text)
+                assert ws.recv(timeout=5) == text
+            for conn in held:
+                conn.close()

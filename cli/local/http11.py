@@ -116,9 +116,11 @@ class _DeadlineReader(io.RawIOBase):
         try:
             return self._sock.recv_into(buffer)
         except TimeoutError:
-            if self.deadline is not None:
-                raise Deadline from None
-            raise
+            if self.deadline is None:
+                raise
+            if time.monotonic() < self.deadline:
+                return self.readinto(buffer)  # the wait ended a hair early: the rest of it
+            raise Deadline from None
 
 
 class Request:
@@ -242,13 +244,13 @@ class HttpHandler(socketserver.BaseRequestHandler):
                 self._unread(request)
                 return _error(400, "BadRequest", f"bad request target {target!r}")
             target = "/" + rest.partition("/")[2]
-        if self.server.websockets.point(gateway.app):
-            from .management import connection_target
-
-            connection_id = connection_target(request.method, target)
-            if connection_id is not None:
-                return self._manage(request, connection_id)
         try:
+            if self.server.websockets.point(gateway.app):
+                from .management import connection_target
+
+                connection_id = connection_target(request.method, target)
+                if connection_id is not None:
+                    return self._manage(request, connection_id)
             # A head over API Gateway's quotas, or a declared body over them, is answered before
             # the body is read (and before "100 Continue", which would invite the client to send).
             declared = request.length or 0

@@ -5,11 +5,15 @@ on an HTTP slot and, once its upgrade is valid, moves to a websocket slot: hundr
 websockets (idle for minutes, as API Gateway allows) then never take the slots HTTP clients
 need, and HTTP clients never keep a websocket from staying open. The 100 HTTP slots still guard
 the handshake itself, so a flood of idle HTTP clients delays new websockets the way it delays
-any request, for as long as the HTTP deadlines let them hold a slot.
+any request, for as long as the HTTP deadlines let them hold a slot. The app's own calls to the
+management API (a loopback client whose first line is an @connections request) get slots of
+their own when the HTTP ones are taken, so open websockets keep receiving what the app posts.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import socket
 import socketserver
 import threading
@@ -83,6 +87,10 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         limits = websocket_limits or WebsocketLimits()
         self.websockets = WebsocketHub(limits)
         self._websocket_slots = threading.BoundedSemaphore(limits.max_connections)
+        # The app's own management calls (@connections, from this machine) have slots of their
+        # own: HTTP clients holding every HTTP slot must not keep the app from posting to its
+        # websockets.
+        self._management_slots = threading.BoundedSemaphore(max_connections)
         self._holds_http_slot = threading.local()
         super().__init__(address, HttpHandler)
         self.websockets.endpoint = self.loopback_url
@@ -103,31 +111,39 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
         return self.server_address[1]
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._refuse(request, client_address)
-            return
+        slots = self._slots
+        if not slots.acquire(blocking=False):
+            slots = self._management_slots
+            if not (_asks_management(request, client_address) and slots.acquire(blocking=False)):
+                self._refuse(request, client_address)
+                return
         # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
         # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
         thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
+            target=self.process_request_thread,
+            args=(request, client_address, slots),
+            daemon=True,
         )
         try:
             thread.start()
         except RuntimeError:  # no thread could be made: nothing else will give the slot back
-            self._slots.release()
+            slots.release()
             raise
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        self._holds_http_slot.value = True
+    def process_request_thread(  # type: ignore[override]
+        self, request: Any, client_address: Any, slots: threading.BoundedSemaphore
+    ) -> None:
+        self._holds_http_slot.value = slots
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._release_http_slot()
 
     def _release_http_slot(self) -> None:
-        if getattr(self._holds_http_slot, "value", False):
-            self._holds_http_slot.value = False
-            self._slots.release()
+        slots = getattr(self._holds_http_slot, "value", None)
+        if slots is not None:
+            self._holds_http_slot.value = None
+            slots.release()
 
     def enter_websocket(self) -> bool:
         """Move the calling connection from an HTTP slot to a websocket slot (False: none free)."""
@@ -160,6 +176,21 @@ class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Anything a handler did not catch: one traceback on stderr, the server keeps going.
         traceback.print_exc()
+
+
+# A management API request line ("Use @connections commands in your backend service").
+_MANAGEMENT = re.compile(rb"(?:GET|POST|DELETE) (?:/[^/ ]+)?/(?:@|%40)connections/", re.IGNORECASE)
+
+
+def _asks_management(sock: socket.socket, client_address: Any) -> bool:
+    """Whether a loopback client's first bytes are an @connections request (waits briefly)."""
+    try:
+        if not ipaddress.ip_address(str(client_address[0]).split("%")[0]).is_loopback:
+            return False
+        sock.settimeout(REJECT_LINGER)
+        return _MANAGEMENT.match(sock.recv(256, socket.MSG_PEEK)) is not None
+    except (OSError, ValueError, IndexError, TypeError):
+        return False
 
 
 def serve(

@@ -18,7 +18,7 @@ from deployer.errors import FwError
 from deployer.package.imports import shipped_code
 from deployer.project.chalice_layout import find_config
 
-from .local_server import Unavailable
+from .local import Unavailable
 
 __all__ = [
     "AppSlot",

@@ -389,7 +389,7 @@ BODY_SECONDS = 0.5
 @pytest.fixture
 def limited() -> Iterator[int]:
     """A server that takes 2 connections, 0.5 s for a request head and 0.5 s for a body."""
-    from cli.local_server import AccessLog, LocalServer
+    from cli.local import AccessLog, LocalServer
     from microframework import App
     from microframework.gateway import LocalGateway
 

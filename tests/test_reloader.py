@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from cli.local_server import Unavailable
+from cli.local import Unavailable
 from cli.reloader import (
     AppSlot,
     Reloader,

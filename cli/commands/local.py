@@ -101,6 +101,10 @@ def _tables(app: Any, jobs: list[Any]) -> str:
         ("authorizer", a.name, f"header {a.header or 'Authorization'}")
         for a in app.builtin_auth_handlers
     ]
+    handlers += [
+        ("websocket", getattr(handler, "__name__", "-"), route)
+        for route, handler in (getattr(app, "websocket_handlers", None) or {}).items()
+    ]
     lines = [table(["METHOD", "PATH", "VIEW"], routes) if routes else "  (no routes)"]
     if handlers:
         lines += ["", table(["KIND", "NAME", "SOURCE"], handlers)]
@@ -111,6 +115,9 @@ def _banner(app: Any, url: str, jobs: list[Any]) -> str:
     if app is None:  # the first load failed: the server answers 500 until a save fixes it
         return f"Serving on {style(url, 'cyan')}  (Ctrl-C to stop)"
     head = f"Serving {style(app.app_name, 'bold')} on {style(url, 'cyan')}  (Ctrl-C to stop)"
+    if getattr(app, "websocket_handlers", None):
+        # The same port: API Gateway's wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}.
+        head += f"\nWebsockets on {style('ws://' + url.partition('://')[2], 'cyan')}"
     return head + "\n\n" + _tables(app, jobs)
 
 
@@ -197,7 +204,7 @@ def _fire(loader: _GatewayLoader, log: Any) -> Any:
 
 
 def _bind(host: str, port: int, slot: Any, log: Any) -> Any:
-    from ..local_server import serve
+    from ..local import serve
 
     try:
         return serve(host, port, slot.get, log)
@@ -238,7 +245,7 @@ def command(
     """Serve the app locally, as API Gateway and Lambda would."""
     from deployer.project.app_loader import cli_mode
 
-    from ..local_server import AccessLog
+    from ..local import AccessLog
     from ..reloader import AppSlot, Reloader, UserInterrupt, forget_project_modules
 
     def interrupt(signum: int, frame: Any) -> None:

@@ -1,4 +1,4 @@
-"""The HTTP/1.1 server behind ``fw local``: sockets and parsing here, API Gateway semantics in
+"""HTTP/1.1 for ``fw local``: one connection's requests, parsed strictly and answered through
 :class:`microframework.gateway.LocalGateway`.
 
 One thread per connection, keep-alive by default, and a request path with no per-request imports
@@ -6,38 +6,32 @@ or reloads: parse, call the gateway, write one buffer. The parser is strict on p
 API Gateway is: anything malformed gets a 400 and the connection is closed, and the server keeps
 going. A client holds its thread for a bounded time only: the request head and the body each
 have a total deadline (a per-``recv`` timeout alone lets a client that trickles a byte at a time
-hold it forever), and connections beyond a cap get a 503 instead of a thread.
+hold it forever).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import queue
 import re
 import socket
 import socketserver
-import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from microframework.gateway import (
     MAX_EVENT_BYTES,
     MAX_PAYLOAD_BYTES,
     BadRequest,
     GatewayResponse,
-    LocalGateway,
     limit_error,
 )
 
-from .output import color_enabled
-
-__all__ = ["AccessLog", "LocalServer", "Unavailable", "serve"]
+if TYPE_CHECKING:
+    from .server import LocalServer
 
 # API Gateway takes 10,240 bytes of request line and header values at most (the gateway checks
 # that exactly); these only bound what the server reads before it can ask.
@@ -51,15 +45,6 @@ IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may wait for its next req
 # used over. A client that misses either deadline gets a 408 and the connection closes.
 HEAD_TIMEOUT = 20.0
 BODY_TIMEOUT = 60.0
-# Connections served at once (one thread each); the next ones get a 503 and are closed. A
-# browser keeps at most 6 connections per host open, so 100 serves a few browsers, test suites
-# and load generators at once, while a flood of idle or trickling clients (or a runaway script)
-# can take at most 100 threads, not the process's memory.
-MAX_CONNECTIONS = 100
-# A refused connection is answered from the accepting thread; it waits this long at most for the
-# client's request (to read it: closing with unread data would reset the connection and could
-# discard the 503 before the client reads it), so a flood of refusals cannot stall accepting.
-REJECT_LINGER = 0.2
 # After answering a request whose body it will not read, the server stops sending and reads
 # (and drops) what the client still sends for this long, then closes: closing at once with
 # unread data would make the kernel reset the connection, and the client could lose the answer.
@@ -82,7 +67,7 @@ class _Malformed(Exception):
     """The request cannot be parsed: answer 400 and close the connection."""
 
 
-class _Deadline(Exception):
+class Deadline(Exception):
     """The request head or body did not arrive in time: answer 408 and close."""
 
 
@@ -92,58 +77,6 @@ class _TooLarge(Exception):
     def __init__(self, response: GatewayResponse) -> None:
         super().__init__(response.status)
         self.response = response
-
-
-class AccessLog:
-    """One compact line per request, written by a background thread.
-
-    Writing to a pipe or file synchronously on every request would put the slowest consumer in
-    the request path; a queue keeps the handler threads writing to memory only.
-    """
-
-    def __init__(self, stream: IO[str] | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stderr
-        self._color = color_enabled(self._stream)
-        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._drain, name="fw-access-log", daemon=True)
-        self._thread.start()
-
-    def request(
-        self, client: str, method: str, target: str, status: int, size: int, ms: float
-    ) -> None:
-        code = str(status)
-        if self._color:
-            code = f"\x1b[{32 if status < 400 else 33 if status < 500 else 31}m{code}\x1b[0m"
-        self._queue.put(f"{client} {method} {target} {code} {size}B {ms:.1f}ms")
-
-    def message(self, line: str) -> None:
-        self._queue.put(line)
-
-    def _drain(self) -> None:
-        while True:
-            line = self._queue.get()
-            lines = []
-            while line is not None:
-                lines.append(line)
-                if len(lines) >= 1000:
-                    break
-                try:
-                    line = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if lines:
-                try:
-                    self._stream.write("\n".join(lines) + "\n")
-                    self._stream.flush()
-                except (OSError, ValueError):
-                    pass  # stderr went away (a closed pipe): keep serving
-            if line is None:
-                return
-
-    def close(self) -> None:
-        """Write what is queued and stop the writer thread."""
-        self._queue.put(None)
-        self._thread.join(timeout=5)
 
 
 def _http_date() -> str:
@@ -161,7 +94,7 @@ class _DeadlineReader(io.RawIOBase):
     """The connection's socket as a raw stream whose reads stop at ``deadline`` (monotonic).
 
     Without a deadline each ``recv`` waits ``idle`` seconds; with one, each waits only for what
-    is left of it, and a read after it raises :class:`_Deadline`.
+    is left of it, and a read after it raises :class:`Deadline`.
     """
 
     def __init__(self, sock: socket.socket, idle: float) -> None:
@@ -177,18 +110,20 @@ class _DeadlineReader(io.RawIOBase):
         if self.deadline is not None:
             timeout = self.deadline - time.monotonic()
             if timeout <= 0:
-                raise _Deadline
+                raise Deadline
         if self._sock.gettimeout() != timeout:
             self._sock.settimeout(timeout)
         try:
             return self._sock.recv_into(buffer)
         except TimeoutError:
-            if self.deadline is not None:
-                raise _Deadline from None
-            raise
+            if self.deadline is None:
+                raise
+            if time.monotonic() < self.deadline:
+                return self.readinto(buffer)  # the wait ended a hair early: the rest of it
+            raise Deadline from None
 
 
-class _Request:
+class Request:
     __slots__ = (
         "method",
         "target",
@@ -199,6 +134,7 @@ class _Request:
         "chunked",
         "expect_continue",
         "body_unread",
+        "upgrade",
     )
 
     def __init__(self, method: str, target: str, version: str) -> None:
@@ -211,9 +147,10 @@ class _Request:
         self.chunked = False
         self.expect_continue = False
         self.body_unread = False  # answered without reading the body: linger, then close
+        self.upgrade = ""  # the Upgrade header, lowercased
 
 
-class _Handler(socketserver.BaseRequestHandler):
+class HttpHandler(socketserver.BaseRequestHandler):
     server: LocalServer
     request: socket.socket
 
@@ -222,11 +159,11 @@ class _Handler(socketserver.BaseRequestHandler):
         self.connection = self.request
         self.connection.settimeout(server.idle_timeout)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-        self._reader = _DeadlineReader(self.connection, server.idle_timeout)
-        self.rfile = io.BufferedReader(self._reader)
+        self.reader = _DeadlineReader(self.connection, server.idle_timeout)
+        self.rfile = io.BufferedReader(self.reader)
         # The first request's head is due within HEAD_TIMEOUT of the connection: a client that
         # connects and says nothing holds its thread no longer than one that trickles.
-        self._reader.deadline = time.monotonic() + server.head_timeout
+        self.reader.deadline = time.monotonic() + server.head_timeout
         self._first = True
 
     def finish(self) -> None:
@@ -237,39 +174,44 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             while self._serve_one():
                 pass
-        except (TimeoutError, ConnectionError, OSError, _Deadline):
+        except (TimeoutError, ConnectionError, OSError, Deadline):
             pass  # the client went away or stalled: only this connection ends
 
     def _serve_one(self) -> bool:
         """Read, answer and log one request; False when the connection should close."""
-        reader = self._reader
+        reader = self.reader
         if not self._first:
             reader.deadline = None  # keep-alive: wait up to idle_timeout for the next request
         self._first = False
         try:
             if not self.rfile.peek(1):
                 return False
-        except (TimeoutError, _Deadline):
+        except (TimeoutError, Deadline):
             return False  # idle, or never sent a byte: close without an answer nobody asked for
         if reader.deadline is None:
             reader.deadline = time.monotonic() + self.server.head_timeout
         try:
             request = self._read_head()
-        except _Deadline:
-            self._send_simple(408, "Request Timeout: the request head took too long", close=True)
+        except Deadline:
+            self.send_simple(408, "Request Timeout: the request head took too long", close=True)
             self.server.log.request(self.client, "-", "-", 408, 0, 0.0)
             return False
         except _Malformed as err:
-            self._send_simple(400, f"Bad Request: {err}", close=True)
+            self.send_simple(400, f"Bad Request: {err}", close=True)
             self.server.log.request(self.client, "-", "-", 400, 0, 0.0)
             return False
         except _TooLarge as err:
-            self._send(_Request("GET", "-", "HTTP/1.1"), err.response, close=True)
+            self._send(Request("GET", "-", "HTTP/1.1"), err.response, close=True)
             self.server.log.request(self.client, "-", "-", err.response.status, 0, 0.0)
             self._linger()
             return False
         if request is None:
             return False
+        if request.upgrade == "websocket" and request.method == "GET":
+            from .websocket import serve_upgrade
+
+            if serve_upgrade(self, request):
+                return False  # the websocket ran on this connection and has closed
         started = time.perf_counter()
         response = self._respond(request)
         elapsed = (time.perf_counter() - started) * 1000
@@ -288,7 +230,7 @@ class _Handler(socketserver.BaseRequestHandler):
             return False
         return request.keep_alive
 
-    def _respond(self, request: _Request) -> GatewayResponse:
+    def _respond(self, request: Request) -> GatewayResponse:
         try:
             gateway = self.server.get_gateway()
         except Unavailable as err:
@@ -303,6 +245,12 @@ class _Handler(socketserver.BaseRequestHandler):
                 return _error(400, "BadRequest", f"bad request target {target!r}")
             target = "/" + rest.partition("/")[2]
         try:
+            if self.server.websockets.point(gateway.app):
+                from .management import connection_target
+
+                connection_id = connection_target(request.method, target)
+                if connection_id is not None:
+                    return self._manage(request, connection_id)
             # A head over API Gateway's quotas, or a declared body over them, is answered before
             # the body is read (and before "100 Continue", which would invite the client to send).
             declared = request.length or 0
@@ -318,16 +266,16 @@ class _Handler(socketserver.BaseRequestHandler):
                     request.method, target, request.headers, b"", body_length=declared
                 )
             try:
-                self._reader.deadline = time.monotonic() + self.server.body_timeout
+                self.reader.deadline = time.monotonic() + self.server.body_timeout
                 body = self._read_body(request)
             except _Malformed as err:
                 request.keep_alive = False
                 return _error(400, "BadRequest", str(err))
-            except _Deadline:
+            except Deadline:
                 self._unread(request)
                 return _message(408, "Request Timeout: the request body took too long")
             finally:
-                self._reader.deadline = None
+                self.reader.deadline = None
             if body is None:  # a chunked body past the payload quota: not read to its end
                 self._unread(request)
                 return limit_error("payload")
@@ -339,13 +287,38 @@ class _Handler(socketserver.BaseRequestHandler):
             traceback.print_exc()
             return _error(500, "InternalServerError", f"{type(err).__name__}: {err}")
 
+    def _manage(self, request: Request, connection_id: str) -> GatewayResponse:
+        """A management API (@connections) request, answered from the connection table."""
+        from .management import MAX_POST_BYTES, manage, too_large
+
+        if (request.length or 0) > MAX_POST_BYTES:
+            self._unread(request)
+            return too_large()
+        try:
+            self.reader.deadline = time.monotonic() + self.server.body_timeout
+            body = self._read_body(request)
+        except _Malformed as err:
+            request.keep_alive = False
+            return _error(400, "BadRequest", str(err))
+        except Deadline:
+            self._unread(request)
+            return _message(408, "Request Timeout: the request body took too long")
+        finally:
+            self.reader.deadline = None
+        if body is None or len(body) > MAX_POST_BYTES:
+            if body is None:
+                self._unread(request)
+            return too_large()
+        hub = self.server.websockets
+        return manage(hub.connections, request.method, connection_id, body)
+
     @staticmethod
-    def _unread(request: _Request) -> None:
+    def _unread(request: Request) -> None:
         if request.length or request.chunked:
             request.body_unread = True
             request.keep_alive = False
 
-    def _read_head(self) -> _Request | None:
+    def _read_head(self) -> Request | None:
         rfile = self.rfile
         line = rfile.readline(MAX_LINE + 1)
         while line in (b"\r\n", b"\n"):  # RFC 9112: ignore empty lines before a request
@@ -366,7 +339,7 @@ class _Handler(socketserver.BaseRequestHandler):
             raise _Malformed("non-ASCII request target") from None
         if any(c in target for c in "\x00\t\x7f") or any(ord(c) < 32 for c in target):
             raise _Malformed("control character in request target")
-        request = _Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
+        request = Request(parts[0].decode("ascii"), target, parts[2].decode("ascii"))
         connection = ""
         lengths: list[bytes] = []
         head_size = 0
@@ -398,6 +371,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 connection = text.lower()
             elif lower == "expect" and text.lower() == "100-continue":
                 request.expect_continue = True
+            elif lower == "upgrade":
+                request.upgrade = text.lower()
             request.headers.append((key, text))
         if "close" in connection:
             request.keep_alive = False
@@ -411,7 +386,7 @@ class _Handler(socketserver.BaseRequestHandler):
             request.length = int(lengths[0])
         return request
 
-    def _read_body(self, request: _Request) -> bytes | None:
+    def _read_body(self, request: Request) -> bytes | None:
         """The body (after "100 Continue" if asked); None for a chunked one over the quota."""
         if request.expect_continue and (request.length or request.chunked):
             self.connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -448,11 +423,11 @@ class _Handler(socketserver.BaseRequestHandler):
     def _linger(self) -> None:
         """Half-close, drop what the client is still sending (for a while), then close."""
         try:
-            _half_close_and_drain(self.connection, LINGER_SECONDS)
+            half_close_and_drain(self.connection, LINGER_SECONDS)
         except OSError:
             pass
 
-    def _send(self, request: _Request, response: GatewayResponse, close: bool = False) -> None:
+    def _send(self, request: Request, response: GatewayResponse, close: bool = False) -> None:
         status = response.status
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
         for name, value in response.headers:
@@ -471,14 +446,14 @@ class _Handler(socketserver.BaseRequestHandler):
         else:
             self.connection.sendall(head + response.body)
 
-    def _send_simple(self, status: int, message: str, *, close: bool) -> None:
+    def send_simple(self, status: int, message: str, *, close: bool) -> None:
         try:
-            self.connection.sendall(_simple(status, message, close=close))
+            self.connection.sendall(simple_answer(status, message, close=close))
         except OSError:
             pass
 
 
-def _half_close_and_drain(sock: socket.socket, seconds: float) -> None:
+def half_close_and_drain(sock: socket.socket, seconds: float) -> None:
     """Stop sending, then read and drop what the peer still sends for up to ``seconds``.
 
     Closing with unread data makes the kernel send a reset, which can destroy the answer
@@ -492,7 +467,7 @@ def _half_close_and_drain(sock: socket.socket, seconds: float) -> None:
             break
 
 
-def _simple(status: int, message: str, *, close: bool) -> bytes:
+def simple_answer(status: int, message: str, *, close: bool) -> bytes:
     """A whole response with API Gateway's error body, ``{"message": ...}``.
 
     The shape of the gateway's own errors ("Gateway responses for REST APIs in API Gateway":
@@ -516,101 +491,3 @@ def _message(status: int, message: str) -> GatewayResponse:
 def _error(status: int, code: str, message: str) -> GatewayResponse:
     body = json.dumps({"Code": code, "Message": message}).encode("utf-8")
     return GatewayResponse(status, [("Content-Type", "application/json")], body)
-
-
-class LocalServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    """A threaded TCP server whose connections speak HTTP/1.1 to ``get_gateway()``.
-
-    ``get_gateway`` returns the gateway to use for the next request, or raises
-    :class:`Unavailable`: the reloader swaps apps by changing what it returns.
-    """
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    # ThreadingMixIn would keep a list of every handler thread to join at close; a long-lived
-    # dev server does not need that bookkeeping.
-    block_on_close = False
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        get_gateway: Callable[[], LocalGateway],
-        log: AccessLog | None = None,
-        *,
-        max_connections: int = MAX_CONNECTIONS,
-        head_timeout: float = HEAD_TIMEOUT,
-        body_timeout: float = BODY_TIMEOUT,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        self.get_gateway = get_gateway
-        self.log = log or AccessLog()
-        self.max_connections = max_connections
-        self.head_timeout = head_timeout
-        self.body_timeout = body_timeout
-        self.idle_timeout = idle_timeout
-        self._slots = threading.BoundedSemaphore(max_connections)
-        super().__init__(address, _Handler)
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._refuse(request, client_address)
-            return
-        # ThreadingMixIn's own, minus its bookkeeping, to know whether the thread exists: a
-        # Ctrl-C while start() waits leaves it running, and it gives the slot back itself.
-        thread = threading.Thread(
-            target=self.process_request_thread, args=(request, client_address), daemon=True
-        )
-        try:
-            thread.start()
-        except RuntimeError:  # no thread could be made: nothing else will give the slot back
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _refuse(self, sock: socket.socket, client_address: Any) -> None:
-        """Answer 503 at once and close: the cap is reached."""
-        answer = _simple(
-            503,
-            f"Service Unavailable: fw local is serving {self.max_connections} connections,"
-            " its limit; retry when one closes",
-            close=True,
-        )
-        try:
-            sock.settimeout(REJECT_LINGER)
-            sock.sendall(answer)
-            _half_close_and_drain(sock, REJECT_LINGER)
-        except OSError:
-            pass
-        client = client_address[0] if client_address else "-"
-        self.log.request(client, "-", "-", 503, len(answer), 0.0)
-        self.shutdown_request(sock)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Anything a handler did not catch: one traceback on stderr, the server keeps going.
-        traceback.print_exc()
-
-
-def serve(
-    host: str,
-    port: int,
-    get_gateway: Callable[[], LocalGateway],
-    log: AccessLog | None = None,
-    **limits: Any,
-) -> LocalServer:
-    """Bind and listen (raises OSError, e.g. EADDRINUSE); the caller runs ``serve_forever()``.
-
-    ``limits`` are :class:`LocalServer`'s keyword arguments (``max_connections``, the timeouts).
-    """
-    return LocalServer((host, port), get_gateway, log, **limits)

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
+import pytest
 from click.testing import CliRunner
 
 from deployer.deploy.aws import is_write_operation
 from deployer.deploy.run import delete, deploy
 from deployer.deploy.state import StateFile
+from deployer.errors import DeployError
 
 APP = """\
 from microframework import App
@@ -177,3 +180,40 @@ def test_a_removed_handler_takes_its_route_and_delete_takes_the_api(
     deleted = delete(root, "dev")
     assert f"Deleting websocket API {NAME} ({api_id})" in deleted.actions
     assert [a["ApiId"] for a in apis()] == [someone_elses]
+
+
+class FailOn:
+    """Fails the ``occurrence``-th ``operation`` call as AWS would (a ClientError)."""
+
+    def __init__(self, operation: str, occurrence: int = 1) -> None:
+        self.operation, self.occurrence, self.seen = operation, occurrence, 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        if kwargs["model"].name == self.operation:
+            self.seen += 1
+            if self.seen == self.occurrence:
+                error = {"Error": {"Code": "ServiceUnavailable", "Message": "injected outage"}}
+                raise botocore.exceptions.ClientError(error, self.operation)
+
+
+@pytest.mark.parametrize(
+    ("operation", "occurrence"),
+    [("CreateIntegration", 1), ("CreateRoute", 2), ("CreateStage", 1), ("AddPermission", 3)],
+    ids=["first-integration", "second-route", "stage", "a-grant"],
+)
+def test_a_deploy_cut_short_resumes_and_then_writes_nothing(
+    aws: str, tmp_path: Path, operation: str, occurrence: int
+) -> None:
+    root = project(tmp_path)
+    with pytest.raises(DeployError, match="injected outage"):
+        deploy_quietly(root, on_call=FailOn(operation, occurrence))
+    resumed = deploy_quietly(root)
+    assert not any(a.startswith("Creating websocket API") for a in resumed.actions)
+    (api,) = apis()
+    assert set(routes(api["ApiId"])) == {"$connect", "$default", "$disconnect"}
+    # No integration left behind by the cut: each one is a route's.
+    client = boto3.client("apigatewayv2")
+    assert len(client.get_integrations(ApiId=api["ApiId"])["Items"]) == 3
+    writes = Writes()
+    assert deploy_quietly(root, on_call=writes).actions == ()
+    assert writes.names == []

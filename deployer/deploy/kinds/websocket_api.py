@@ -42,8 +42,8 @@ AFTER: tuple[str, ...] = ("function",)
 
 # The API's id only exists once created: the invoke permissions name it by this placeholder.
 WEBSOCKET_API_ID = "{fw:websocket_api_id}"
-# "Working with routes for WebSocket APIs": the route key is read from the message's JSON
-# "action"; Chalice configures this expression, and a message without it goes to $default.
+# "Create routes for WebSocket APIs in API Gateway": the route key is read from the message's
+# JSON "action"; Chalice configures this expression, and a message without it goes to $default.
 ROUTE_SELECTION = "$request.body.action"
 # "Set up a WebSocket API integration request in API Gateway": a Lambda proxy integration.
 # CONVERT_TO_TEXT: binary frames reach the function base64-encoded, as Chalice configures it.

@@ -109,3 +109,66 @@ def test_gen_policy_grants_manage_connections_with_wildcards(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert MANAGE in document["Statement"]
+
+
+def test_names_stage_and_entry_points_are_chalices(tmp_path: Path) -> None:
+    """Chalice's own app graph for the same app is the oracle for what fw deploys."""
+    import types
+
+    from chalice import Chalice
+    from chalice.config import Config
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    from deployer.deploy.desired import build_desired
+    from deployer.project.app_loader import load_app
+
+    chalice_app = Chalice("chat")
+    chalice_app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+    def connect(event: Any) -> None: ...
+    def message(event: Any) -> None: ...
+    def disconnect(event: Any) -> None: ...
+
+    for decorator, handler in [("on_ws_connect", connect), ("on_ws_message", message),
+                               ("on_ws_disconnect", disconnect)]:  # fmt: skip
+        handler.__module__ = "app"  # as if defined in the project's app.py
+        getattr(chalice_app, decorator)()(handler)
+    # The stage default Chalice's CLI sets (chalice/cli/factory.py), as fw's config does.
+    config = Config.create(
+        chalice_app=chalice_app,
+        chalice_stage="dev",
+        app_name="chat",
+        project_dir=str(tmp_path),
+        api_gateway_stage="api",
+    )
+    graph = ApplicationGraphBuilder().build(config, "dev")
+    (api,) = [r for r in graph.resources if isinstance(r, models.WebsocketAPI)]
+    theirs = {
+        "api": (api.name, api.api_gateway_stage),
+        "functions": sorted(
+            (f.function_name, f.handler)
+            for f in (api.connect_function, api.message_function, api.disconnect_function)
+        ),
+    }
+
+    app = load_app(project(tmp_path))
+    artifact = Artifact(tmp_path / "deployment.zip", "0" * 64, "AAAA", 100, 200)
+    desired = build_desired(
+        app,
+        load_config(tmp_path, "dev"),
+        PackageResult(artifact, None, False),
+        region="us-east-1",
+        account_id="123456789012",
+        policy_builder=lambda *a, **k: types.SimpleNamespace(document={}, warnings=()),
+    ).state
+    assert desired.websocket_api is not None
+    ours = {
+        "api": (desired.websocket_api.name, desired.websocket_api.stage_name),
+        "functions": sorted(
+            (f.function_name, f.settings.handler)
+            for f in desired.functions
+            if "websocket" in f.function_name
+        ),
+    }
+    assert ours == theirs

@@ -84,10 +84,8 @@ def app_graph(app: Any) -> AppGraph:
         for a in app.builtin_auth_handlers
     ]
     functions += [
-        GraphFunction(WEBSOCKET_FUNCTIONS[key], h.handler_string, "websocket", source=h)
-        for key, h in sorted(
-            app.websocket_handlers.items(),
-            key=lambda item: list(WEBSOCKET_FUNCTIONS).index(item[0]),
-        )
+        GraphFunction(name, handler.handler_string, "websocket", source=handler)
+        for route_key, name in WEBSOCKET_FUNCTIONS.items()
+        if (handler := app.websocket_handlers.get(route_key)) is not None
     ]
     return AppGraph(app, tuple(functions))

@@ -49,7 +49,6 @@ ROUTE_SELECTION = "$request.body.action"
 # CONVERT_TO_TEXT: binary frames reach the function base64-encoded, as Chalice configures it.
 INTEGRATION = {"IntegrationType": "AWS_PROXY", "ContentHandlingStrategy": "CONVERT_TO_TEXT"}
 _DEPLOYMENT_TAG = "fw:deployment"  # the tag of what fw creates, as the REST API kind's
-_TEMPLATE_API_ID = "WebsocketAPI"
 
 
 def websocket_url(api_id: str, region: str, stage: str) -> str:
@@ -470,6 +469,7 @@ HANDLERS: Mapping[type, Handler] = {
 def template(t: Template) -> None:
     """Raw ``AWS::ApiGatewayV2`` resources: SAM has no WebSocket API type."""
     from deployer.package.cfn import invoke_permission, invoke_uri
+    from deployer.package.sam import WEBSOCKET_API_ID as API
 
     handlers = t.of_role("websocket")
     if not handlers:
@@ -477,7 +477,7 @@ def template(t: Template) -> None:
     app_name = t.config.app_name
     stage = t.config.api_gateway_stage
     name = f"{app_name}-{t.config.stage}-websocket-api"
-    t.resources[_TEMPLATE_API_ID] = {
+    t.resources[API] = {
         "Type": "AWS::ApiGatewayV2::Api",
         "Properties": {
             "Name": name,
@@ -486,8 +486,7 @@ def template(t: Template) -> None:
         },
     }
     api_arn = (
-        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-        f"${{{_TEMPLATE_API_ID}}}/*"
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{API}}}/*"
     )
     routes = []
     for function in handlers:
@@ -495,7 +494,7 @@ def template(t: Template) -> None:
         t.resources[f"{fid}Integration"] = {
             "Type": "AWS::ApiGatewayV2::Integration",
             "Properties": {
-                "ApiId": {"Ref": _TEMPLATE_API_ID},
+                "ApiId": {"Ref": API},
                 "IntegrationUri": invoke_uri(fid),
                 **INTEGRATION,
             },
@@ -503,7 +502,7 @@ def template(t: Template) -> None:
         t.resources[f"{fid}Route"] = {
             "Type": "AWS::ApiGatewayV2::Route",
             "Properties": {
-                "ApiId": {"Ref": _TEMPLATE_API_ID},
+                "ApiId": {"Ref": API},
                 "RouteKey": function.source.route_key_handled,
                 "Target": {"Fn::Sub": f"integrations/${{{fid}Integration}}"},
             },
@@ -514,20 +513,19 @@ def template(t: Template) -> None:
         )
     # AutoDeploy, as fw deploy: a stack update that changes a route redeploys the stage, which
     # an AWS::ApiGatewayV2::Deployment resource (made once, never replaced) would not.
-    t.resources[f"{_TEMPLATE_API_ID}Stage"] = {
+    t.resources[f"{API}Stage"] = {
         "Type": "AWS::ApiGatewayV2::Stage",
         "DependsOn": routes,
-        "Properties": {"ApiId": {"Ref": _TEMPLATE_API_ID}, "StageName": stage, "AutoDeploy": True},
+        "Properties": {"ApiId": {"Ref": API}, "StageName": stage, "AutoDeploy": True},
     }
     t.outputs.update(
         {
-            "WebsocketAPIId": {"Value": {"Ref": _TEMPLATE_API_ID}},
+            "WebsocketAPIId": {"Value": {"Ref": API}},
             "WebsocketConnectEndpointURL": {
                 "Description": "The WebSocket API's URL",
                 "Value": {
                     "Fn::Sub": (
-                        f"wss://${{{_TEMPLATE_API_ID}}}.execute-api.${{AWS::Region}}"
-                        f".${{AWS::URLSuffix}}/{stage}"
+                        f"wss://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
                     )
                 },
             },

@@ -136,6 +136,11 @@ def test_a_redeploy_writes_nothing_and_fw_url_gives_both_urls(aws: str, tmp_path
     assert (writes.names, again.actions) == ([], ())
     out = CliRunner().invoke(cli, ["--project-dir", str(root), "url"])
     assert out.output.splitlines() == [first.url, first.websocket_url]
+    out = CliRunner().invoke(cli, ["--project-dir", str(root), "deploy"])
+    assert out.stdout.splitlines() == [
+        f"Rest API URL: {first.url}",
+        f"Websocket API URL: {first.websocket_url}",
+    ]
 
 
 def test_an_api_created_before_the_record_is_adopted_and_its_copy_deleted(

@@ -181,6 +181,35 @@ def _dynamodb_sample(table: str, images: list[Any], event_name: str) -> dict[str
     return _samples.dynamodb_event(images or None, table, event_name)
 
 
+# fw generate-event websocket --route: the decorator's short name -> the route key it serves.
+_WEBSOCKET_ROUTES = {"connect": "$connect", "message": "$default", "disconnect": "$disconnect"}
+
+
+def _websocket_sample(
+    route: str, body: str, connection_id: str, stage: str, api_id: str, region: str
+) -> dict[str, Any]:
+    """A WebSocket API's event for one route (the shape fw local sends; only a message has a
+    body, as API Gateway sends none on $connect and $disconnect)."""
+    from .websocket_local import websocket_event
+
+    route_key = _WEBSOCKET_ROUTES[route]
+    return websocket_event(
+        route_key,
+        connection_id=connection_id,
+        body=body if route_key == "$default" else None,
+        domain_name=f"{api_id}.execute-api.{region}.amazonaws.com",
+        stage=stage,
+        api_id=api_id,
+        source_ip="192.0.2.1",  # TEST-NET-1 (RFC 5737): an address no client has
+        user_agent="fw generate-event",
+    )
+
+
+def _is_websocket(event: dict[str, Any]) -> bool:
+    context = event.get("requestContext")
+    return isinstance(context, dict) and "connectionId" in context and "routeKey" in context
+
+
 # The test client's generators, with the signatures of Chalice's ``client.events``.
 def _client_s3(bucket: str, key: str, event_name: str = "ObjectCreated:Put") -> dict[str, Any]:
     return _samples.s3_event(bucket, key, event_name)
@@ -337,6 +366,31 @@ LOCAL_SOURCES: dict[str, LocalSource] = {
             description="a DynamoDB stream batch",
             recognizes=_from_service("aws:dynamodb"),
             trigger=lambda record: record.stream_arn,
+        ),
+        # Not a SOURCES entry: the three @app.on_ws_* handlers are declared in
+        # microframework.websocket and wired to one API, not each to a source; their
+        # WebsocketHandler.kind is this key.
+        LocalSource(
+            "websocket",
+            "websocket",
+            "A WebSocket API's $connect, message or $disconnect event.",
+            (
+                Option(
+                    "--route",
+                    default="message",
+                    choices=tuple(_WEBSOCKET_ROUTES),
+                    help="Which handler's event: @app.on_ws_connect, _message or _disconnect.",
+                ),
+                Option("--body", default='{"action": "hello"}', help="The message (message only)."),
+                Option("--connection-id", default="L0SM9cOFvHcCIhw="),
+                Option("--stage", default="api"),
+                Option("--api-id", default="abcdef1234"),
+                Option("--region", default="us-east-1"),
+            ),
+            _websocket_sample,
+            description="a WebSocket API event",
+            recognizes=_is_websocket,
+            trigger=lambda handler: handler.route_key_handled,
         ),
     )
 }

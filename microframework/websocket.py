@@ -220,6 +220,10 @@ class WebsocketHandler:
     the invocation fails, as in Chalice.
     """
 
+    # Its middleware event type, and its key in local_sources.LOCAL_SOURCES and the deployer's
+    # role statements: one declaration for the three handlers.
+    kind = "websocket"
+
     def __init__(self, func: Callable[..., Any], route_key: str, name: str) -> None:
         self.func = func
         self.handler_function = func  # Chalice's Websocket*Config attribute names

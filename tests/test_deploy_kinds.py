@@ -86,6 +86,21 @@ def clicks(event):
 @app.lambda_function()
 def job(event, context):
     return 1
+
+
+@app.on_ws_connect()
+def joined(event):
+    return None
+
+
+@app.on_ws_message()
+def said(event):
+    app.websocket_api.send(event.connection_id, event.body)
+
+
+@app.on_ws_disconnect()
+def left(event):
+    return None
 """
 
 
@@ -177,6 +192,8 @@ def test_redeploy_of_every_kind_and_setting_writes_nothing(aws: str, tmp_path: P
     job = boto3.client("lambda").get_function(FunctionName="kinds-dev-job")
     assert job["Concurrency"]["ReservedConcurrentExecutions"] == 1
     assert job["Configuration"]["VpcConfig"]["SubnetIds"]
+    (api,) = boto3.client("apigatewayv2").get_apis()["Items"]
+    assert api["Name"] == "kinds-dev-websocket-api"
 
     writes = Writes()
     result = deploy(project, "dev", on_call=writes, sleep=lambda seconds: None)

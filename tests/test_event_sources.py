@@ -193,5 +193,6 @@ def test_every_declaration_is_whole() -> None:
         assert source.decorator == decorator and callable(vars(Scaffold).get(decorator))
         assert issubclass(source.event, BaseLambdaEvent) and issubclass(source.record, _Record)
     assert len({s.record.kind for s in SOURCES.values()}) == len(SOURCES)
-    assert set(LOCAL_SOURCES) <= set(SOURCES)
+    # The websocket handlers' local half completes microframework.websocket's declaration.
+    assert set(LOCAL_SOURCES) <= set(SOURCES) | {"websocket"}
     assert len({local.command for local in LOCAL_SOURCES.values()}) == len(LOCAL_SOURCES)

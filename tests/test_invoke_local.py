@@ -184,3 +184,65 @@ def test_generate_event_piped_into_invoke(project: Path) -> None:
         "key": "cat 1.jpg",
         "stage_var": "blue",
     }
+
+
+WS_APP = """
+from microframework import App
+
+app = App("inv")
+
+
+@app.on_ws_connect()
+def hello(event):
+    return {"statusCode": 200, "body": event.connection_id}
+
+
+@app.on_ws_message()
+def echo(event):
+    return {"statusCode": 200, "body": event.json_body["action"] + ":" + event.stage}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "route", "body"),
+    [
+        ("websocket_message", "message", "hello:api"),
+        ("echo", "message", "hello:api"),
+        ("websocket_connect", "connect", "L0SM9cOFvHcCIhw="),
+    ],
+    ids=["deployed-name", "handler-name", "connect"],
+)
+def test_websocket_handler_gets_a_generated_event(
+    tmp_path: Path, name: str, route: str, body: str
+) -> None:
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps({"version": "1.0", "app_name": "inv"}))
+    (tmp_path / "app.py").write_text(WS_APP)
+    event = subprocess.run(
+        [*FW, "generate-event", "websocket", "--route", route],
+        capture_output=True, check=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    done = subprocess.run(
+        [*FW, "invoke", name, "--local"], input=event, capture_output=True, cwd=tmp_path
+    )
+    assert (done.returncode, json.loads(done.stdout)) == (0, {"statusCode": 200, "body": body})
+    assert done.stderr == b""
+
+
+def test_websocket_handler_given_another_event_names_the_command(tmp_path: Path) -> None:
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps({"version": "1.0", "app_name": "inv"}))
+    (tmp_path / "app.py").write_text(WS_APP)
+    event = subprocess.run(
+        [*FW, "generate-event", "sns"], capture_output=True, check=True, cwd=tmp_path
+    ).stdout
+    done = subprocess.run(
+        [*FW, "invoke", "websocket_connect", "--local"], input=event, capture_output=True,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert (
+        "handler 'websocket_connect' (@app.on_ws_connect) expects a WebSocket API event, but the"
+        " event is an SNS notification: try 'fw generate-event websocket --route connect |"
+        " fw invoke websocket_connect --local'"
+    ) in done.stderr.decode()

@@ -49,7 +49,11 @@ def command(
         )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    elif result.url:
-        click.echo(f"Rest API URL: {result.url}")
+    elif result.url or result.websocket_url:
+        if result.url:
+            click.echo(f"Rest API URL: {result.url}")
+        if result.websocket_url:
+            # Chalice's deploy report names it so.
+            click.echo(f"Websocket API URL: {result.websocket_url}")
     elif not dry_run:
         click.echo(f"Deployed {result.app_name} ({result.stage}); it has no REST API.")

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import click
 
+from deployer.deploy.graph import WEBSOCKET_FUNCTIONS
 from deployer.errors import FwError, closest
 from deployer.project.config import API_HANDLER_NAME as API_HANDLER
 from microframework.local_sources import LOCAL_SOURCES
@@ -54,7 +55,16 @@ def _find_handler(app: Any, name: str) -> Any:
     handler = app.handlers.get(name)
     if handler is not None:
         return handler
-    known = sorted(app.handlers) + ([API_HANDLER] if app.routes else [])
+    # A websocket handler also answers to its deployed function's name, as fw invoke (deployed)
+    # and the config's lambda_functions call it: websocket_connect, _message, _disconnect.
+    websocket = {
+        function: app.websocket_handlers[route_key]
+        for route_key, function in WEBSOCKET_FUNCTIONS.items()
+        if route_key in app.websocket_handlers
+    }
+    if name in websocket:
+        return websocket[name]
+    known = sorted([*app.handlers, *websocket]) + ([API_HANDLER] if app.routes else [])
     close = closest(name, known)
     hint = f" Did you mean {close!r}?" if close else ""
     listed = ", ".join(known) if known else "none"
@@ -78,6 +88,20 @@ def _as_proxy_event(app: Any, event: Any) -> Any:
         event = {**event, "resource": resource, "pathParameters": params}
         event["requestContext"] = {**context, "resourcePath": resource}
     return event
+
+
+def _lambda_region(handler: Any, event: Any) -> None:
+    """Set ``AWS_REGION`` as Lambda always does, for a websocket handler (its management client
+    is configured from it): the API's region, read from the event's domain name."""
+    if getattr(handler, "kind", None) != "websocket" or not isinstance(event, dict):
+        return
+    if os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        return
+    context = event.get("requestContext")
+    domain = context.get("domainName") if isinstance(context, dict) else None
+    parts = domain.split(".") if isinstance(domain, str) else []
+    if len(parts) > 3 and parts[1] == "execute-api":
+        os.environ["AWS_REGION"] = parts[2]
 
 
 def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debug: bool) -> Any:
@@ -105,6 +129,7 @@ def _invoke_local(project_dir: Path, stage: str, name: str, payload: bytes, debu
             function.lambda_timeout,
         )
         mismatch = _mismatch(handler, name, event)
+        _lambda_region(handler, event)
         try:
             result = handler(event, context)
         except Exception as err:
@@ -167,11 +192,15 @@ def _mismatch(handler: Any, name: str, event: Any) -> str | None:
         if local is None:
             return None  # lambda_function: any JSON is fine
         expected, command, decorator = local.description, local.command, f" (@app.{kind})"
+        route_key = getattr(handler, "route_key_handled", None)
+        if route_key is not None:  # a websocket handler: its own decorator, its own route
+            short = WEBSOCKET_FUNCTIONS[route_key].removeprefix("websocket_")
+            decorator, command = f" (@app.on_ws_{short})", f"{command} --route {short}"
         if given is None and local.any_input:
             # EventBridge delivers any JSON a rule's target input says; only a known other
             # service's event is a sure mismatch.
             return None
-    if given == command:
+    if given == command.split()[0]:
         return None
     return (
         f"handler {name!r}{decorator} expects {expected}, but the event is {_describe(event)}:"
@@ -206,7 +235,8 @@ def command(
 ) -> None:
     """Invoke the handler NAME with an event and print what it returns.
 
-    NAME is an event handler or lambda_function name, or api_handler for the REST API.
+    NAME is an event handler or lambda_function name, api_handler for the REST API, or a
+    websocket handler's name (or websocket_connect, websocket_message, websocket_disconnect).
     """
     project_dir: Path = ctx.obj["project_dir"]
     payload = _read_event(event_file)

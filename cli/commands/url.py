@@ -1,4 +1,4 @@
-"""``fw url``: print a deployed stage's REST API URL."""
+"""``fw url``: print a deployed stage's REST API URL and its WebSocket API's ``wss://`` URL."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import click
 @click.option("--stage", default="dev", show_default=True, help="The deployed stage.")
 @click.pass_context
 def command(ctx: click.Context, stage: str) -> None:
-    """Print the REST API URL of a deployed stage (read from its deployment record)."""
-    from deployer.deploy.run import stage_url
+    """Print the REST and websocket API URLs of a deployed stage (from its deployment record)."""
+    from deployer.deploy.run import stage_urls
 
     project_dir: Path = ctx.obj["project_dir"]
-    click.echo(stage_url(project_dir, stage))
+    for url in stage_urls(project_dir, stage):
+        click.echo(url)

@@ -20,6 +20,7 @@ from deployer.deploy.kinds.rest_api import DEPLOYMENT_TAG
 from deployer.deploy.models import (
     API_ID,
     MANAGED_LAYER,
+    WEBSOCKET_API_ID,
     CodeArtifact,
     DesiredState,
     EventRule,
@@ -32,6 +33,8 @@ from deployer.deploy.models import (
     RestApi,
     S3Notification,
     SNSSubscription,
+    WebsocketApi,
+    WebsocketRoute,
 )
 from deployer.errors import ConfigError
 from deployer.package.build import PackageResult
@@ -176,6 +179,11 @@ def build_desired(
                 )
             )
 
+    websocket_api = None
+    if graph.websocket_handlers:
+        websocket_api, grants = _websocket_api(ctx, config, graph, by_logical)
+        permissions += grants
+
     wiring = _Wiring(ctx)
     for node in graph.event_handlers:
         wiring.add(node.source, by_logical[node.logical_name])
@@ -194,6 +202,7 @@ def build_desired(
             s3_notifications=tuple(wiring.s3),
             sns_subscriptions=tuple(wiring.sns),
             mappings=tuple(wiring.mappings),
+            websocket_api=websocket_api,
         ),
         warnings=roles.warnings,
     )
@@ -334,6 +343,38 @@ def _rest_api(
         endpoint_type=config.api_gateway_endpoint_type,
         tags={DEPLOYMENT_TAG: f"{ctx.app_name}/{ctx.stage}"},
     )
+
+
+def _websocket_api(
+    ctx: _Context, config: StageConfig, graph: Any, functions: dict[str, LambdaFunction]
+) -> tuple[WebsocketApi, list[Permission]]:
+    """The WebSocket API and its grants: API Gateway invokes each handler from any route and
+    stage of the API ("Control access to WebSocket APIs with IAM authorization": route ARNs
+    are ``<api-id>/<stage>/<route-key>``)."""
+    from deployer.deploy.kinds import websocket_api
+    from deployer.package import openapi
+
+    nodes = [functions[node.logical_name] for node in graph.websocket_handlers]
+    routes = tuple(
+        WebsocketRoute(
+            node.source.route_key_handled,
+            function.function_name,
+            openapi.integration_uri(ctx.region, function.arn),
+        )
+        for node, function in zip(graph.websocket_handlers, nodes, strict=True)
+    )
+    api = websocket_api.build(
+        ctx.app_name,
+        ctx.stage,
+        config.api_gateway_stage,
+        routes,
+        {DEPLOYMENT_TAG: f"{ctx.app_name}/{ctx.stage}"},
+    )
+    source = ctx.arn("execute-api", f"{WEBSOCKET_API_ID}/*")
+    grants = [
+        Permission(f.function_name, STATEMENT_ID, "apigateway.amazonaws.com", source) for f in nodes
+    ]
+    return api, grants
 
 
 class _Wiring:

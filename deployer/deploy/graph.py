@@ -2,7 +2,8 @@
 
 ``fw deploy`` (``desired``), ``fw package`` (``package/sam``) and ``fw gen-policy``
 (``policy/triggers``) all read it, so the three list the same functions in the same order: the
-REST handler, the event handlers, the plain Lambda functions, then the built-in authorizers.
+REST handler, the event handlers, the plain Lambda functions, the built-in authorizers, then the
+websocket handlers ($connect, $default, $disconnect).
 Compare Chalice's ``deploy/appgraph.py``, which both its deploy and package walk.
 """
 
@@ -14,10 +15,17 @@ import attrs
 
 from deployer.project.config import API_HANDLER_NAME
 
-__all__ = ["REST_HANDLER_STRING", "AppGraph", "GraphFunction", "app_graph"]
+__all__ = ["REST_HANDLER_STRING", "WEBSOCKET_FUNCTIONS", "AppGraph", "GraphFunction", "app_graph"]
 
 # API Gateway invokes the app object itself, which dispatches on the matched resource.
 REST_HANDLER_STRING = "app.app"
+# A websocket handler's function, by the route key it serves: Chalice's names (its
+# ``deploy/appgraph.py``), so a ported app keeps its function names and config keys.
+WEBSOCKET_FUNCTIONS = {
+    "$connect": "websocket_connect",
+    "$default": "websocket_message",
+    "$disconnect": "websocket_disconnect",
+}
 
 
 @attrs.frozen
@@ -26,8 +34,8 @@ class GraphFunction:
 
     name: str | None  # the config's function name; None is the REST handler
     handler: str  # "app.app" or "<module>.<function>"
-    role: str  # "rest", "event", "function" or "authorizer"
-    source: Any = None  # the event source record, for event handlers
+    role: str  # "rest", "event", "function", "authorizer" or "websocket"
+    source: Any = None  # the event source record (event handlers), the WebsocketHandler
     config: Any = None  # the authorizer's record, for built-in authorizers
 
     @property
@@ -52,6 +60,10 @@ class AppGraph:
         return tuple(f for f in self.functions if f.role == "authorizer")
 
     @property
+    def websocket_handlers(self) -> tuple[GraphFunction, ...]:
+        return tuple(f for f in self.functions if f.role == "websocket")
+
+    @property
     def event_handlers(self) -> tuple[GraphFunction, ...]:
         return tuple(f for f in self.functions if f.role == "event")
 
@@ -70,5 +82,10 @@ def app_graph(app: Any) -> AppGraph:
     functions += [
         GraphFunction(a.name, a.handler_string, "authorizer", config=a)
         for a in app.builtin_auth_handlers
+    ]
+    functions += [
+        GraphFunction(name, handler.handler_string, "websocket", source=handler)
+        for route_key, name in WEBSOCKET_FUNCTIONS.items()
+        if (handler := app.websocket_handlers.get(route_key)) is not None
     ]
     return AppGraph(app, tuple(functions))

@@ -2,8 +2,8 @@
 
 Each model lives in its kind's module (``kinds/<kind>.py``); this module gathers them into the
 :class:`DesiredState` of one stage. Every value is concrete except two that only exist once
-something is created: the REST API's id and the managed layer's version ARN, written as
-placeholders their kinds own (``API_ID``, ``MANAGED_LAYER``) and resolved by
+something is created: the REST API's id, the WebSocket API's id and the managed layer's version
+ARN, written as placeholders their kinds own (``API_ID``, ``WEBSOCKET_API_ID``, ``MANAGED_LAYER``) and resolved by
 :class:`~deployer.deploy.kinds.base.References`.
 """
 
@@ -22,6 +22,7 @@ from deployer.deploy.kinds.role import LAMBDA_TRUST_POLICY, ManagedRole
 from deployer.deploy.kinds.rule import EventRule
 from deployer.deploy.kinds.s3_notification import S3Notification
 from deployer.deploy.kinds.sns_subscription import SNSSubscription
+from deployer.deploy.kinds.websocket_api import WEBSOCKET_API_ID, WebsocketApi, WebsocketRoute
 
 __all__ = [
     "API_ID",
@@ -39,6 +40,9 @@ __all__ = [
     "RestApi",
     "S3Notification",
     "SNSSubscription",
+    "WEBSOCKET_API_ID",
+    "WebsocketApi",
+    "WebsocketRoute",
     "api_url",
     "log_group_key",
     "log_group_name",
@@ -62,6 +66,7 @@ class DesiredState:
     s3_notifications: tuple[S3Notification, ...] = ()
     sns_subscriptions: tuple[SNSSubscription, ...] = ()
     mappings: tuple[EventSourceMapping, ...] = ()
+    websocket_api: WebsocketApi | None = None
 
     def keys(self) -> frozenset[str]:
         """The record keys of every resource, to tell which recorded ones were removed."""

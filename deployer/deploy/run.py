@@ -17,7 +17,7 @@ import attrs
 from deployer.deploy.aws import AwsContext, create_context
 from deployer.deploy.executor import Executor, display_plan
 from deployer.deploy.instructions import ForgetResource, RecordResource
-from deployer.deploy.kinds import rest_api
+from deployer.deploy.kinds import rest_api, websocket_api
 from deployer.deploy.kinds.rest_api import CreateRestApi, DeleteRestApi, RestApiEntry, api_url
 from deployer.deploy.lock import locked
 from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
@@ -25,7 +25,15 @@ from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
 from deployer.deploy.state import Record, StateFile
 from deployer.errors import DeployError
 
-__all__ = ["DeleteResult", "DeployResult", "delete", "deploy", "deployment_dir", "stage_url"]
+__all__ = [
+    "DeleteResult",
+    "DeployResult",
+    "delete",
+    "deploy",
+    "deployment_dir",
+    "stage_url",
+    "stage_urls",
+]
 
 Report = Callable[[str], None]
 
@@ -47,6 +55,7 @@ class DeployResult:
     resources: dict[str, dict[str, Any]]
     dry_run: bool = False
     warnings: tuple[str, ...] = ()
+    websocket_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +63,7 @@ class DeployResult:
             "stage": self.stage,
             "region": self.region,
             "url": self.url,
+            "websocket_url": self.websocket_url,
             "dry_run": self.dry_run,
             "actions": list(self.actions),
             "resources": self.resources,
@@ -77,6 +87,13 @@ def _url(record: Record, region: str) -> str | None:
     if found is None:
         return None
     return api_url(found[1].id, region, found[1].stage)
+
+
+def _websocket_url(record: Record, region: str) -> str | None:
+    found = websocket_api.recorded(record)
+    if found is None:
+        return None
+    return websocket_api.websocket_url(found[1].id, region, found[1].stage)
 
 
 def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
@@ -172,6 +189,12 @@ def deploy(
         resources={k: v.to_json() for k, v in sorted(record.resources.items())},
         dry_run=dry_run,
         warnings=desired.warnings,
+        # A dry run shows the URL only of an API it keeps.
+        websocket_url=(
+            _websocket_url(record, aws.region)
+            if not dry_run or desired.state.websocket_api is not None
+            else None
+        ),
     )
 
 
@@ -258,16 +281,23 @@ def _remove_builds(project_dir: Path, stage: str, *, dry_run: bool, report: Repo
 
 
 def stage_url(project_dir: Path, stage: str = "dev") -> str:
-    """The stage's API URL, from its record (no AWS call)."""
+    """The stage's API URL, from its record (no AWS call): the REST API's, else the WebSocket
+    API's ``wss://`` one."""
+    return stage_urls(project_dir, stage)[0]
+
+
+def stage_urls(project_dir: Path, stage: str = "dev") -> list[str]:
+    """The URLs of the stage's REST API and WebSocket API (those it has), from its record."""
     state = StateFile.load(Path(project_dir), stage)
     record = state.record
-    if not state.exists or rest_api.recorded(record) is None:
+    if not state.exists or (
+        rest_api.recorded(record) is None and websocket_api.recorded(record) is None
+    ):
         raise DeployError(
             f"stage {stage!r} has no deployed REST API; run 'fw deploy --stage {stage}' first"
         )
     region = record.region
     if region is None:
         raise DeployError(f"the record of stage {stage!r} has no region; run 'fw deploy' again")
-    url = _url(record, region)
-    assert url is not None
-    return url
+    urls = [_url(record, region), _websocket_url(record, region)]
+    return [url for url in urls if url is not None]

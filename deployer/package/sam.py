@@ -35,6 +35,7 @@ __all__ = [
     "LAYER_ZIP_URI",
     "REST_API_ID",
     "Template",
+    "WEBSOCKET_API_ID",
     "TemplateFunction",
     "build_template",
     "template_functions",
@@ -43,6 +44,7 @@ __all__ = [
 
 API_HANDLER_ID = "APIHandler"
 REST_API_ID = "RestAPI"
+WEBSOCKET_API_ID = "WebsocketAPI"
 LAYER_ID = "ManagedLayer"
 FUNCTION_ZIP_URI = "./deployment.zip"
 LAYER_ZIP_URI = "./layer-deployment.zip"
@@ -54,6 +56,8 @@ _DERIVED_SUFFIXES = (
     "LogGroup",
     "InvokePermission",
     "S3Permission",
+    "Integration",  # a websocket handler's, and its route (kinds/websocket_api.py)
+    "Route",
     *EVENT_IDS,
     *(f"{event}Permission" for event in EVENT_IDS),
 )
@@ -146,7 +150,7 @@ def write_template(template: dict[str, Any], path: Path, fmt: str) -> None:
 
 def template_functions(graph: AppGraph) -> list[TemplateFunction]:
     """Every function of the app graph with a unique logical id."""
-    used = {REST_API_ID, LAYER_ID}
+    used = {REST_API_ID, LAYER_ID, WEBSOCKET_API_ID, f"{WEBSOCKET_API_ID}Stage"}
     return [
         TemplateFunction(
             _unique_id(API_HANDLER_ID if node.name is None else _camel(node.name), used), node

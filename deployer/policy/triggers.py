@@ -96,8 +96,24 @@ _VPC_ON_RESOURCES = (
 _KMS_DECRYPT = ("kms:Decrypt",)
 
 
+# "Control access to WebSocket APIs with IAM authorization": ManageConnections controls the
+# @connections API, whose ARNs are <api-id>/<stage>/<METHOD>/@connections; "Use @connections
+# commands in your backend service": POST sends to a connection, GET reads its status, DELETE
+# disconnects it (the app's websocket_api.send, info and close).
+_MANAGE_CONNECTIONS = ("execute-api:ManageConnections",)
+_CONNECTION_METHODS = ("POST", "GET", "DELETE")
+
+
 def _allow(actions: Iterable[str], resource: str | list[str]) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
+
+
+def _connections(scope: ArnScope) -> list[str]:
+    """The @connections resources of the app's WebSocket APIs. The API id and its stage are
+    "*": the role is made (and its policy put) before the API exists, so its id is unknown."""
+    return [
+        scope.arn("execute-api", f"*/*/{method}/@connections/*") for method in _CONNECTION_METHODS
+    ]
 
 
 def source_arn(source: Any, scope: ArnScope) -> str | None:
@@ -141,6 +157,8 @@ def function_statements(source: Any, fconfig: Any, scope: ArnScope) -> list[dict
     elif kind == "dynamodb" and arn:
         statements.append(_allow(_DYNAMODB_ON_STREAM, arn))
         statements.append(_allow(_DYNAMODB_ON_ANY, "*"))
+    elif kind == "websocket":
+        statements.append(_allow(_MANAGE_CONNECTIONS, _connections(scope)))
     key = getattr(fconfig, "source_kms_key_arn", None)
     if key and arn:
         statements.append(_allow(_KMS_DECRYPT, key))

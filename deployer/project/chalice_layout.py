@@ -44,7 +44,7 @@ CHALICE_UNSUPPORTED: dict[str, str] = {
     "api_gateway_policy_file": "the REST API gets no resource policy",
     "minimum_compression_size": "API Gateway does not compress responses",
     "api_gateway_custom_domain": "no custom domain name is created",
-    "websocket_api_custom_domain": "fw deploys no websocket API",
+    "websocket_api_custom_domain": "the websocket API gets no custom domain name",
 }
 # Chalice keys fw implements under its own name.
 CHALICE_RENAMED: dict[str, str] = {"lambda_architecture": "architecture"}

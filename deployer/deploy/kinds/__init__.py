@@ -29,6 +29,7 @@ from deployer.deploy.kinds import (
     rule,
     s3_notification,
     sns_subscription,
+    websocket_api,
 )
 from deployer.deploy.kinds.base import (
     Entry,
@@ -83,6 +84,7 @@ KINDS: list[Kind] = [
     log_group,
     function,
     rest_api,
+    websocket_api,
     permission,
     rule,
     s3_notification,

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "permission"
-AFTER: tuple[str, ...] = ("function", "rest_api")
+AFTER: tuple[str, ...] = ("function", "rest_api", "websocket_api")
 
 # Statement ids fw owns on its functions' resource policies; others are left alone.
 OWN_SID_PREFIX = "fw-"

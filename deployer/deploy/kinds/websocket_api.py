@@ -1,0 +1,540 @@
+"""The WebSocket API: an API Gateway v2 WEBSOCKET API, its Lambda proxy routes and one stage.
+
+Named and shaped as Chalice makes it (``<app>-<stage>-websocket-api``, route selection on
+``$request.body.action``, the ``$connect``/``$default``/``$disconnect`` routes of the app's
+handlers, the stage named ``api_gateway_stage``). The stage deploys itself (``AutoDeploy``), so
+a route change needs no deployment of fw's own; the invoke grants are the permission kind's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from deployer.deploy.aws import ignore_gone
+from deployer.deploy.kinds.base import (
+    Entry,
+    ForgetResource,
+    Handler,
+    Question,
+    Read,
+    Reader,
+    RecordResource,
+    References,
+    RemoteState,
+    Step,
+    all_pages,
+    dropped,
+)
+
+if TYPE_CHECKING:
+    from deployer.deploy.executor import Executor
+    from deployer.deploy.models import DesiredState
+    from deployer.deploy.state import Record
+    from deployer.package.sam import Template
+
+NAME = "websocket_api"
+AFTER: tuple[str, ...] = ("function",)
+
+# The API's id only exists once created: the invoke permissions name it by this placeholder.
+WEBSOCKET_API_ID = "{fw:websocket_api_id}"
+# "Create routes for WebSocket APIs in API Gateway": the route key is read from the message's
+# JSON "action"; Chalice configures this expression, and a message without it goes to $default.
+ROUTE_SELECTION = "$request.body.action"
+# "Set up a WebSocket API integration request in API Gateway": a Lambda proxy integration.
+# CONVERT_TO_TEXT: binary frames reach the function base64-encoded, as Chalice configures it.
+INTEGRATION = {"IntegrationType": "AWS_PROXY", "ContentHandlingStrategy": "CONVERT_TO_TEXT"}
+_DEPLOYMENT_TAG = "fw:deployment"  # the tag of what fw creates, as the REST API kind's
+
+
+def websocket_url(api_id: str, region: str, stage: str) -> str:
+    """The ``wss://`` URL of a stage ("Deploy WebSocket APIs in API Gateway"), with the region's
+    DNS suffix (``amazonaws.com.cn`` in China)."""
+    return f"wss://{api_id}.execute-api.{region}.{dns_suffix(region)}/{stage}"
+
+
+@functools.cache
+def dns_suffix(region: str) -> str:
+    """The DNS suffix of the partition ``region`` is in, from botocore's endpoints data."""
+    from botocore.loaders import create_loader
+
+    partitions = create_loader().load_data("endpoints")["partitions"]
+    for partition in partitions:
+        if region in partition.get("regions", {}) or re.match(partition["regionRegex"], region):
+            return str(partition["dnsSuffix"])
+    return "amazonaws.com"
+
+
+@attrs.frozen
+class WebsocketRoute:
+    """One route and the function its Lambda proxy integration invokes."""
+
+    route_key: str  # "$connect", "$default" or "$disconnect"
+    function_name: str
+    integration_uri: str
+
+
+@attrs.frozen
+class WebsocketApi:
+    name: str
+    stage_name: str
+    routes: tuple[WebsocketRoute, ...]
+    tags: Mapping[str, str] = attrs.field(factory=dict)  # set at create: marks it fw's
+
+    @property
+    def key(self) -> str:
+        return f"{NAME}:{self.name}"
+
+
+@attrs.frozen
+class WebsocketApiEntry(Entry):
+    kind: ClassVar[str] = NAME
+    name: str
+    id: str
+    stage: str = ""
+
+    def references(self) -> dict[str, str]:
+        return {WEBSOCKET_API_ID: self.id}
+
+
+ENTRY = WebsocketApiEntry
+
+
+@attrs.frozen
+class RemoteRoute:
+    route_id: str
+    integration_id: str | None
+    integration_uri: str | None  # of its integration, when it is a Lambda proxy one
+
+
+@attrs.frozen
+class RemoteWebsocketApi:
+    id: str
+    made_by_fw: bool
+    route_selection: str | None
+    routes: Mapping[str, RemoteRoute]  # by route key
+    orphans: tuple[str, ...]  # integrations no route targets (a create cut short)
+    auto_deploy: bool | None  # None: no stage of that name
+    # Other APIs of that name fw made: copies a retried CreateApi left (it is not idempotent).
+    duplicates: tuple[str, ...] = ()
+
+
+def recorded(record: Record) -> tuple[str, WebsocketApiEntry] | None:
+    """The record's WebSocket API, as (key, entry)."""
+    return next(iter(dropped(record, WebsocketApiEntry, frozenset()).items()), None)
+
+
+def _recorded_id(record: Record) -> str | None:
+    found = recorded(record)
+    return found[1].id if found else None
+
+
+# --- instructions ---------------------------------------------------------------------------
+
+
+class _ApiStep(Step):
+    __slots__ = ()
+    kind: ClassVar[str] = NAME
+    api: WebsocketApi
+
+    @property
+    def lane(self) -> str:
+        return self.api.key
+
+
+@attrs.frozen
+class CreateWebsocketApi(_ApiStep):
+    MESSAGE: ClassVar[str] = "Creating websocket API {self.api.name}"
+    api: WebsocketApi
+
+
+@attrs.frozen
+class SetRouteSelection(_ApiStep):
+    MESSAGE: ClassVar[str] = "Setting the route selection of websocket API {self.api.name}"
+    api: WebsocketApi
+
+
+@attrs.frozen
+class PutWebsocketRoute(_ApiStep):
+    """Point a route at a new integration of its function (creating the route if missing);
+    the integration it had goes."""
+
+    MESSAGE: ClassVar[str] = (
+        "Routing {self.route.route_key} of websocket API {self.api.name} to function"
+        " {self.route.function_name}"
+    )
+    api: WebsocketApi
+    route: WebsocketRoute
+    route_id: str | None = None
+    old_integration: str | None = None
+
+
+@attrs.frozen
+class DeleteWebsocketRoute(_ApiStep):
+    MESSAGE: ClassVar[str] = "Deleting route {self.route_key} of websocket API {self.api.name}"
+    api: WebsocketApi
+    route_key: str
+    route_id: str
+    integration_id: str | None
+
+
+@attrs.frozen
+class DeleteIntegration(_ApiStep):
+    MESSAGE: ClassVar[str] = (
+        "Deleting unused integration {self.integration_id} of websocket API {self.api.name}"
+    )
+    api: WebsocketApi
+    integration_id: str
+
+
+@attrs.frozen
+class CreateWebsocketStage(_ApiStep):
+    MESSAGE: ClassVar[str] = "Creating stage {self.api.stage_name} of websocket API {self.api.name}"
+    api: WebsocketApi
+
+
+@attrs.frozen
+class EnableAutoDeploy(_ApiStep):
+    MESSAGE: ClassVar[str] = (
+        "Turning on auto-deploy of stage {self.api.stage_name} of websocket API {self.api.name}"
+    )
+    api: WebsocketApi
+
+
+@attrs.frozen
+class DeleteWebsocketApi(Step):
+    kind: ClassVar[str] = NAME
+    key: str
+    api_id: str
+    name: str
+    duplicate: bool = False  # an extra copy fw made (never recorded)
+
+    @property
+    def message(self) -> str:
+        what = "duplicate websocket API" if self.duplicate else "websocket API"
+        return f"Deleting {what} {self.name} ({self.api_id})"
+
+
+def _delete_duplicates(key: str, name: str, found: RemoteWebsocketApi) -> list[Step]:
+    return [DeleteWebsocketApi(f"{key}#{extra}", extra, name, True) for extra in found.duplicates]
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _read_websocket_api(
+    reader: Reader, api_id: str | None, name: str, stage: str
+) -> RemoteWebsocketApi | None:
+    client = reader.client("apigatewayv2")
+    found = None
+    if api_id:
+        found = reader.read(f"websocket API {api_id!r}", lambda: client.get_api(ApiId=api_id))
+    named = [
+        item
+        for item in reader.read(
+            f"websocket API {name!r}", lambda: all_pages(client, "get_apis", "Items")
+        )
+        or []
+        if item.get("Name") == name and item.get("ProtocolType") == "WEBSOCKET"
+    ]
+    ours = sorted(
+        (item for item in named if _DEPLOYMENT_TAG in (item.get("Tags") or {})),
+        key=lambda item: (str(item.get("CreatedDate") or ""), item["ApiId"]),
+    )
+    if found is None:
+        # No usable id on record (a deploy cut short right after CreateApi, or a lost record):
+        # adopt the API of that name if only one has it, else the oldest fw made.
+        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
+    if found is None:
+        return None
+    the_id = found["ApiId"]
+    integrations = {
+        item["IntegrationId"]: item
+        for item in reader.read(
+            f"websocket API {the_id!r} integrations",
+            lambda: all_pages(client, "get_integrations", "Items", ApiId=the_id),
+        )
+        or []
+    }
+    routes: dict[str, RemoteRoute] = {}
+    targeted: set[str] = set()
+    for item in (
+        reader.read(
+            f"websocket API {the_id!r} routes",
+            lambda: all_pages(client, "get_routes", "Items", ApiId=the_id),
+        )
+        or []
+    ):
+        target = str(item.get("Target") or "")
+        integration_id = target.partition("integrations/")[2] or None
+        integration = integrations.get(integration_id or "") or {}
+        uri = integration.get("IntegrationUri")
+        if integration.get("IntegrationType") != INTEGRATION["IntegrationType"]:
+            uri = None
+        routes[item["RouteKey"]] = RemoteRoute(item["RouteId"], integration_id, uri)
+        targeted.add(integration_id or "")
+    stage_info = reader.read(
+        f"websocket API {the_id!r} stage {stage!r}",
+        lambda: client.get_stage(ApiId=the_id, StageName=stage),
+    )
+    return RemoteWebsocketApi(
+        id=the_id,
+        made_by_fw=_DEPLOYMENT_TAG in (found.get("Tags") or {}),
+        route_selection=found.get("RouteSelectionExpression"),
+        routes=routes,
+        orphans=tuple(sorted(set(integrations) - targeted)),
+        auto_deploy=None if stage_info is None else bool(stage_info.get("AutoDeploy")),
+        duplicates=tuple(item["ApiId"] for item in ours if item["ApiId"] != the_id),
+    )
+
+
+READS = {"websocket_api": Read("apigatewayv2", _read_websocket_api)}
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+def models(desired: DesiredState) -> tuple[WebsocketApi, ...]:
+    api = desired.websocket_api
+    return () if api is None else (api,)
+
+
+def reads(desired: DesiredState, record: Record) -> list[Question]:
+    return [
+        ("websocket_api", (_recorded_id(record), a.name, a.stage_name)) for a in models(desired)
+    ]
+
+
+def plan(
+    desired: DesiredState, remote: RemoteState, record: Record, refs: References
+) -> list[Step]:
+    api = desired.websocket_api
+    if api is None:
+        return []
+    found: RemoteWebsocketApi | None = remote.ask(
+        "websocket_api", _recorded_id(record), api.name, api.stage_name
+    )
+    if found is None:
+        return [
+            CreateWebsocketApi(api),
+            *(PutWebsocketRoute(api, route) for route in api.routes),
+            CreateWebsocketStage(api),
+        ]
+    refs.set(WEBSOCKET_API_ID, found.id)
+    steps: list[Step] = _delete_duplicates(api.key, api.name, found)
+    entry = WebsocketApiEntry(api.name, found.id, api.stage_name)
+    if record.get(api.key) != entry:
+        steps.append(RecordResource(api.key, entry))
+    if found.route_selection != ROUTE_SELECTION:
+        steps.append(SetRouteSelection(api))
+    wanted = {route.route_key for route in api.routes}
+    for route in api.routes:
+        current = found.routes.get(route.route_key)
+        if current is not None and current.integration_uri == route.integration_uri:
+            continue
+        steps.append(
+            PutWebsocketRoute(
+                api,
+                route,
+                current.route_id if current else None,
+                current.integration_id if current else None,
+            )
+        )
+    for route_key, current in sorted(found.routes.items()):
+        if route_key not in wanted:
+            steps.append(
+                DeleteWebsocketRoute(api, route_key, current.route_id, current.integration_id)
+            )
+    steps += [DeleteIntegration(api, orphan) for orphan in found.orphans]
+    if found.auto_deploy is None:
+        steps.append(CreateWebsocketStage(api))
+    elif not found.auto_deploy:
+        steps.append(EnableAutoDeploy(api))
+    return steps
+
+
+def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
+    entries = dropped(record, WebsocketApiEntry, keep).values()
+    return [("websocket_api", (e.id, e.name, e.stage)) for e in entries]
+
+
+def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
+    steps: list[Step] = []
+    for key, e in dropped(record, WebsocketApiEntry, keep).items():
+        found: RemoteWebsocketApi | None = remote.ask("websocket_api", e.id, e.name, e.stage)
+        # One found by name only goes if fw made it: another API of that name may be another's.
+        if found is not None and (found.id == e.id or found.made_by_fw):
+            steps.append(DeleteWebsocketApi(key, found.id, e.name))
+        else:
+            steps.append(ForgetResource(key))
+        if found is not None:
+            steps += _delete_duplicates(key, e.name, found)
+    return steps
+
+
+# --- executor -------------------------------------------------------------------------------
+
+
+def _create_api(ex: Executor, step: CreateWebsocketApi) -> None:
+    api = step.api
+    # "CreateApi" (API Gateway V2 API Reference): ProtocolType WEBSOCKET needs the
+    # RouteSelectionExpression. Not idempotent: a retried create may leave a copy, which the
+    # tag lets the next deploy find and delete.
+    result = ex.client("apigatewayv2").create_api(
+        Name=api.name,
+        ProtocolType="WEBSOCKET",
+        RouteSelectionExpression=ROUTE_SELECTION,
+        Tags=dict(api.tags),
+    )
+    ex.state.put(api.key, WebsocketApiEntry(api.name, result["ApiId"], api.stage_name))
+
+
+def _set_route_selection(ex: Executor, step: SetRouteSelection) -> None:
+    ex.client("apigatewayv2").update_api(
+        ApiId=ex.resolve(WEBSOCKET_API_ID), RouteSelectionExpression=ROUTE_SELECTION
+    )
+
+
+def _put_route(ex: Executor, step: PutWebsocketRoute) -> None:
+    client = ex.client("apigatewayv2")
+    api_id = ex.resolve(WEBSOCKET_API_ID)
+    integration = client.create_integration(
+        ApiId=api_id, IntegrationUri=step.route.integration_uri, **INTEGRATION
+    )["IntegrationId"]
+    target = f"integrations/{integration}"
+    if step.route_id is None:
+        client.create_route(ApiId=api_id, RouteKey=step.route.route_key, Target=target)
+    else:
+        client.update_route(ApiId=api_id, RouteId=step.route_id, Target=target)
+    if step.old_integration:
+        ignore_gone(
+            lambda: client.delete_integration(ApiId=api_id, IntegrationId=step.old_integration)
+        )
+
+
+def _delete_route(ex: Executor, step: DeleteWebsocketRoute) -> None:
+    client = ex.client("apigatewayv2")
+    api_id = ex.resolve(WEBSOCKET_API_ID)
+    ignore_gone(lambda: client.delete_route(ApiId=api_id, RouteId=step.route_id))
+    if step.integration_id:
+        ignore_gone(
+            lambda: client.delete_integration(ApiId=api_id, IntegrationId=step.integration_id)
+        )
+
+
+def _delete_integration(ex: Executor, step: DeleteIntegration) -> None:
+    client = ex.client("apigatewayv2")
+    api_id = ex.resolve(WEBSOCKET_API_ID)
+    ignore_gone(lambda: client.delete_integration(ApiId=api_id, IntegrationId=step.integration_id))
+
+
+def _create_stage(ex: Executor, step: CreateWebsocketStage) -> None:
+    # "AWS::ApiGatewayV2::Stage": AutoDeploy makes API Gateway deploy every change of the API
+    # to the stage ("Deploy WebSocket APIs in API Gateway": a route change needs a deployment).
+    ex.client("apigatewayv2").create_stage(
+        ApiId=ex.resolve(WEBSOCKET_API_ID), StageName=step.api.stage_name, AutoDeploy=True
+    )
+
+
+def _enable_auto_deploy(ex: Executor, step: EnableAutoDeploy) -> None:
+    ex.client("apigatewayv2").update_stage(
+        ApiId=ex.resolve(WEBSOCKET_API_ID), StageName=step.api.stage_name, AutoDeploy=True
+    )
+
+
+def _delete_api(ex: Executor, step: DeleteWebsocketApi) -> None:
+    ignore_gone(lambda: ex.client("apigatewayv2").delete_api(ApiId=step.api_id))
+    ex.state.remove(step.key)
+
+
+HANDLERS: Mapping[type, Handler] = {
+    CreateWebsocketApi: _create_api,
+    SetRouteSelection: _set_route_selection,
+    PutWebsocketRoute: _put_route,
+    DeleteWebsocketRoute: _delete_route,
+    DeleteIntegration: _delete_integration,
+    CreateWebsocketStage: _create_stage,
+    EnableAutoDeploy: _enable_auto_deploy,
+    DeleteWebsocketApi: _delete_api,
+}
+
+
+# --- SAM --------------------------------------------------------------------------------------
+
+
+def template(t: Template) -> None:
+    """Raw ``AWS::ApiGatewayV2`` resources: SAM has no WebSocket API type."""
+    from deployer.package.cfn import invoke_permission, invoke_uri
+    from deployer.package.sam import WEBSOCKET_API_ID as API
+
+    handlers = t.of_role("websocket")
+    if not handlers:
+        return
+    app_name = t.config.app_name
+    stage = t.config.api_gateway_stage
+    name = f"{app_name}-{t.config.stage}-websocket-api"
+    t.resources[API] = {
+        "Type": "AWS::ApiGatewayV2::Api",
+        "Properties": {
+            "Name": name,
+            "ProtocolType": "WEBSOCKET",
+            "RouteSelectionExpression": ROUTE_SELECTION,
+        },
+    }
+    api_arn = (
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{API}}}/*"
+    )
+    routes = []
+    for function in handlers:
+        fid = function.logical_id
+        t.resources[f"{fid}Integration"] = {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": API},
+                "IntegrationUri": invoke_uri(fid),
+                **INTEGRATION,
+            },
+        }
+        t.resources[f"{fid}Route"] = {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": API},
+                "RouteKey": function.source.route_key_handled,
+                "Target": {"Fn::Sub": f"integrations/${{{fid}Integration}}"},
+            },
+        }
+        routes.append(f"{fid}Route")
+        t.resources[f"{fid}InvokePermission"] = invoke_permission(
+            fid, "apigateway.amazonaws.com", api_arn
+        )
+    # AutoDeploy, as fw deploy: a stack update that changes a route redeploys the stage, which
+    # an AWS::ApiGatewayV2::Deployment resource (made once, never replaced) would not.
+    t.resources[f"{API}Stage"] = {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "DependsOn": routes,
+        "Properties": {"ApiId": {"Ref": API}, "StageName": stage, "AutoDeploy": True},
+    }
+    t.outputs.update(
+        {
+            "WebsocketAPIId": {"Value": {"Ref": API}},
+            "WebsocketConnectEndpointURL": {
+                "Description": "The WebSocket API's URL",
+                "Value": {
+                    "Fn::Sub": (
+                        f"wss://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+                    )
+                },
+            },
+        }
+    )
+
+
+def build(
+    app_name: str, stage: str, api_stage: str, routes: tuple[WebsocketRoute, ...], tags: Any
+) -> WebsocketApi:
+    """The API of ``stage`` (its name, as Chalice's: ``<app>-<stage>-websocket-api``)."""
+    return WebsocketApi(f"{app_name}-{stage}-websocket-api", api_stage, routes, dict(tags))

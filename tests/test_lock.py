@@ -14,6 +14,7 @@ import pytest
 
 from cli.main import main
 from deployer.deploy.lock import StageLocked, holder_of, lock_path, locked, stage_lock
+from deployer.errors import ConfigError
 
 _HOLD = """
 import sys
@@ -143,3 +144,23 @@ def test_a_missing_project_folder_is_not_created(tmp_path: Path) -> None:
     with stage_lock(tmp_path / "typo", "dev", command="fw deploy", report=print):
         pass
     assert not (tmp_path / "typo").exists()
+
+
+@pytest.mark.parametrize("command", ["delete", "deploy"])
+def test_a_stage_name_with_a_path_in_it_touches_no_file(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stage name becomes a file name under .fw/deployed/: "../../poetry" would be poetry.lock.
+    (tmp_path / "app.py").write_text("from microframework import App\napp = App('x')\n")
+    victim = tmp_path / "poetry.lock"
+    victim.write_text("pinned\n")
+    args = ["--project-dir", str(tmp_path), command, "--stage", "../../poetry"]
+    if command == "deploy":
+        args.append("--new-stage")
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code != 0
+    assert "invalid stage name '../../poetry'" in capsys.readouterr().err
+    assert victim.read_text() == "pinned\n"
+    with pytest.raises(ConfigError):
+        lock_path(tmp_path, "../x")

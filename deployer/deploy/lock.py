@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import attrs
 
 from deployer.errors import DeployError
+from deployer.project.config_schema import checked_stage
 
 __all__ = ["Holder", "StageLocked", "holder_of", "lock_path", "locked", "stage_lock"]
 
@@ -51,7 +52,7 @@ class Holder:
 
 def lock_path(project_dir: Path, stage: str) -> Path:
     """Where ``stage``'s lock lives: beside its record (``.fw/deployed/<stage>.json``)."""
-    return Path(project_dir) / ".fw" / "deployed" / f"{stage}.lock"
+    return Path(project_dir) / ".fw" / "deployed" / f"{checked_stage(stage)}.lock"
 
 
 def holder_of(project_dir: Path, stage: str) -> Holder | None:

@@ -20,6 +20,7 @@ import attrs
 
 from deployer.deploy.kinds.base import Entry
 from deployer.errors import DeployError
+from deployer.project.config_schema import checked_stage
 
 __all__ = ["RECORD_VERSION", "Record", "StateFile", "record_path"]
 
@@ -33,7 +34,7 @@ _E = TypeVar("_E", bound=Entry)
 
 def record_path(project_dir: Path, stage: str) -> Path:
     """Where ``stage``'s record lives."""
-    return Path(project_dir) / ".fw" / "deployed" / f"{stage}.json"
+    return Path(project_dir) / ".fw" / "deployed" / f"{checked_stage(stage)}.json"
 
 
 def _entry(value: Entry | Mapping[str, Any]) -> Entry:

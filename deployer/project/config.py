@@ -33,6 +33,7 @@ from deployer.project.config_schema import (
     STAGE_KEYS,
     STAGE_ONLY_KEYS,
     TOP_KEYS,
+    checked_stage,
     pattern,
     validate_file,
     validate_overrides,
@@ -249,8 +250,7 @@ def load_config(
     a ``None`` value means the flag was not given.
     """
     project_dir = Path(project_dir)
-    if not isinstance(stage, str) or not NAME_RE.fullmatch(stage):
-        raise ConfigError(f"invalid stage name {stage!r}: use only letters, digits, '-' and '_'")
+    checked_stage(stage)
     source = locate_config(project_dir)
     data = read_config(source)
     if source.chalice:

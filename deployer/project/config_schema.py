@@ -26,6 +26,7 @@ __all__ = [
     "STAGE_ONLY_KEYS",
     "TOP_KEYS",
     "Key",
+    "checked_stage",
     "pattern",
     "validate_file",
     "validate_overrides",
@@ -37,6 +38,16 @@ _SOURCE_OVERRIDE = "command-line option"
 # Names that end up inside AWS resource names (function names, role names, log groups).
 NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ENV_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def checked_stage(stage: object) -> str:
+    """``stage`` if it is a valid stage name: it names AWS resources and the files under
+    ``.fw/deployed/``, so a name like ``../x`` must never reach a path."""
+    if not isinstance(stage, str) or not NAME_RE.fullmatch(stage):
+        raise ConfigError(f"invalid stage name {stage!r}: use only letters, digits, '-' and '_'")
+    return stage
+
+
 # Lambda no longer creates functions on python3.8 and older.
 _RUNTIME_RE = re.compile(r"python3\.(9|[1-9][0-9])")
 _LAYER_ARN_RE = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+")

@@ -282,3 +282,18 @@ def test_a_read_whose_answer_is_lost_is_retried(aws: str, monkeypatch: pytest.Mo
     with proxy(aws, _first("GET", "/restapis", Stall(2))) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
         assert _context().client("apigateway").get_rest_apis()["items"] == []
+
+
+def test_a_wait_of_a_second_or_more_is_said(aws: str) -> None:
+    # DeleteRestApi waits 30 s between calls: silent, that looks like a hang.
+    limiter, clock = _limiter()
+    said: list[str] = []
+    limiter.report = said.append
+    context = AwsContext(session=boto3.Session(region_name="us-east-1"), region="us-east-1")
+    context.limiter = limiter
+    client = context.client("apigateway")
+    for name in ("a", "b"):
+        client.create_rest_api(name=name, endpointConfiguration={"types": ["REGIONAL"]})
+    for _ in range(3):
+        client.get_rest_apis()  # within the burst: no wait, nothing said
+    assert said == ["Waiting 3 s for AWS's quota on apigateway CreateRestApi calls"]

@@ -207,6 +207,9 @@ class RateLimiter:
 
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # Told about a wait of a second or more, so a long pause (DeleteRestApi: one per 30 s)
+    # shows on the terminal instead of looking like a hang.
+    report: Callable[[str], None] | None = None
     _buckets: dict[str, _Bucket] = attrs.field(factory=dict, init=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False)
 
@@ -214,6 +217,8 @@ class RateLimiter:
         """Wait for this call's turn."""
         service = model.service_model.service_name
         wait = self.reserve(service, _quota_name(model.name, params))
+        if wait >= 1 and self.report is not None:
+            self.report(f"Waiting {wait:.0f} s for AWS's quota on {service} {model.name} calls")
         if wait > 0:
             self.sleep(wait)
 
@@ -370,11 +375,13 @@ def create_context(
     region: str | None = None,
     session: boto3.Session | None = None,
     on_call: Callable[..., Any] | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> AwsContext:
     """An :class:`AwsContext` for ``profile``/``region`` (or an existing ``session``).
 
     ``on_call`` is registered as a botocore ``before-call`` hook on the session, so callers (the
     tests, the benchmark) can count or fail calls exactly where boto3 would send them.
+    ``report`` hears of every wait of a second or more for AWS's quotas.
     """
     if session is None:
         region = region or os.environ.get("AWS_REGION") or None
@@ -395,4 +402,4 @@ def create_context(
         raise DeployError(f"unknown AWS region {resolved!r}; check --region or AWS_REGION") from err
     if on_call is not None:
         session.events.register("before-call", on_call)
-    return AwsContext(session=session, region=resolved)
+    return AwsContext(session=session, region=resolved, limiter=RateLimiter(report=report))

@@ -133,7 +133,9 @@ def deploy(
     project_dir = Path(project_dir).resolve()
     config = load_config(project_dir, stage)
     state = StateFile.load(project_dir, stage, app_name=config.app_name)
-    aws = aws or create_context(profile=profile, region=region, session=session, on_call=on_call)
+    aws = aws or create_context(
+        profile=profile, region=region, session=session, on_call=on_call, report=report
+    )
     _check_region(state.record, aws.region)
     app = load_stage_app(project_dir, config, region=aws.region)
     report(f"Packaging {config.app_name} ({stage})")
@@ -255,6 +257,7 @@ def delete(
         region=region or state.record.region,
         session=session,
         on_call=on_call,
+        report=report,
     )
     report(f"Reading what stage {stage!r} has in AWS ({aws.region})")
     remote = PrefetchedRemoteState(BotoRemoteState(aws))

@@ -294,13 +294,7 @@ class App(Scaffold, RestDispatch):
 
             register(self, name, target, module)
             return
-        _check_name(name, "handler")
-        previous = self.handlers.get(name)
-        if previous is not None:
-            raise ValueError(
-                f"duplicate handler name {name!r}: {_describe(previous)} and {_describe(target)}; "
-                "pass name=... to one of them"
-            )
+        _check_handler_name(self, name, target)
         handler_string = f"{module}.{target.__name__}"
         self.handlers[name] = target
         if kind == "authorizer":
@@ -419,6 +413,17 @@ class App(Scaffold, RestDispatch):
 
             self._route_table = RouteTable(self.routes)
         return self._route_table
+
+
+def _check_handler_name(app: App, name: str, target: Any) -> None:
+    """Refuse a handler name that is not a valid Lambda name part, or that one is using."""
+    _check_name(name, "handler")
+    previous = app.handlers.get(name)
+    if previous is not None:
+        raise ValueError(
+            f"duplicate handler name {name!r}: {_describe(previous)} and {_describe(target)}; "
+            "pass name=... to one of them"
+        )
 
 
 def _describe(handler: Any) -> str:

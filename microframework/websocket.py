@@ -271,8 +271,7 @@ def _gateway_result(result: Any) -> dict[str, Any]:
 
 def register(app: App, name: str, handler: WebsocketHandler, module: str) -> None:
     """Record ``handler`` on ``app`` (what ``App._register`` does for ``@app.on_ws_*``)."""
-    from .app import _describe
-    from .scaffold import _check_name
+    from .app import _check_handler_name, _describe
 
     route_key = handler.route_key_handled
     previous = app.websocket_handlers.get(route_key)
@@ -282,13 +281,7 @@ def register(app: App, name: str, handler: WebsocketHandler, module: str) -> Non
             f"{_describe(previous)}, so {_describe(handler)} cannot be; an API has one "
             f"{route_key} route"
         )
-    _check_name(name, "handler")
-    other = app.handlers.get(name)
-    if other is not None:
-        raise ValueError(
-            f"duplicate handler name {name!r}: {_describe(other)} and {_describe(handler)}; "
-            "pass name=... to one of them"
-        )
+    _check_handler_name(app, name, handler)
     handler.name = name
     handler.handler_string = f"{module}.{handler.__name__}"
     handler.owner = app

@@ -265,17 +265,9 @@ class HttpHandler(socketserver.BaseRequestHandler):
                 return gateway.handle(
                     request.method, target, request.headers, b"", body_length=declared
                 )
-            try:
-                self.reader.deadline = time.monotonic() + self.server.body_timeout
-                body = self._read_body(request)
-            except _Malformed as err:
-                request.keep_alive = False
-                return _error(400, "BadRequest", str(err))
-            except Deadline:
-                self._unread(request)
-                return _message(408, "Request Timeout: the request body took too long")
-            finally:
-                self.reader.deadline = None
+            body = self._read_body_in_time(request)
+            if isinstance(body, GatewayResponse):
+                return body
             if body is None:  # a chunked body past the payload quota: not read to its end
                 self._unread(request)
                 return limit_error("payload")
@@ -287,16 +279,12 @@ class HttpHandler(socketserver.BaseRequestHandler):
             traceback.print_exc()
             return _error(500, "InternalServerError", f"{type(err).__name__}: {err}")
 
-    def _manage(self, request: Request, connection_id: str) -> GatewayResponse:
-        """A management API (@connections) request, answered from the connection table."""
-        from .management import MAX_POST_BYTES, manage, too_large
-
-        if (request.length or 0) > MAX_POST_BYTES:
-            self._unread(request)
-            return too_large()
+    def _read_body_in_time(self, request: Request) -> bytes | GatewayResponse | None:
+        """The body, read within the body deadline; the answer to send instead when it is
+        malformed or late; ``None`` for a chunked body past the payload quota."""
         try:
             self.reader.deadline = time.monotonic() + self.server.body_timeout
-            body = self._read_body(request)
+            return self._read_body(request)
         except _Malformed as err:
             request.keep_alive = False
             return _error(400, "BadRequest", str(err))
@@ -305,6 +293,17 @@ class HttpHandler(socketserver.BaseRequestHandler):
             return _message(408, "Request Timeout: the request body took too long")
         finally:
             self.reader.deadline = None
+
+    def _manage(self, request: Request, connection_id: str) -> GatewayResponse:
+        """A management API (@connections) request, answered from the connection table."""
+        from .management import MAX_POST_BYTES, manage, too_large
+
+        if (request.length or 0) > MAX_POST_BYTES:
+            self._unread(request)
+            return too_large()
+        body = self._read_body_in_time(request)
+        if isinstance(body, GatewayResponse):
+            return body
         if body is None or len(body) > MAX_POST_BYTES:
             if body is None:
                 self._unread(request)

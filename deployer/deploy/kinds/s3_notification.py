@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,6 +15,7 @@ from deployer.deploy.kinds.base import (
     Entry,
     ForgetResource,
     Handler,
+    Invoker,
     Question,
     Read,
     Reader,
@@ -21,6 +23,8 @@ from deployer.deploy.kinds.base import (
     RemoteState,
     Step,
     TriggerSource,
+    Wired,
+    WiringContext,
     dropped,
     exists,
     record_if_missing,
@@ -28,6 +32,7 @@ from deployer.deploy.kinds.base import (
 
 if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
+    from deployer.deploy.kinds.function import LambdaFunction
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
@@ -116,6 +121,38 @@ READS = {
     "s3_notifications": Read("s3", _read_notifications),
     "bucket_exists": Read("s3", _bucket_exists),
 }
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+WIRES: tuple[str, ...] = ("s3",)
+
+
+def wire(source: Any, function: LambdaFunction, ctx: WiringContext) -> Wired:
+    notification = S3Notification(
+        id=function.function_name,
+        bucket=source.bucket,
+        function_name=function.function_name,
+        function_arn=function.arn,
+        events=tuple(sorted(source.events)),
+        prefix=source.prefix or None,
+        suffix=source.suffix or None,
+    )
+    # Bucket ARNs carry no account: S3's invoke permission names the account that owns it.
+    bucket = Invoker(
+        "s3.amazonaws.com", f"arn:{ctx.partition}:s3:::{source.bucket}", ctx.account_id
+    )
+    return Wired((notification,), (bucket,))
+
+
+def describe_source(source: TriggerSource) -> str:
+    """How a missing-source line names it."""
+    return f"S3 bucket {source.name!r}"
+
+
+def source_command(source: TriggerSource, region: str) -> str:
+    """The ``aws`` command that creates a missing one."""
+    return f"aws s3 mb s3://{source.name} --region {shlex.quote(region)}"
 
 
 def models(desired: DesiredState) -> tuple[S3Notification, ...]:

@@ -17,8 +17,8 @@ from test_planner import ACCOUNT, FakeRemote, desired_state
 from cli.main import main
 from deployer.deploy import planner as p
 from deployer.deploy.aws import create_context
-from deployer.deploy.remote import BotoRemoteState
 from deployer.deploy.kinds import event_source_mapping
+from deployer.deploy.remote import BotoRemoteState
 from deployer.deploy.sources import TriggerSource
 from deployer.deploy.state import Record
 from deployer.errors import DeployError

@@ -20,6 +20,7 @@ from deployer.errors import DeployError
 
 __all__ = ["TriggerSource", "check_sources", "source_reads", "trigger_sources"]
 
+
 def trigger_sources(desired: DesiredState) -> Iterator[TriggerSource]:
     """Every resource the stage's triggers name, in the plan's order, each once; the kinds
     that wire triggers (S3, SNS, mappings) list theirs."""

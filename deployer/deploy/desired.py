@@ -341,13 +341,13 @@ class _Wiring:
         self.permissions: list[Permission] = []
 
     def add(self, source: Any, function: LambdaFunction) -> None:
-        wiring = [k for k in kinds.KINDS if source.kind in getattr(k, "WIRES", ())]
+        wiring = kinds.wiring(source.kind)
         if not wiring:
             raise ConfigError(
                 f"no resource kind wires event source {source.kind!r} (handler {source.name!r})"
             )
         for kind in wiring:
-            wired = kind.wire(source, function, self._ctx)  # type: ignore[attr-defined]
+            wired = kind.wire(source, function, self._ctx)
             self.models[kind.NAME] = (*self.models.get(kind.NAME, ()), *wired.models)
             self.permissions += [
                 Permission(

@@ -455,11 +455,10 @@ def template(t: Template) -> None:
     from deployer.package.cfn import substituted
     from deployer.policy.triggers import CLOUDFORMATION_SCOPE, source_arn
 
-    for function in t.of_role("event"):
+    for function in t.wired_by(WIRES):
         source = function.source
         arn = source_arn(source, CLOUDFORMATION_SCOPE)
-        if arn is None:
-            continue
+        assert arn is not None
         properties: dict[str, Any] = {
             "Queue" if source.kind == "sqs" else "Stream": substituted(arn),
         }

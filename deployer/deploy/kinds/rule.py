@@ -222,7 +222,7 @@ _MAX_RULE_DESCRIPTION = 512
 
 
 def template(t: Template) -> None:
-    for function in t.of_role("event"):
+    for function in t.wired_by(WIRES):
         source = function.source
         if source.kind == "schedule":
             properties: dict[str, Any] = {"Schedule": source.schedule_expression}

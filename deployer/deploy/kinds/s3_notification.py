@@ -282,11 +282,21 @@ HANDLERS: Mapping[type, Handler] = {
 def template(t: Template) -> None:
     """SAM's ``S3`` event only takes a bucket declared in the same template, and an app's bucket
     already exists: an output says which notification to configure (``fw deploy`` configures
-    it itself through the S3 API; the permission kind grants S3 the invoke)."""
-    for function in t.of_role("event"):
+    it itself through the S3 API), and S3's invoke permission, which no SAM event makes."""
+    from deployer.package.cfn import invoke_permission
+
+    for function in t.wired_by(WIRES):
         source = function.source
-        if source.kind != "s3":
-            continue
+        # Bucket ARNs carry no account: pin the account so a bucket of the same name
+        # elsewhere cannot invoke the function.
+        bucket = f"arn:${{AWS::Partition}}:s3:::{source.bucket}"
+        t.resources[f"{function.logical_id}S3Permission"] = invoke_permission(
+            function.logical_id, "s3.amazonaws.com", bucket, account=True
+        )
+        t.notes.append(
+            f"the template cannot subscribe {source.name!r} to the existing bucket"
+            f" {source.bucket!r}; configure its notification after deploying (see Outputs)."
+        )
         filters = []
         if source.prefix:
             filters.append(f"prefix {source.prefix!r}")

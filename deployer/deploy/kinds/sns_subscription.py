@@ -218,7 +218,6 @@ def template(t: Template) -> None:
     from deployer.package.cfn import substituted
     from deployer.policy.triggers import CLOUDFORMATION_SCOPE, topic_arn
 
-    for function in t.of_role("event"):
-        if function.source.kind == "sns":
-            topic = substituted(topic_arn(function.source.topic, CLOUDFORMATION_SCOPE))
-            t.add_event(function, "Topic", {"Type": "SNS", "Properties": {"Topic": topic}})
+    for function in t.wired_by(WIRES):
+        topic = substituted(topic_arn(function.source.topic, CLOUDFORMATION_SCOPE))
+        t.add_event(function, "Topic", {"Type": "SNS", "Properties": {"Topic": topic}})

@@ -2,9 +2,11 @@
 
 With the kinds' handlers, the only code of the deployer with side effects on AWS. Each
 instruction type has one handler in its kind module's ``HANDLERS``, gathered into one explicit
-table (``kinds.handlers()``), so a new instruction without a handler fails loudly. A
-failed call ends the run with a DeployError naming the resource, the call and AWS's message;
-everything done before it is already in the record, so the next deploy resumes from there.
+table (``kinds.handlers()``), so a new instruction without a handler fails loudly. The
+instructions run in :mod:`~deployer.deploy.pool`, several at a time, each waiting for what it
+needs. A failed call ends the run with a DeployError naming the resource, the call and AWS's
+message; everything done before it is already in the record, so the next deploy resumes from
+there.
 """
 
 from __future__ import annotations

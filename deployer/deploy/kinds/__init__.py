@@ -12,7 +12,7 @@ it in ``trigger_sources(desired)``, so the deploy refuses a missing one before a
 says how one is named and created (``describe_source``, ``source_command``). A kind that wires
 an app's event handlers names their event sources in ``WIRES`` (the ``kind`` of the records in
 ``microframework.sources``) and makes its models of one handler in ``wire`` (a
-:class:`~deployer.deploy.kinds.base.TriggerKind`); ``desired`` keeps them in
+:class:`TriggerKind`); ``desired`` keeps them in
 ``DesiredState.wired`` under the kind's ``NAME``.
 Record bookkeeping steps (``RecordResource``, ``ForgetResource``) have the kind ``"record"``:
 they touch no AWS resource and wait for nothing.

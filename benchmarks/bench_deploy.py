@@ -8,8 +8,8 @@ through a loopback proxy that holds every call to moto for 0 ms and then ``--del
 default, about what an AWS control-plane call takes): a first deploy, then a redeploy after a
 code change (all six functions' code). The AWS-time ratio is (wall at the delay - wall at 0) /
 (calls x delay): 1.0 when every call waits for the one before it, lower when calls overlap.
-``--workers`` passes that many to ``deploy(workers=...)`` once the deploy pool is wired in
-(1, today's sequential executor, is the baseline).
+``--workers`` passes that many to ``deploy(workers=...)`` (8 by default, as ``fw deploy``;
+1, one step at a time, is the sequential baseline).
 
 No-op: the same events-only app is deployed once with each tool, then N no-op redeploys of
 each are timed (median) and their AWS write calls counted (any operation not named
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import io
 import json
 import os
@@ -244,21 +243,10 @@ def _latency_sources(endpoint: str) -> None:
     boto3.client("sns", endpoint_url=endpoint).create_topic(Name="latency-news")
 
 
-def _deploy_options(workers: int) -> dict[str, Any]:
-    if workers == 1:
-        return {}
-    if "workers" not in inspect.signature(deploy).parameters:
-        raise SystemExit(
-            "--workers needs deploy(workers=...): the executor still runs one step at a time"
-        )
-    return {"workers": workers}
-
-
 def latency_runs(endpoint: str, root: Path, delay_ms: float, workers: int) -> tuple[Timed, Timed]:
     """A first deploy and a code-change redeploy through a proxy adding ``delay_ms`` per call."""
     _latency_sources(endpoint)
     project = _project(root, ".fw", LATENCY_APP, LATENCY_CONFIG)
-    options = _deploy_options(workers)
 
     def decide(method: str, path: str) -> Decision:
         return Forward(delay_ms / 1000)
@@ -272,7 +260,7 @@ def latency_runs(endpoint: str, root: Path, delay_ms: float, workers: int) -> tu
                 sys.modules.pop("app", None)
                 before = len(server.seen)
                 start = time.perf_counter()
-                deploy(project, "dev", **options)
+                deploy(project, "dev", workers=workers)
                 timed.append(Timed(time.perf_counter() - start, len(server.seen) - before))
         finally:
             os.environ["AWS_ENDPOINT_URL"] = endpoint
@@ -330,7 +318,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed no-op redeploys per tool")
     parser.add_argument("--delay", type=float, default=150, help="ms the proxy adds per call")
-    parser.add_argument("--workers", type=int, default=1, help="deploy(workers=N), once wired")
+    parser.add_argument("--workers", type=int, default=8, help="deploy(workers=N); 1 is sequential")
     parser.add_argument("--only", choices=("latency", "noop"), help="run one part only")
     parser.add_argument("--latency-runs", type=int, default=3, help="deploys per delay (median)")
     args = parser.parse_args()

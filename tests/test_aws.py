@@ -254,6 +254,33 @@ def test_a_create_whose_answer_is_lost_is_not_sent_twice(
     assert "run the same command again" in str(raised.value)
 
 
+def test_a_deploy_whose_create_answer_is_lost_ends_in_one_line_and_the_next_adopts(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployer.deploy.run import deploy
+    from deployer.errors import DeployError
+
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text(json.dumps({"version": "1.0", "app_name": "app"}))
+    (tmp_path / "app.py").write_text(
+        "from microframework import App\n\napp = App('app')\n\n\n"
+        "@app.route('/')\ndef index():\n    return {}\n"
+    )
+    lines: list[str] = []
+    with proxy(aws, _first("POST", "/restapis", Stall(2))) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", server.url)
+        with pytest.raises(DeployError) as raised:
+            deploy(tmp_path, "dev", aws=_context(), report=lines.append, sleep=lambda s: None)
+    message = str(raised.value)
+    assert "\n" not in message and not any(line.startswith("Interrupted") for line in lines)
+    assert message.startswith("creating REST API app-dev failed: the connection to ")
+    assert "CreateRestApi request was sent" in message and "run the same command again" in message
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws)
+    deploy(tmp_path, "dev", sleep=lambda s: None)  # adopts the API the lost answer made
+    assert _apis(aws) == ["app-dev"]
+
+
 def test_without_fw_a_lost_answer_makes_two_apis(aws: str) -> None:
     """Why fw refuses the retry: botocore alone sends the create again, and both succeed."""
     with proxy(aws, _first("POST", "/restapis", Stall(2))) as server:

@@ -343,23 +343,27 @@ class BusyLambda:
     """
 
     def __init__(self, times: int) -> None:
+        import threading
+
         self.times = times
+        self._lock = threading.Lock()  # steps read from several threads
 
     def __call__(self, parsed: dict, **kwargs: object) -> None:
-        if self.times > 0:
-            self.times -= 1
+        with self._lock:
+            busy, self.times = self.times > 0, max(0, self.times - 1)
+        if busy:
             parsed["LastUpdateStatus"] = "InProgress"
 
 
-def test_a_big_upload_and_the_wait_for_lambda_are_announced(aws: str, tmp_path: Path) -> None:
+def _redeploy_big_and_busy(project: Path, workers: int) -> list[str]:
+    """Redeploy ``project`` with a 1.5 MB zip and a new memory size while Lambda answers
+    "still updating" to the first two reads; the deploy's lines."""
     import os
 
     import boto3
 
     from deployer.deploy.run import deploy
 
-    project = write_project(tmp_path)
-    deploy(project, "dev")
     (project / "vendor").mkdir()
     (project / "vendor" / "blob.bin").write_bytes(os.urandom(1536 * 1024))  # incompressible
     config = json.loads((project / ".fw" / "config.json").read_text())
@@ -368,8 +372,44 @@ def test_a_big_upload_and_the_wait_for_lambda_are_announced(aws: str, tmp_path: 
     session = boto3.Session()
     session.events.register("after-call.lambda.GetFunctionConfiguration", BusyLambda(times=2))
     lines: list[str] = []
-    deploy(project, "dev", session=session, report=lines.append, sleep=lambda seconds: None)
+    deploy(
+        project,
+        "dev",
+        session=session,
+        report=lines.append,
+        sleep=lambda seconds: None,
+        workers=workers,
+    )
+    return lines
+
+
+def test_a_big_upload_and_the_wait_for_lambda_are_announced(aws: str, tmp_path: Path) -> None:
+    # One step at a time: the first function's configuration update is the one that waits.
+    from deployer.deploy.run import deploy
+
+    project = write_project(tmp_path)
+    deploy(project, "dev")
+    lines = _redeploy_big_and_busy(project, workers=1)
     uploads = [line for line in lines if line.startswith("  uploading deployment.zip (")]
     assert uploads and all(line.endswith(" MB)") for line in uploads)
     waits = [line for line in lines if line.startswith("  waiting for Lambda")]
     assert waits == ["  waiting for Lambda to finish updating function msgs-dev"]
+
+
+def test_concurrent_steps_print_their_upload_and_wait_lines_under_their_own_step(
+    aws: str, tmp_path: Path
+) -> None:
+    from deployer.deploy.run import deploy
+
+    project = write_project(tmp_path)
+    deploy(project, "dev")
+    lines = _redeploy_big_and_busy(project, workers=8)
+    uploads = [i for i, line in enumerate(lines) if line.startswith("  uploading deployment.zip")]
+    assert len(uploads) == 2  # both functions' code
+    for i in uploads:
+        assert lines[i - 1].startswith("Updating code of function msgs-dev")
+    waits = [i for i, line in enumerate(lines) if line.startswith("  waiting for Lambda")]
+    assert waits and len({lines[i] for i in waits}) == len(waits)  # each function waits once
+    for i in waits:
+        function = lines[i].rsplit(" ", 1)[1]
+        assert lines[i - 1].startswith(f"Updating configuration of function {function} (")

@@ -65,7 +65,9 @@ def test_a_plan_says_where_its_removals_start() -> None:
 
     desired = desired_state()
     remote, record = deployed(desired)
-    smaller = attrs.evolve(desired, functions=desired.functions[:-1], mappings=())
+    smaller = attrs.evolve(desired, functions=desired.functions[:-1]).with_wired(
+        "event_source_mapping", ()
+    )
     plan = planner.plan(smaller, remote, record)
     assert [type(s).__name__ for s in plan.removal_steps] == ["DeleteMapping", "DeleteFunction"]
     assert plan.updates + plan.removal_steps == plan.instructions

@@ -178,30 +178,34 @@ def desired_state() -> DesiredState:
             ),
             Permission(note.function_name, "fw-invoke", "sns.amazonaws.com", topic),
         ),
-        rules=(
-            EventRule("app-dev-tick", tick.function_name, tick.arn, "rate(5 minutes)", None, ""),
-        ),
-        s3_notifications=(
-            S3Notification(
-                "app-dev-upload",
-                "bucket",
-                upload.function_name,
-                upload.arn,
-                ("s3:ObjectCreated:*",),
+        wired={
+            "rule": (
+                EventRule(
+                    "app-dev-tick", tick.function_name, tick.arn, "rate(5 minutes)", None, ""
+                ),
             ),
-        ),
-        sns_subscriptions=(SNSSubscription(topic, note.function_name, note.arn),),
-        mappings=(
-            EventSourceMapping(
-                "sqs",
-                f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue",
-                work.function_name,
-                5,
-                0,
-                None,
-                ("ReportBatchItemFailures",),
+            "s3_notification": (
+                S3Notification(
+                    "app-dev-upload",
+                    "bucket",
+                    upload.function_name,
+                    upload.arn,
+                    ("s3:ObjectCreated:*",),
+                ),
             ),
-        ),
+            "sns_subscription": (SNSSubscription(topic, note.function_name, note.arn),),
+            "event_source_mapping": (
+                EventSourceMapping(
+                    "sqs",
+                    f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue",
+                    work.function_name,
+                    5,
+                    0,
+                    None,
+                    ("ReportBatchItemFailures",),
+                ),
+            ),
+        },
     )
 
 
@@ -351,8 +355,7 @@ def test_removed_handler_deletes_wiring_then_function() -> None:
         desired,
         functions=tuple(f for f in desired.functions if f.logical_name != "tick"),
         permissions=tuple(x for x in desired.permissions if x.function_name != "app-dev-tick"),
-        rules=(),
-    )
+    ).with_wired("rule", ())
     plan = p.plan(smaller, remote, record)
     assert kinds(plan) == ["DeleteRule", "DeleteFunction"]
     assert plan.messages() == [
@@ -413,11 +416,9 @@ def test_permission_for_a_new_source_replaces_the_statement() -> None:
 def test_changed_wiring_settings_update_in_place() -> None:
     desired = desired_state()
     remote, record = deployed(desired)
-    changed = attrs.evolve(
-        desired,
-        mappings=(attrs.evolve(desired.mappings[0], batch_size=10),),
-        rules=(attrs.evolve(desired.rules[0], schedule_expression="rate(1 hour)"),),
-    )
+    changed = desired.with_wired(
+        "event_source_mapping", (attrs.evolve(desired.mappings[0], batch_size=10),)
+    ).with_wired("rule", (attrs.evolve(desired.rules[0], schedule_expression="rate(1 hour)"),))
     plan = p.plan(changed, remote, record)
     assert kinds(plan) == ["PutRule", "UpdateMapping"]
     assert plan.instructions[1].uuid == "uuid-1"
@@ -427,10 +428,10 @@ def test_changed_stream_starting_position_recreates_the_mapping() -> None:
     # Lambda cannot update a mapping's StartingPosition, so the mapping is made again.
     stream = EventSourceMapping("kinesis", "arn:aws:kinesis:us-east-1:1:stream/s", "app-dev-work",
                                 100, starting_position="LATEST")  # fmt: skip
-    desired = attrs.evolve(desired_state(), mappings=(stream,))
+    desired = desired_state().with_wired("event_source_mapping", (stream,))
     remote, record = deployed(desired)
     moved = attrs.evolve(stream, starting_position="TRIM_HORIZON")
-    plan = p.plan(attrs.evolve(desired, mappings=(moved,)), remote, record)
+    plan = p.plan(desired.with_wired("event_source_mapping", (moved,)), remote, record)
     assert plan.messages() == [
         "Deleting event source mapping arn:aws:kinesis:us-east-1:1:stream/s (uuid-1)",
         "Creating kinesis event source mapping arn:aws:kinesis:us-east-1:1:stream/s -> app-dev-work",
@@ -502,8 +503,7 @@ def test_removed_handler_deletes_its_log_group_after_the_function() -> None:
         desired,
         functions=tuple(f for f in desired.functions if f.logical_name != "tick"),
         permissions=tuple(x for x in desired.permissions if x.function_name != "app-dev-tick"),
-        rules=(),
-    )
+    ).with_wired("rule", ())
     plan = p.plan(smaller, remote, record)
     assert plan.messages() == [
         "Deleting EventBridge rule app-dev-tick",

@@ -17,8 +17,9 @@ from test_planner import ACCOUNT, FakeRemote, desired_state
 from cli.main import main
 from deployer.deploy import planner as p
 from deployer.deploy.aws import create_context
+from deployer.deploy.kinds import event_source_mapping
 from deployer.deploy.remote import BotoRemoteState
-from deployer.deploy.sources import TriggerSource, _create_command
+from deployer.deploy.sources import TriggerSource
 from deployer.deploy.state import Record
 from deployer.errors import DeployError
 
@@ -83,7 +84,7 @@ def test_each_source_is_read_with_the_other_remote_state() -> None:
     ],
 )
 def test_create_commands(source: TriggerSource, command: str) -> None:
-    assert _create_command(source, "us-east-1") == command
+    assert event_source_mapping.source_command(source, "us-east-1") == command
 
 
 def test_boto_remote_tells_missing_from_existing(aws: str) -> None:
@@ -126,7 +127,7 @@ def test_a_source_in_another_region_is_left_to_aws(aws: str) -> None:
 def test_a_mapping_source_is_checked_once_however_many_handlers_use_it() -> None:
     desired = desired_state()
     again = attrs.evolve(desired.mappings[0], function_name="app-dev-other")
-    desired = attrs.evolve(desired, mappings=(*desired.mappings, again))
+    desired = desired.with_wired(event_source_mapping.NAME, (*desired.mappings, again))
     remote = FakeRemote(missing_sources={QUEUE})
     with pytest.raises(DeployError) as info:
         p.plan(desired, remote, Record("app", "dev"))

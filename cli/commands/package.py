@@ -50,21 +50,16 @@ def command(ctx: click.Context, stage: str, template_format: str, outdir: Path) 
         policy = result.document
     with Progress() as progress:
         package = build_stage_package(project_dir, outdir, config, app, report=progress)
-    template = build_template(app, config, policy=policy, package=package)
+    notes: list[str] = []
+    template = build_template(app, config, policy=policy, package=package, notes=notes)
     template_path = outdir / f"sam.{template_format}"
     write_template(template, template_path, template_format)
     for artifact in (package.function_zip, package.layer_zip):
         if artifact is not None:
             click.echo(f"Wrote {artifact.path} ({artifact.size:,} bytes)")
     click.echo(f"Wrote {template_path}")
-    for source in app.event_sources:
-        if source.kind == "s3":
-            # SAM can only subscribe a function to a bucket declared in the same template.
-            click.echo(
-                f"Note: the template cannot subscribe {source.name!r} to the existing bucket "
-                f"{source.bucket!r}; configure its notification after deploying (see Outputs).",
-                err=True,
-            )
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
     if app.routes and config.api_gateway_endpoint_type == "PRIVATE":
         click.echo(
             "Warning: a PRIVATE API needs a resource policy naming your VPC endpoints; add one"

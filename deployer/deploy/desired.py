@@ -8,13 +8,13 @@ planner can compare it with what AWS reports.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from deployer.deploy import kinds
 from deployer.deploy.graph import app_graph
 from deployer.deploy.kinds.rest_api import DEPLOYMENT_TAG
 from deployer.deploy.models import (
@@ -23,16 +23,12 @@ from deployer.deploy.models import (
     WEBSOCKET_API_ID,
     CodeArtifact,
     DesiredState,
-    EventRule,
-    EventSourceMapping,
     FunctionSettings,
     LambdaFunction,
     LambdaLayer,
     ManagedRole,
     Permission,
     RestApi,
-    S3Notification,
-    SNSSubscription,
     WebsocketApi,
     WebsocketRoute,
 )
@@ -42,8 +38,6 @@ from deployer.policy.triggers import (
     ArnScope,
     extend_document,
     function_statements,
-    source_arn,
-    topic_arn,
 )
 from deployer.project.config import API_HANDLER_NAME, FunctionConfig, StageConfig
 
@@ -198,10 +192,7 @@ def build_desired(
             functions=tuple(functions),
             rest_api=rest_api,
             permissions=tuple(permissions + wiring.permissions),
-            rules=tuple(wiring.rules),
-            s3_notifications=tuple(wiring.s3),
-            sns_subscriptions=tuple(wiring.sns),
-            mappings=tuple(wiring.mappings),
+            wired=wiring.models,
             websocket_api=websocket_api,
         ),
         warnings=roles.warnings,
@@ -378,92 +369,34 @@ def _websocket_api(
 
 
 class _Wiring:
-    """Rules, notifications, subscriptions, mappings and the permissions they need."""
+    """The trigger kinds' models for the app's event handlers, and the permissions they need.
+
+    Each trigger kind says which event sources it wires (``WIRES``) and what it makes of one
+    handler (``wire``); a source no kind wires is refused, since it would deploy a function
+    nothing invokes.
+    """
 
     def __init__(self, ctx: _Context) -> None:
         self._ctx = ctx
-        self.rules: list[EventRule] = []
-        self.s3: list[S3Notification] = []
-        self.sns: list[SNSSubscription] = []
-        self.mappings: list[EventSourceMapping] = []
+        self.models: dict[str, tuple[Any, ...]] = {}
         self.permissions: list[Permission] = []
 
-    def _permit(self, function: LambdaFunction, principal: str, source_arn: str, **kw: Any) -> None:
-        self.permissions.append(
-            Permission(function.function_name, STATEMENT_ID, principal, source_arn, **kw)
-        )
-
     def add(self, source: Any, function: LambdaFunction) -> None:
-        ctx = self._ctx
-        kind = source.kind
-        if kind in ("schedule", "cloudwatch"):
-            rule = EventRule(
-                name=function.function_name,
-                function_name=function.function_name,
-                function_arn=function.arn,
-                schedule_expression=source.schedule_expression if kind == "schedule" else None,
-                event_pattern=(
-                    canonical_json(source.event_pattern) if kind == "cloudwatch" else None
-                ),
-                description=(source.description or "") if kind == "schedule" else "",
+        wiring = kinds.wiring(source.kind)
+        if not wiring:
+            raise ConfigError(
+                f"no resource kind wires event source {source.kind!r} (handler {source.name!r})"
             )
-            self.rules.append(rule)
-            self._permit(function, "events.amazonaws.com", ctx.arn("events", f"rule/{rule.name}"))
-        elif kind == "s3":
-            self.s3.append(
-                S3Notification(
-                    id=function.function_name,
-                    bucket=source.bucket,
-                    function_name=function.function_name,
-                    function_arn=function.arn,
-                    events=tuple(sorted(source.events)),
-                    prefix=source.prefix or None,
-                    suffix=source.suffix or None,
+        for kind in wiring:
+            wired = kind.wire(source, function, self._ctx)
+            self.models[kind.NAME] = (*self.models.get(kind.NAME, ()), *wired.models)
+            self.permissions += [
+                Permission(
+                    function.function_name,
+                    STATEMENT_ID,
+                    invoker.principal,
+                    invoker.source_arn,
+                    source_account=invoker.source_account,
                 )
-            )
-            self._permit(
-                function,
-                "s3.amazonaws.com",
-                f"arn:{ctx.partition}:s3:::{source.bucket}",
-                source_account=ctx.account_id,
-            )
-        elif kind == "sns":
-            topic = topic_arn(source.topic, ctx.scope)
-            self.sns.append(SNSSubscription(topic, function.function_name, function.arn))
-            self._permit(function, "sns.amazonaws.com", topic)
-        elif kind == "sqs":
-            queue_arn = source_arn(source, ctx.scope)
-            assert queue_arn is not None
-            self.mappings.append(
-                EventSourceMapping(
-                    source_kind="sqs",
-                    source_arn=queue_arn,
-                    function_name=function.function_name,
-                    batch_size=source.batch_size,
-                    maximum_batching_window_in_seconds=source.maximum_batching_window_in_seconds
-                    or 0,
-                    # SQS handlers report partial batch failures (the runtime returns them).
-                    function_response_types=("ReportBatchItemFailures",),
-                )
-            )
-        elif kind in ("kinesis", "dynamodb"):
-            arn = source_arn(source, ctx.scope)
-            assert arn is not None
-            self.mappings.append(
-                EventSourceMapping(
-                    source_kind=kind,
-                    source_arn=arn,
-                    function_name=function.function_name,
-                    batch_size=source.batch_size,
-                    maximum_batching_window_in_seconds=source.maximum_batching_window_in_seconds
-                    or 0,
-                    starting_position=source.starting_position,
-                )
-            )
-        else:  # pragma: no cover - the runtime defines no other kinds
-            raise ConfigError(f"unknown event source kind {kind!r} for handler {source.name!r}")
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces, so equal values give equal strings."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+                for invoker in wired.invokers
+            ]

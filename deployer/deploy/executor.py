@@ -2,15 +2,16 @@
 
 With the kinds' handlers, the only code of the deployer with side effects on AWS. Each
 instruction type has one handler in its kind module's ``HANDLERS``, gathered into one explicit
-table (``kinds.handlers()``), so a new instruction without a handler fails loudly. A
-failed call ends the run with a DeployError naming the resource, the call and AWS's message;
-everything done before it is already in the record, so the next deploy resumes from there.
+table (``kinds.handlers()``), so a new instruction without a handler fails loudly. The
+instructions run in :mod:`~deployer.deploy.pool`, several at a time, each waiting for what it
+needs. A failed call ends the run with a DeployError naming the resource, the call and AWS's
+message; everything done before it is already in the record, so the next deploy resumes from
+there.
 """
 
 from __future__ import annotations
 
 import re
-import signal
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import attrs
 import botocore.exceptions
 
-from deployer.deploy import kinds
+from deployer.deploy import kinds, pool
 from deployer.deploy.aws import AwsContext, error_code, error_message
 from deployer.deploy.instructions import Instruction, Plan
 from deployer.deploy.kinds.base import References
@@ -28,7 +29,10 @@ from deployer.deploy.state import StateFile
 from deployer.errors import DeployError
 from deployer.policy.triggers import grants
 
-__all__ = ["ROLE_RETRY_DELAYS", "Executor", "display_plan"]
+__all__ = ["DEFAULT_WORKERS", "ROLE_RETRY_DELAYS", "Executor", "display_plan"]
+
+# Instructions applied at once: enough for six functions' code uploads side by side.
+DEFAULT_WORKERS = 8
 
 # A new IAM role (or policy) takes a few seconds to reach Lambda; until then CreateFunction fails
 # with InvalidParameterValueException "The role defined for the function cannot be assumed by
@@ -97,41 +101,51 @@ class Executor:
     # Function name -> the policy fw gives its role (absent: a role fw does not manage). The
     # plan's own role and function instructions add to it.
     role_policies: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    # How many instructions run at once. AWS's request quotas are kept by the clients' rate
+    # limiter (``aws.RateLimiter``), not by this number.
+    workers: int = DEFAULT_WORKERS
     # Functions changed during this run, so the next change waits until they are ready.
     _touched: set[str] = attrs.field(factory=set, init=False)
 
     def execute(self, plan: Plan) -> list[str]:
-        """Apply every instruction in order; return the messages of those applied.
+        """Apply every instruction, up to ``workers`` at a time; return the messages applied.
 
-        Ctrl-C lets the running instruction finish and be recorded, then stops (a second Ctrl-C
+        Steps wait for what they need (their lane, their kind's ``AFTER``; removals for every
+        create and update), and their lines print whole, in plan order. A failed step starts
+        nothing new: the running ones finish and are recorded, then its DeployError is raised.
+        Ctrl-C lets the running steps finish and be recorded, then stops (a second Ctrl-C
         stops at once: a resource made but not yet recorded is adopted by the next deploy).
         """
         self.role_policies = {**_role_policies(plan), **self.role_policies}
-        done: list[str] = []
-        where = ""
+        removals = {id(step) for step in plan.removal_steps}
+        after = {kind.NAME: kind.AFTER for kind in kinds.KINDS}
+        # Handler lines (an upload, a wait for Lambda) are printed with their step.
+        sink, self.report = self.report, pool.routed(self.report)
         try:
-            with _StopAfterStep(self.report) as stop:
-                for instruction in plan:
-                    where = f"before {_lower_first(instruction.message)}"
-                    if stop.requested:
-                        raise KeyboardInterrupt
-                    where = f"while {_lower_first(instruction.message)}"
-                    self._apply(instruction)
-                    done.append(instruction.message)
-        except KeyboardInterrupt:
-            self.report(
-                f"Interrupted {where}; {self.state.path} records everything done so far:"
+            return pool.run(
+                list(plan),
+                self._apply_quiet,
+                after=after,
+                is_removal=lambda step: id(step) in removals,
+                workers=self.workers,
+                report=sink,
+            )
+        except pool.Interrupted as err:
+            sink(
+                f"Interrupted {err.where}; {self.state.path} records everything done so far:"
                 " run the same command again to finish"
             )
             raise
-        return done
+        finally:
+            self.report = sink
 
     def apply(self, instruction: Instruction) -> None:
         """Apply one instruction and record what it made (the one entry point for a runner)."""
-        self._apply(instruction)
-
-    def _apply(self, instruction: Instruction) -> None:
         self.report(instruction.message)
+        self._apply_quiet(instruction)
+
+    def _apply_quiet(self, instruction: Instruction) -> None:
+        """:meth:`apply` without the step's message (the pool prints it with the step's lines)."""
         handler = kinds.handlers()[type(instruction)]
         try:
             handler(self, instruction)
@@ -224,40 +238,6 @@ class Executor:
                     f" {config.get('LastUpdateStatus')}); run the deploy again shortly"
                 )
             self.sleep(delay)
-
-
-class _StopAfterStep:
-    """While a plan runs, the first SIGINT only asks to stop once the running step is recorded.
-
-    Between a create call and the record's write, an interrupt would leave a resource that only
-    the next deploy finds again (by adopting it); ``fw delete`` run first would miss it.
-    """
-
-    def __init__(self, report: Callable[[str], None]) -> None:
-        self.requested = False
-        self._report = report
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> _StopAfterStep:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-            self._installed = True
-        except ValueError:
-            pass  # not the main thread: Ctrl-C is the embedding program's to handle
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._installed:
-            # None: the previous handler was not set from Python; Python's own is the default.
-            previous = self._previous if self._previous is not None else signal.default_int_handler
-            signal.signal(signal.SIGINT, previous)
-
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self._report("Stopping after this step, once it is recorded (Ctrl-C again to stop now)")
 
 
 def _role_policies(plan: Plan) -> dict[str, Mapping[str, Any]]:

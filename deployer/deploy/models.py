@@ -9,8 +9,12 @@ ARN, written as placeholders their kinds own (``API_ID``, ``WEBSOCKET_API_ID``, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import attrs
 
+from deployer.deploy.kinds import event_source_mapping, rule, s3_notification, sns_subscription
 from deployer.deploy.kinds.base import CodeArtifact
 from deployer.deploy.kinds.event_source_mapping import EventSourceMapping
 from deployer.deploy.kinds.function import FunctionSettings, LambdaFunction, log_group_name
@@ -62,10 +66,30 @@ class DesiredState:
     functions: tuple[LambdaFunction, ...] = ()
     rest_api: RestApi | None = None
     permissions: tuple[Permission, ...] = ()
-    rules: tuple[EventRule, ...] = ()
-    s3_notifications: tuple[S3Notification, ...] = ()
-    sns_subscriptions: tuple[SNSSubscription, ...] = ()
-    mappings: tuple[EventSourceMapping, ...] = ()
+    # Trigger kind NAME -> the models its ``wire`` made of the app's event handlers (rules,
+    # notifications, subscriptions, mappings, and any kind added to ``kinds.KINDS``).
+    wired: Mapping[str, tuple[Any, ...]] = attrs.field(factory=dict)
+
+    def with_wired(self, kind: str, models: tuple[Any, ...]) -> DesiredState:
+        """This state with ``kind``'s trigger models replaced (a handler added or removed)."""
+        return attrs.evolve(self, wired={**self.wired, kind: models})
+
+    @property
+    def rules(self) -> tuple[EventRule, ...]:
+        return self.wired.get(rule.NAME, ())
+
+    @property
+    def s3_notifications(self) -> tuple[S3Notification, ...]:
+        return self.wired.get(s3_notification.NAME, ())
+
+    @property
+    def sns_subscriptions(self) -> tuple[SNSSubscription, ...]:
+        return self.wired.get(sns_subscription.NAME, ())
+
+    @property
+    def mappings(self) -> tuple[EventSourceMapping, ...]:
+        return self.wired.get(event_source_mapping.NAME, ())
+
     websocket_api: WebsocketApi | None = None
 
     def keys(self) -> frozenset[str]:

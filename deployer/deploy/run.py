@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from deployer.deploy.aws import AwsContext, create_context
-from deployer.deploy.executor import Executor, display_plan
+from deployer.deploy.executor import DEFAULT_WORKERS, Executor, display_plan
 from deployer.deploy.instructions import ForgetResource, RecordResource
 from deployer.deploy.kinds import rest_api, websocket_api
 from deployer.deploy.kinds.rest_api import CreateRestApi, DeleteRestApi, RestApiEntry, api_url
@@ -123,8 +123,10 @@ def deploy(
     on_call: Callable[..., Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     aws: AwsContext | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> DeployResult:
-    """Deploy ``stage`` of the project: only the changes AWS does not already have."""
+    """Deploy ``stage`` of the project: only the changes AWS does not already have, up to
+    ``workers`` instructions at a time."""
     from deployer.deploy.desired import build_desired
     from deployer.package.build import build_stage_package
     from deployer.project.app_loader import load_stage_app
@@ -178,7 +180,14 @@ def deploy(
         if f.settings.role_arn in roles
     }
     actions = _run(
-        the_plan, aws, state, dry_run=dry_run, report=report, sleep=sleep, role_policies=policies
+        the_plan,
+        aws,
+        state,
+        dry_run=dry_run,
+        report=report,
+        sleep=sleep,
+        role_policies=policies,
+        workers=workers,
     )
     record = state.record
     url = _planned_url(the_plan, record, aws.region) if dry_run else _url(record, aws.region)
@@ -219,6 +228,7 @@ def _run(
     report: Report,
     sleep: Callable[[float], None],
     role_policies: Mapping[str, Mapping[str, Any]] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> tuple[str, ...]:
     if dry_run:
         display_plan(the_plan, report)
@@ -227,7 +237,12 @@ def _run(
         report("No changes.")
         return ()
     executor = Executor(
-        aws=aws, state=state, report=report, sleep=sleep, role_policies=role_policies or {}
+        aws=aws,
+        state=state,
+        report=report,
+        sleep=sleep,
+        role_policies=role_policies or {},
+        workers=workers,
     )
     return tuple(executor.execute(the_plan))
 
@@ -243,6 +258,7 @@ def delete(
     report: Report = _quiet,
     session: Any = None,
     on_call: Callable[..., Any] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> DeleteResult:
     """Remove everything ``stage``'s record holds, then the record itself."""
     project_dir = Path(project_dir).resolve()
@@ -263,7 +279,9 @@ def delete(
     remote = PrefetchedRemoteState(BotoRemoteState(aws))
     remote.prefetch(reads_for(None, state.record))
     the_plan = plan_delete(state.record, remote)
-    actions = _run(the_plan, aws, state, dry_run=dry_run, report=report, sleep=time.sleep)
+    actions = _run(
+        the_plan, aws, state, dry_run=dry_run, report=report, sleep=time.sleep, workers=workers
+    )
     if not dry_run:
         state.delete_file()
     _remove_builds(project_dir, stage, dry_run=dry_run, report=report)

@@ -92,6 +92,8 @@ class Template:
     outputs: dict[str, Any] = attrs.field(factory=dict)
     # Placeholder (a kind's, e.g. the managed layer's) -> its CloudFormation reference.
     refs: dict[str, Any] = attrs.field(factory=dict)
+    # What ``fw package`` tells the user the template cannot do (a kind's limits in SAM).
+    notes: list[str] = attrs.field(factory=list)
 
     def settings(self, function: TemplateFunction) -> FunctionConfig:
         return self.config.function(function.name)
@@ -110,13 +112,23 @@ class Template:
     def of_role(self, role: str) -> list[TemplateFunction]:
         return [f for f in self.functions if f.node.role == role]
 
+    def wired_by(self, wires: tuple[str, ...]) -> list[TemplateFunction]:
+        """The event handlers of the sources a trigger kind wires (its ``WIRES``)."""
+        return [f for f in self.of_role("event") if f.source.kind in wires]
+
 
 def build_template(
-    app: App, config: StageConfig, *, policy: dict | None, package: PackageResult
+    app: App,
+    config: StageConfig,
+    *,
+    policy: dict | None,
+    package: PackageResult,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """The SAM template (a JSON-able dict) of ``app`` in ``config``'s stage.
 
     ``policy`` is the IAM policy document of managed roles; ``None`` gives a logs-only policy.
+    ``notes`` receives what the kinds say the template cannot do.
     """
     from deployer.deploy import kinds
 
@@ -134,6 +146,8 @@ def build_template(
     }
     if template.outputs:
         rendered["Outputs"] = template.outputs
+    if notes is not None:
+        notes += template.notes
     return rendered
 
 

@@ -11,13 +11,15 @@ interfaces with it, so these actions belong on the role even though the app neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 __all__ = [
     "CLOUDFORMATION_SCOPE",
+    "POLLED",
+    "Polled",
     "arn_or",
     "WILDCARD_SCOPE",
     "ArnScope",
@@ -116,20 +118,62 @@ def _connections(scope: ArnScope) -> list[str]:
     ]
 
 
+@attrs.frozen
+class Polled:
+    """An event source Lambda polls with the function's role: where it reads, and what the
+    role must allow there."""
+
+    arn: Callable[[Any, ArnScope], str]  # (source record, scope) -> the queue or stream ARN
+    statements: Callable[[str], list[dict[str, Any]]]  # ARN -> the poller's statements
+
+
+def _sqs_arn(source: Any, scope: ArnScope) -> str:
+    # on_sqs_message requires queue or queue_arn.
+    return str(source.queue_arn or arn_or(source.queue, scope, "sqs", source.queue))
+
+
+def _kinesis_statements(arn: str) -> list[dict[str, Any]]:
+    return [
+        _allow(_KINESIS_ON_STREAM, arn),
+        _allow(_KINESIS_ON_CONSUMER, f"{arn}/consumer/*"),
+        _allow(_KINESIS_ON_ANY, "*"),
+    ]
+
+
+# Event source kind (``microframework.sources``) -> how Lambda polls it. A pushed source (S3,
+# SNS, EventBridge) invokes the function through its invoke permission and needs nothing here.
+POLLED: dict[str, Polled] = {
+    "sqs": Polled(_sqs_arn, lambda arn: [_allow(_SQS_POLLER, arn)]),
+    "kinesis": Polled(
+        lambda source, scope: arn_or(source.stream, scope, "kinesis", f"stream/{source.stream}"),
+        _kinesis_statements,
+    ),
+    "dynamodb": Polled(
+        lambda source, scope: str(source.stream_arn),
+        lambda arn: [_allow(_DYNAMODB_ON_STREAM, arn), _allow(_DYNAMODB_ON_ANY, "*")],
+    ),
+}
+
+
+def _manage_connections(source: Any, scope: ArnScope) -> list[dict[str, Any]]:
+    return [_allow(_MANAGE_CONNECTIONS, _connections(scope))]
+
+
+# Event source kind -> statements its handler's own calls need that the analyser cannot see:
+# a websocket handler answers its clients through the API's @connections endpoint ("Use
+# @connections commands in your backend service").
+HANDLER_NEEDS: dict[str, Callable[[Any, ArnScope], list[dict[str, Any]]]] = {
+    "websocket": _manage_connections,
+}
+
+
 def source_arn(source: Any, scope: ArnScope) -> str | None:
     """The ARN of the queue or stream a handler reads, or None for pushed events.
 
     Names become ARNs in ``scope``, as AWS resolves them in the function's own account and region.
     """
-    kind = getattr(source, "kind", None)
-    if kind == "sqs":
-        # on_sqs_message requires queue or queue_arn.
-        return source.queue_arn or arn_or(source.queue, scope, "sqs", source.queue)
-    if kind == "kinesis":
-        return arn_or(source.stream, scope, "kinesis", f"stream/{source.stream}")
-    if kind == "dynamodb":
-        return str(source.stream_arn)
-    return None
+    polled = POLLED.get(getattr(source, "kind", None) or "")
+    return polled.arn(source, scope) if polled is not None else None
 
 
 def topic_arn(topic: str, scope: ArnScope) -> str:
@@ -146,19 +190,13 @@ def function_statements(source: Any, fconfig: Any, scope: ArnScope) -> list[dict
     """The statements AWS checks the role of one function for: its trigger's poller, its VPC
     interfaces, its source's key. ``source`` is its event source record (or None)."""
     statements: list[dict[str, Any]] = []
-    kind = getattr(source, "kind", None)
-    arn = source_arn(source, scope)
-    if kind == "sqs" and arn:
-        statements.append(_allow(_SQS_POLLER, arn))
-    elif kind == "kinesis" and arn:
-        statements.append(_allow(_KINESIS_ON_STREAM, arn))
-        statements.append(_allow(_KINESIS_ON_CONSUMER, f"{arn}/consumer/*"))
-        statements.append(_allow(_KINESIS_ON_ANY, "*"))
-    elif kind == "dynamodb" and arn:
-        statements.append(_allow(_DYNAMODB_ON_STREAM, arn))
-        statements.append(_allow(_DYNAMODB_ON_ANY, "*"))
-    elif kind == "websocket":
-        statements.append(_allow(_MANAGE_CONNECTIONS, _connections(scope)))
+    polled = POLLED.get(getattr(source, "kind", None) or "")
+    arn = polled.arn(source, scope) if polled is not None else None
+    if polled is not None and arn:
+        statements += polled.statements(arn)
+    needs = HANDLER_NEEDS.get(getattr(source, "kind", None) or "")
+    if needs is not None:
+        statements += needs(source, scope)
     key = getattr(fconfig, "source_kms_key_arn", None)
     if key and arn:
         statements.append(_allow(_KMS_DECRYPT, key))

@@ -8,7 +8,12 @@ SAM renderer loop over :data:`KINDS`; adding a kind is one module plus one line 
 Order is dependency order for creates and updates (each kind's ``AFTER`` names the kinds whose
 changes it needs first, for a concurrent runner); removals run in the reverse order. A kind that
 wires a trigger to a resource fw does not create (a bucket, topic, queue or stream) also lists
-it in ``trigger_sources(desired)``, so the deploy refuses a missing one before any write.
+it in ``trigger_sources(desired)``, so the deploy refuses a missing one before any write, and
+says how one is named and created (``describe_source``, ``source_command``). A kind that wires
+an app's event handlers names their event sources in ``WIRES`` (the ``kind`` of the records in
+``microframework.sources``) and makes its models of one handler in ``wire`` (a
+:class:`TriggerKind`); ``desired`` keeps them in
+``DesiredState.wired`` under the kind's ``NAME``.
 Record bookkeeping steps (``RecordResource``, ``ForgetResource``) have the kind ``"record"``:
 they touch no AWS resource and wait for nothing.
 """
@@ -41,6 +46,8 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    Wired,
+    WiringContext,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +55,7 @@ if TYPE_CHECKING:
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
 
-__all__ = ["KINDS", "Kind", "entry_types", "handlers", "reads_table"]
+__all__ = ["KINDS", "Kind", "TriggerKind", "entry_types", "handlers", "reads_table", "wiring"]
 
 
 class Kind(Protocol):
@@ -78,6 +85,15 @@ class Kind(Protocol):
     def template(self, t: Template) -> None: ...  # its part of the SAM template
 
 
+class TriggerKind(Kind, Protocol):
+    """A kind that wires event handlers: what it adds to :class:`Kind`."""
+
+    @property
+    def WIRES(self) -> tuple[str, ...]: ...  # event source kinds whose handlers it wires
+
+    def wire(self, source: Any, function: Any, ctx: WiringContext) -> Wired: ...
+
+
 KINDS: list[Kind] = [
     role,
     layer,
@@ -101,6 +117,12 @@ def reads_table() -> dict[str, Read]:
             assert name not in table, f"read {name!r} of kind {kind.NAME} is already declared"
             table[name] = read
     return table
+
+
+def wiring(source_kind: str) -> list[TriggerKind]:
+    """The kinds that wire the handlers of event source ``source_kind``, in ``KINDS`` order."""
+    found: list[Any] = [k for k in KINDS if source_kind in getattr(k, "WIRES", ())]
+    return found
 
 
 def handlers() -> dict[type, Handler]:

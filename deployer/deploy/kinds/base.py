@@ -37,8 +37,12 @@ __all__ = [
     "References",
     "RemoteState",
     "Step",
+    "Invoker",
     "TriggerSource",
+    "Wired",
+    "WiringContext",
     "all_pages",
+    "arn_part",
     "dropped",
     "record_if_missing",
 ]
@@ -228,6 +232,43 @@ def json_document(value: Any) -> Any:
     return value
 
 
+# --- wiring an app's event handlers ---------------------------------------------------------
+
+
+class WiringContext(Protocol):
+    """Where the stage lives, for a trigger kind's ``wire``: names become ARNs here."""
+
+    @property
+    def region(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def partition(self) -> str: ...
+    @property
+    def scope(self) -> Any: ...  # policy.triggers.ArnScope of the stage
+
+    def arn(
+        self, service: str, resource: str, *, region: bool = True, account: bool = True
+    ) -> str: ...
+
+
+@attrs.frozen
+class Invoker:
+    """A service a trigger kind's resource makes invoke the function: its invoke permission."""
+
+    principal: str  # "events.amazonaws.com", "s3.amazonaws.com", ...
+    source_arn: str
+    source_account: str | None = None
+
+
+@attrs.frozen
+class Wired:
+    """What a trigger kind makes of one event handler (``wire(source, function, ctx)``)."""
+
+    models: tuple[Any, ...] = ()
+    invokers: tuple[Invoker, ...] = ()
+
+
 @attrs.frozen
 class TriggerSource:
     """One resource a trigger names, which fw never creates: ``name`` is a bucket or an ARN."""
@@ -237,6 +278,12 @@ class TriggerSource:
     function_name: str
     timeout: int = 60  # the function's, for an SQS queue's visibility timeout
     question: Question = ("", ())  # the read that tells whether it exists
+
+
+def arn_part(arn: str, index: int) -> str:
+    """Field ``index`` of ``arn`` (3 the region, 5 the resource); ``arn`` itself if not one."""
+    parts = arn.split(":", 5)
+    return parts[index] if len(parts) == 6 else arn
 
 
 def in_region(reader: Reader, arn: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,7 +24,10 @@ from deployer.deploy.kinds.base import (
     RemoteState,
     Step,
     TriggerSource,
+    Wired,
+    WiringContext,
     all_pages,
+    arn_part,
     dropped,
     exists,
     in_region,
@@ -220,6 +224,84 @@ _EXISTS = {
 # --- plan -----------------------------------------------------------------------------------
 
 
+# --- wiring ---------------------------------------------------------------------------------
+
+WIRES: tuple[str, ...] = ("sqs", "kinesis", "dynamodb")
+
+
+def wire(source: Any, function: function_kind.LambdaFunction, ctx: WiringContext) -> Wired:
+    """A mapping Lambda polls with the function's own role: no invoke permission."""
+    from deployer.policy.triggers import source_arn
+
+    arn = source_arn(source, ctx.scope)
+    assert arn is not None
+    batching = source.maximum_batching_window_in_seconds or 0
+    if source.kind == "sqs":
+        mapping = EventSourceMapping(
+            source_kind="sqs",
+            source_arn=arn,
+            function_name=function.function_name,
+            batch_size=source.batch_size,
+            maximum_batching_window_in_seconds=batching,
+            # SQS handlers report partial batch failures (the runtime returns them).
+            function_response_types=("ReportBatchItemFailures",),
+        )
+    else:
+        mapping = EventSourceMapping(
+            source_kind=source.kind,
+            source_arn=arn,
+            function_name=function.function_name,
+            batch_size=source.batch_size,
+            maximum_batching_window_in_seconds=batching,
+            starting_position=source.starting_position,
+        )
+    return Wired((mapping,))
+
+
+def describe_source(source: TriggerSource) -> str:
+    if source.kind == "sqs":
+        return f"SQS queue {arn_part(source.name, 5)!r}"
+    if source.kind == "kinesis":
+        return f"Kinesis stream {arn_part(source.name, 5).removeprefix('stream/')!r}"
+    return f"DynamoDB stream {source.name}"
+
+
+# "Creating and configuring an Amazon SQS event source mapping" (Lambda): set the queue's
+# visibility timeout to at least six times the function's timeout; SQS's own default is 30 s,
+# and its maximum 12 hours ("Amazon SQS visibility timeout").
+_VISIBILITY_FACTOR = 6
+_MAX_VISIBILITY = 43_200
+
+
+def source_command(source: TriggerSource, region: str) -> str:
+    name = arn_part(source.name, 5)
+    quoted = shlex.quote
+    region = quoted(arn_part(source.name, 3))
+    if source.kind == "sqs":
+        visibility = min(_MAX_VISIBILITY, max(30, _VISIBILITY_FACTOR * source.timeout))
+        attributes = f"VisibilityTimeout={visibility}"
+        if name.endswith(".fifo"):
+            attributes += ",FifoQueue=true"
+        return (
+            f"aws sqs create-queue --queue-name {quoted(name)} --attributes {attributes}"
+            f" --region {region}"
+        )
+    if source.kind == "kinesis":
+        stream = name.removeprefix("stream/")
+        return (
+            f"aws kinesis create-stream --stream-name {quoted(stream)} --shard-count 1"
+            f" --region {region}"
+        )
+    # arn:...:table/<table>/stream/<label>: a new stream gets a new label, so the app must name
+    # the ARN DynamoDB reports for it.
+    table = name.split("/")[1] if name.count("/") >= 3 else name
+    return (
+        f"aws dynamodb update-table --table-name {quoted(table)} --stream-specification"
+        f" StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES --region {region}"
+        " (then use its LatestStreamArn in the app)"
+    )
+
+
 def models(desired: DesiredState) -> tuple[EventSourceMapping, ...]:
     return desired.mappings
 
@@ -373,11 +455,10 @@ def template(t: Template) -> None:
     from deployer.package.cfn import substituted
     from deployer.policy.triggers import CLOUDFORMATION_SCOPE, source_arn
 
-    for function in t.of_role("event"):
+    for function in t.wired_by(WIRES):
         source = function.source
         arn = source_arn(source, CLOUDFORMATION_SCOPE)
-        if arn is None:
-            continue
+        assert arn is not None
         properties: dict[str, Any] = {
             "Queue" if source.kind == "sqs" else "Stream": substituted(arn),
         }

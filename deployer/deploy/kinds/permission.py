@@ -207,8 +207,8 @@ HANDLERS: Mapping[type, Handler] = {
 
 
 def template(t: Template) -> None:
-    """The grants SAM's events do not make: API Gateway's, and S3's (its bucket already exists,
-    so no SAM ``S3`` event)."""
+    """The grants SAM's events do not make for the API (a trigger kind without a SAM event
+    writes its own grant, as ``s3_notification`` does)."""
     from deployer.package.cfn import invoke_permission
     from deployer.package.sam import REST_API_ID
 
@@ -222,12 +222,4 @@ def template(t: Template) -> None:
             # API Gateway calls an authorizer from its /authorizers/<id> ARN, not a method's.
             t.resources[f"{function.logical_id}InvokePermission"] = invoke_permission(
                 function.logical_id, "apigateway.amazonaws.com", f"{api}/authorizers/*"
-            )
-    for function in t.of_role("event"):
-        if function.source.kind == "s3":
-            # Bucket ARNs carry no account: pin the account so a bucket of the same name
-            # elsewhere cannot invoke the function.
-            bucket = f"arn:${{AWS::Partition}}:s3:::{function.source.bucket}"
-            t.resources[f"{function.logical_id}S3Permission"] = invoke_permission(
-                function.logical_id, "s3.amazonaws.com", bucket, account=True
             )

@@ -14,18 +14,22 @@ from deployer.deploy.kinds.base import (
     Entry,
     ForgetResource,
     Handler,
+    Invoker,
     Question,
     Read,
     Reader,
     References,
     RemoteState,
     Step,
+    Wired,
+    WiringContext,
     dropped,
     record_if_missing,
 )
 
 if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
+    from deployer.deploy.kinds.function import LambdaFunction
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
@@ -103,6 +107,32 @@ def _read_rule(reader: Reader, name: str) -> RemoteRule | None:
 
 
 READS = {"rule": Read("events", _read_rule)}
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+# The event sources (``microframework.sources`` record kinds) whose handlers a rule invokes.
+WIRES: tuple[str, ...] = ("schedule", "cloudwatch")
+
+
+def wire(source: Any, function: LambdaFunction, ctx: WiringContext) -> Wired:
+    """One rule per handler, named for its function, and EventBridge's invoke permission."""
+    scheduled = source.kind == "schedule"
+    rule = EventRule(
+        name=function.function_name,
+        function_name=function.function_name,
+        function_arn=function.arn,
+        schedule_expression=source.schedule_expression if scheduled else None,
+        event_pattern=None if scheduled else canonical_json(source.event_pattern),
+        description=(source.description or "") if scheduled else "",
+    )
+    invoker = Invoker("events.amazonaws.com", ctx.arn("events", f"rule/{rule.name}"))
+    return Wired((rule,), (invoker,))
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces, so equal values give equal strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def models(desired: DesiredState) -> tuple[EventRule, ...]:
@@ -192,7 +222,7 @@ _MAX_RULE_DESCRIPTION = 512
 
 
 def template(t: Template) -> None:
-    for function in t.of_role("event"):
+    for function in t.wired_by(WIRES):
         source = function.source
         if source.kind == "schedule":
             properties: dict[str, Any] = {"Schedule": source.schedule_expression}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,6 +15,7 @@ from deployer.deploy.kinds.base import (
     Entry,
     ForgetResource,
     Handler,
+    Invoker,
     Question,
     Read,
     Reader,
@@ -21,6 +23,8 @@ from deployer.deploy.kinds.base import (
     RemoteState,
     Step,
     TriggerSource,
+    Wired,
+    WiringContext,
     dropped,
     exists,
     record_if_missing,
@@ -28,6 +32,7 @@ from deployer.deploy.kinds.base import (
 
 if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
+    from deployer.deploy.kinds.function import LambdaFunction
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
@@ -116,6 +121,38 @@ READS = {
     "s3_notifications": Read("s3", _read_notifications),
     "bucket_exists": Read("s3", _bucket_exists),
 }
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+WIRES: tuple[str, ...] = ("s3",)
+
+
+def wire(source: Any, function: LambdaFunction, ctx: WiringContext) -> Wired:
+    notification = S3Notification(
+        id=function.function_name,
+        bucket=source.bucket,
+        function_name=function.function_name,
+        function_arn=function.arn,
+        events=tuple(sorted(source.events)),
+        prefix=source.prefix or None,
+        suffix=source.suffix or None,
+    )
+    # Bucket ARNs carry no account: S3's invoke permission names the account that owns it.
+    bucket = Invoker(
+        "s3.amazonaws.com", f"arn:{ctx.partition}:s3:::{source.bucket}", ctx.account_id
+    )
+    return Wired((notification,), (bucket,))
+
+
+def describe_source(source: TriggerSource) -> str:
+    """How a missing-source line names it."""
+    return f"S3 bucket {source.name!r}"
+
+
+def source_command(source: TriggerSource, region: str) -> str:
+    """The ``aws`` command that creates a missing one."""
+    return f"aws s3 mb s3://{source.name} --region {shlex.quote(region)}"
 
 
 def models(desired: DesiredState) -> tuple[S3Notification, ...]:
@@ -245,11 +282,21 @@ HANDLERS: Mapping[type, Handler] = {
 def template(t: Template) -> None:
     """SAM's ``S3`` event only takes a bucket declared in the same template, and an app's bucket
     already exists: an output says which notification to configure (``fw deploy`` configures
-    it itself through the S3 API; the permission kind grants S3 the invoke)."""
-    for function in t.of_role("event"):
+    it itself through the S3 API), and S3's invoke permission, which no SAM event makes."""
+    from deployer.package.cfn import invoke_permission
+
+    for function in t.wired_by(WIRES):
         source = function.source
-        if source.kind != "s3":
-            continue
+        # Bucket ARNs carry no account: pin the account so a bucket of the same name
+        # elsewhere cannot invoke the function.
+        bucket = f"arn:${{AWS::Partition}}:s3:::{source.bucket}"
+        t.resources[f"{function.logical_id}S3Permission"] = invoke_permission(
+            function.logical_id, "s3.amazonaws.com", bucket, account=True
+        )
+        t.notes.append(
+            f"the template cannot subscribe {source.name!r} to the existing bucket"
+            f" {source.bucket!r}; configure its notification after deploying (see Outputs)."
+        )
         filters = []
         if source.prefix:
             filters.append(f"prefix {source.prefix!r}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
@@ -13,6 +14,7 @@ from deployer.deploy.kinds.base import (
     Entry,
     ForgetResource,
     Handler,
+    Invoker,
     Question,
     Read,
     Reader,
@@ -20,7 +22,10 @@ from deployer.deploy.kinds.base import (
     RemoteState,
     Step,
     TriggerSource,
+    Wired,
+    WiringContext,
     all_pages,
+    arn_part,
     dropped,
     exists,
     in_region,
@@ -29,6 +34,7 @@ from deployer.deploy.kinds.base import (
 
 if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
+    from deployer.deploy.kinds.function import LambdaFunction
     from deployer.deploy.models import DesiredState
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
@@ -118,6 +124,31 @@ READS = {
 }
 
 
+# --- wiring ---------------------------------------------------------------------------------
+
+WIRES: tuple[str, ...] = ("sns",)
+
+
+def wire(source: Any, function: LambdaFunction, ctx: WiringContext) -> Wired:
+    from deployer.policy.triggers import topic_arn
+
+    topic = topic_arn(source.topic, ctx.scope)
+    subscription = SNSSubscription(topic, function.function_name, function.arn)
+    return Wired((subscription,), (Invoker("sns.amazonaws.com", topic),))
+
+
+def describe_source(source: TriggerSource) -> str:
+    return f"SNS topic {arn_part(source.name, 5)!r}"
+
+
+def source_command(source: TriggerSource, region: str) -> str:
+    quoted = shlex.quote
+    return (
+        f"aws sns create-topic --name {quoted(arn_part(source.name, 5))}"
+        f" --region {quoted(arn_part(source.name, 3))}"
+    )
+
+
 def models(desired: DesiredState) -> tuple[SNSSubscription, ...]:
     return desired.sns_subscriptions
 
@@ -187,7 +218,6 @@ def template(t: Template) -> None:
     from deployer.package.cfn import substituted
     from deployer.policy.triggers import CLOUDFORMATION_SCOPE, topic_arn
 
-    for function in t.of_role("event"):
-        if function.source.kind == "sns":
-            topic = substituted(topic_arn(function.source.topic, CLOUDFORMATION_SCOPE))
-            t.add_event(function, "Topic", {"Type": "SNS", "Properties": {"Topic": topic}})
+    for function in t.wired_by(WIRES):
+        topic = substituted(topic_arn(function.source.topic, CLOUDFORMATION_SCOPE))
+        t.add_event(function, "Topic", {"Type": "SNS", "Properties": {"Topic": topic}})

@@ -26,7 +26,8 @@ from lambda_runtime import ACCOUNT, LambdaError, LambdaRuntime, unavailable_reas
 
 from cli.main import cli
 from deployer.deploy.desired import function_name
-from deployer.package.build import runtime_files, write_zip
+from deployer.package.build import write_zip
+from deployer.package.runtime import runtime_files
 from microframework import sample_events
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))

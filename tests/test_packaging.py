@@ -15,8 +15,6 @@ from _dists import make_wheel, write_requirements
 from deployer.errors import PackagingError
 from deployer.package.build import (
     LAYER_ZIP_NAME,
-    LOCAL_ONLY_MODULES,
-    RUNTIME_MODULES,
     PackageResult,
     build_package,
     check_limits,
@@ -25,6 +23,7 @@ from deployer.package.build import (
     write_zip,
 )
 from deployer.package.dependencies import install_dependencies
+from deployer.package.runtime import LOCAL_ONLY_MODULES, RUNTIME_MODULES
 
 
 def _project(root: Path) -> Path:
@@ -97,7 +96,7 @@ def test_every_runtime_module_is_shipped_or_local_only_on_purpose() -> None:
     assert not RUNTIME_MODULES & LOCAL_ONLY_MODULES
     assert modules == RUNTIME_MODULES | LOCAL_ONLY_MODULES, (
         f"put {sorted(modules - RUNTIME_MODULES - LOCAL_ONLY_MODULES)} in RUNTIME_MODULES or "
-        f"LOCAL_ONLY_MODULES (deployer/package/build.py); drop "
+        f"LOCAL_ONLY_MODULES (deployer/package/runtime.py); drop "
         f"{sorted((RUNTIME_MODULES | LOCAL_ONLY_MODULES) - modules)}"
     )
 
@@ -356,7 +355,8 @@ _PYC_SCRIPT = """
 import sys
 from pathlib import Path
 {imports}
-from deployer.package.build import bytecode_files, runtime_files
+from deployer.package.build import bytecode_files
+from deployer.package.runtime import runtime_files
 out = bytecode_files(runtime_files(), Path(sys.argv[1]), sys.argv[2])
 print(sorted((name, path.read_bytes().hex()) for name, path in out.items()))
 """

@@ -2,7 +2,7 @@
 
 The function zip holds the project's own code (``app.py``, ``lib/``, ``chalicelib/`` and the
 modules beside ``app.py`` that it imports: see ``deployer.package.imports``), the contents of ``vendor/`` at
-the zip root, the ``microframework`` runtime without its local emulation (``RUNTIME_MODULES``) and
+the zip root, the ``microframework`` runtime without its local emulation (``deployer.package.runtime``) and
 the requirements built for Lambda (see ``deployer.package.dependencies``). With ``automatic_layer`` the
 requirements go into a separate layer zip instead. The same inputs give byte-identical zips, so the deployer can compare a zip's
 ``code_sha256`` with the ``CodeSha256`` Lambda reports and skip an upload that changes nothing.
@@ -30,25 +30,22 @@ import attrs
 
 from deployer.errors import PackagingError
 from deployer.package.dependencies import REQUIREMENTS_FILE, has_requirements, install_dependencies
+from deployer.package.runtime import runtime_files
 
 __all__ = [
     "FUNCTION_ZIP_NAME",
     "LAYER_PREFIX",
     "LAYER_ZIP_NAME",
-    "LOCAL_ONLY_MODULES",
     "MAX_UNZIPPED_BYTES",
     "MAX_ZIPPED_BYTES",
     "Artifact",
     "PackageResult",
-    "RUNTIME_MODULES",
     "StagedPackage",
     "build_package",
     "bytecode_files",
     "check_limits",
     "collect_function_files",
-    "local_only_module",
     "package_target",
-    "runtime_files",
     "tree_files",
     "write_zip",
 ]
@@ -354,50 +351,6 @@ _PYC_HEADER = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little")
 # modules it imported) change the bytes; format 2 output depends on the code alone. It costs
 # about a third more bytes and 0.2 ms more to load the whole runtime, against ~15 ms compiling.
 _MARSHAL_VERSION = 2
-
-
-# Every module of the microframework package is in exactly one of these two lists (a test
-# checks it), so a new module is shipped or kept local on purpose, never by accident.
-# Shipped: what a deployed function can import, the app object's own modules and those it loads
-# lazily (routing: ``App.route_table``).
-RUNTIME_MODULES = frozenset({
-    "__init__", "app", "authorizers", "cors", "dispatch", "errors", "events", "handlers", "hints",
-    "logs", "request", "response", "routing", "scaffold", "schedule", "sources", "websocket",
-})  # fmt: skip
-# Local only: the emulation that ``fw local``, ``fw invoke --local``, ``fw generate-event`` and
-# users' tests run from the installed package. In Lambda, API Gateway does the routing and the
-# token checks and the services send the events, so no deployed code imports these.
-LOCAL_ONLY_MODULES = frozenset({
-    "cognito", "gateway", "local_sources", "sample_events", "testing", "websocket_local",
-})  # fmt: skip
-
-
-def runtime_files() -> dict[str, Path]:
-    """The installed ``microframework`` package's runtime modules and ``py.typed``, under
-    microframework/: everything but the local emulation (``LOCAL_ONLY_MODULES``)."""
-    # find_spec locates the package without importing it: packaging needs its files, not its code.
-    spec = importlib.util.find_spec("microframework")
-    if spec is None or not spec.origin:
-        raise PackagingError(
-            "The microframework runtime is not installed next to fw: reinstall fw "
-            "(pip install fw) so it can be copied into the deployment package."
-        )
-    root = Path(spec.origin).parent
-    shipped = {f"microframework/{module}.py" for module in RUNTIME_MODULES}
-    shipped.add("microframework/py.typed")
-    return {
-        name: path
-        for name, path in tree_files(root, "microframework/", project_tree=False).items()
-        if name in shipped
-    }
-
-
-def local_only_module(module: str) -> str | None:
-    """The fw emulation module that ``module`` (a dotted import name) is or is inside, if any."""
-    parts = module.split(".")
-    if len(parts) >= 2 and parts[0] == "microframework" and parts[1] in LOCAL_ONLY_MODULES:
-        return f"microframework.{parts[1]}"
-    return None
 
 
 def tree_files(root: Path, prefix: str = "", *, project_tree: bool = True) -> dict[str, Path]:

@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import PackagingError
-from deployer.package.build import LAYER_PREFIX, StagedPackage, local_only_module
+from deployer.package.build import LAYER_PREFIX, StagedPackage
 from deployer.package.dependencies import REQUIREMENTS_FILE
 from deployer.package.imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
+from deployer.package.runtime import local_only_module
 from deployer.project.app_loader import PLACEHOLDER_REGION
 
 __all__ = ["check_imports", "check_package", "import_app", "runs_here"]

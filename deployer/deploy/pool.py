@@ -274,6 +274,8 @@ def run(
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers!r}")
+    if not plan:
+        return []
     needs = dependencies(plan, after=after, is_removal=is_removal)
     slots = [
         _Slot(i, step.message, set(n)) for i, (step, n) in enumerate(zip(plan, needs, strict=True))

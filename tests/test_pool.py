@@ -286,4 +286,3 @@ def test_the_result_is_every_message_in_plan_order() -> None:
 def test_kinds_that_wait_for_each_other_are_refused() -> None:
     with pytest.raises(ValueError, match="cycle: a -> b -> a"):
         pool.dependencies([Create("x")], after={"a": ("b",), "b": ("a",)}, is_removal=_is_removal)
-

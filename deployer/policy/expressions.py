@@ -177,28 +177,14 @@ class Expressions(Rules):
         return frozenset(info.returns)
 
     def class_attribute(self, cls: ast.ClassDef, name: str) -> frozenset[Value]:
-        """``name`` on a class or its project bases (Python's MRO, approximated depth-first)."""
-        seen: set[ast.ClassDef] = set()
-        todo = [cls]
-        while todo:
-            current = todo.pop(0)
-            if current in seen or current not in self.classes:
-                continue
-            seen.add(current)
-            info = self.classes[current]
+        """``name`` on a class or its project bases (Python's MRO, approximated)."""
+        for info in self.ancestry(cls):
             if name in info.scope.vars:
                 return frozenset(info.scope.vars[name])
-            todo.extend(info.bases)
         return EMPTY
 
     def instance_attribute(self, cls: ast.ClassDef, name: str) -> frozenset[Value]:
         values: set[Value] = set()
-        todo, seen = [cls], set()
-        while todo:
-            current = todo.pop(0)
-            if current in seen or current not in self.classes:
-                continue
-            seen.add(current)
-            values |= self.classes[current].instance_attrs.get(name, set())
-            todo.extend(self.classes[current].bases)
+        for info in self.ancestry(cls):
+            values |= info.instance_attrs.get(name, set())
         return frozenset(values)

@@ -8,7 +8,8 @@ helpers (``upload_file``, ``batch_writer``) come from ``deployer/policy/data/iam
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from deployer.policy import iam_actions
 from deployer.policy import libraries as libraries
@@ -221,20 +222,26 @@ class Rules:
             return True
         return isinstance(value, ClassVal | Instance) and self.pynamo_kind(value.cls) is not None
 
-    def pynamo_kind(self, cls: ast.ClassDef) -> str | None:
-        """``"model"`` for a PynamoDB model class, ``"index"`` for an index class, else None."""
+    def ancestry(self, cls: ast.ClassDef) -> Iterator[Any]:
+        """The ``ClassInfo`` of ``cls`` and of its project bases, breadth-first, each once
+        (Python's MRO, approximated); bases outside the project are not followed."""
         todo, seen = [cls], set()
         while todo:
             current = todo.pop(0)
             if current in seen or current not in self.classes:
                 continue
             seen.add(current)
-            external = self.classes[current].external_bases
-            if external & libraries.MODEL_BASES:
+            info = self.classes[current]
+            yield info
+            todo.extend(info.bases)
+
+    def pynamo_kind(self, cls: ast.ClassDef) -> str | None:
+        """``"model"`` for a PynamoDB model class, ``"index"`` for an index class, else None."""
+        for info in self.ancestry(cls):
+            if info.external_bases & libraries.MODEL_BASES:
                 return "model"
-            if external & libraries.INDEX_BASES:
+            if info.external_bases & libraries.INDEX_BASES:
                 return "index"
-            todo.extend(self.classes[current].bases)
         return None
 
     def pynamo_attribute(self, owner: ClassVal | Instance, name: str) -> frozenset[Value]:

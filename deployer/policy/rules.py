@@ -21,6 +21,7 @@ from deployer.policy.values import (
     BotocoreModule,
     BoundMethod,
     Builtin,
+    ClassInfo,
     ClassVal,
     Client,
     Collection,
@@ -222,7 +223,7 @@ class Rules:
             return True
         return isinstance(value, ClassVal | Instance) and self.pynamo_kind(value.cls) is not None
 
-    def ancestry(self, cls: ast.ClassDef) -> Iterator[Any]:
+    def ancestry(self, cls: ast.ClassDef) -> Iterator[ClassInfo]:
         """The ``ClassInfo`` of ``cls`` and of its project bases, breadth-first, each once
         (Python's MRO, approximated); bases outside the project are not followed."""
         todo, seen = [cls], set()

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "function"
-AFTER: tuple[str, ...] = ("role", "layer")
+# The log group too: removals go in reverse, so the group is deleted only once the function is
+# ("Configuring CloudWatch log groups": Lambda makes /aws/lambda/<name> when a function runs).
+AFTER: tuple[str, ...] = ("role", "layer", "log_group")
 
 
 def log_group_name(function_name: str) -> str:

@@ -102,6 +102,14 @@ class RemoteFunction:
     state: str = "Active"
     last_update_status: str = "Successful"
 
+    @property
+    def busy(self) -> bool:
+        """Lambda is still creating the function or applying an update to it ("Lambda function
+        states": Pending, or LastUpdateStatus InProgress), so it refuses another change
+        ("Lambda: UpdateFunctionConfiguration": during an update "you can't modify the
+        function"). A deploy cut short right after an update call leaves it so."""
+        return self.state == "Pending" or self.last_update_status == "InProgress"
+
 
 # --- instructions ---------------------------------------------------------------------------
 
@@ -129,12 +137,14 @@ class CreateFunction(_FunctionStep):
 class UpdateFunctionCode(_FunctionStep):
     MESSAGE: ClassVar[str] = "Updating code of function {self.function.function_name}"
     function: LambdaFunction
+    busy: bool = False  # Lambda was still applying an earlier update when the plan read it
 
 
 @attrs.frozen
 class UpdateFunctionConfiguration(_FunctionStep):
     function: LambdaFunction
     changed: tuple[str, ...] = ()  # names of the settings that differ, for the message
+    busy: bool = False  # Lambda was still applying an earlier update when the plan read it
 
     @property
     def message(self) -> str:
@@ -277,10 +287,10 @@ def _plan_function(
         found.code_sha256 != function.code.code_sha256
         or found.architecture != function.architecture
     ):
-        steps.append(UpdateFunctionCode(function))
+        steps.append(UpdateFunctionCode(function, found.busy))
     changed = _settings_diff(settings, found.settings)
     if changed:
-        steps.append(UpdateFunctionConfiguration(function, changed))
+        steps.append(UpdateFunctionConfiguration(function, changed, found.busy))
     if found.reserved_concurrency != function.reserved_concurrency:
         steps.append(PutFunctionConcurrency(function.function_name, function.reserved_concurrency))
     to_set = {k: v for k, v in function.tags.items() if found.tags.get(k) != v}
@@ -356,9 +366,18 @@ def _create_function(ex: Executor, step: CreateFunction) -> None:
     ex.state.put(function.key, FunctionEntry(function.function_name, result["FunctionArn"]))
 
 
+def _wait_ready(ex: Executor, function_name: str, busy: bool) -> None:
+    """Wait while Lambda applies an update: one this run made, or one the plan found in
+    progress (an earlier deploy stopped right after its update call), which the executor's
+    wait covers once the function counts as touched."""
+    if busy:
+        ex.touched(function_name)
+    ex.wait_ready(function_name)
+
+
 def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
     function = step.function
-    ex.wait_ready(function.function_name)
+    _wait_ready(ex, function.function_name, step.busy)
     ex.client("lambda").update_function_code(
         FunctionName=function.function_name,
         ZipFile=_read_zip(ex, function),
@@ -369,7 +388,7 @@ def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
 
 def _update_configuration(ex: Executor, step: UpdateFunctionConfiguration) -> None:
     function = step.function
-    ex.wait_ready(function.function_name)
+    _wait_ready(ex, function.function_name, step.busy)
     client = ex.client("lambda")
     settings = _configuration(ex, function)
     ex.with_role_retry(

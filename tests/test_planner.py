@@ -79,7 +79,9 @@ class FakeRemote:
     def layer(self, name: str) -> RemoteLayer | None:
         return self.layers.get(name)
 
-    def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None:
+    def rest_api(
+        self, api_id: str | None, name: str | None, stage: str, deployment: str
+    ) -> RemoteApi | None:
         if api_id in self.apis:
             return self.apis[api_id]
         matches = [a for a in self.apis.values() if name and a.name == name]

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CodeArtifact",
     "DENIED",
+    "DEPLOYMENT_TAG",
     "MISSING",
+    "Candidate",
     "Entry",
     "ForgetResource",
     "Handler",
@@ -39,8 +41,12 @@ __all__ = [
     "Step",
     "TriggerSource",
     "all_pages",
+    "adopt",
+    "deployment_of",
     "dropped",
+    "may_delete",
     "record_if_missing",
+    "refuse_other_deployment",
 ]
 
 _T = TypeVar("_T")
@@ -56,6 +62,9 @@ MISSING = frozenset({
     "NotFound", "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
 })  # fmt: skip
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError"})
+
+# The tag fw puts on what it creates; its value names the deployment (:func:`deployment_of`).
+DEPLOYMENT_TAG = "fw:deployment"
 
 
 @attrs.frozen
@@ -101,6 +110,69 @@ def dropped(record: Record, entry_type: type[_E], keep: frozenset[str]) -> dict[
 def record_if_missing(record: Record, key: str, entry: Entry) -> list[Step]:
     """Adopt a resource AWS has but the record lacks (or records with other ids)."""
     return [] if record.get(key) == entry else [RecordResource(key, entry)]
+
+
+# --- what fw made, and for which deployment --------------------------------------------------
+
+
+def deployment_of(app_name: str, stage: str) -> str:
+    """The value of :data:`DEPLOYMENT_TAG`: app ``shop`` stage ``eu-dev`` and app ``shop-eu``
+    stage ``dev`` give their resources the same names, but not the same tag."""
+    return f"{app_name}/{stage}"
+
+
+@attrs.frozen
+class Candidate:
+    """One resource AWS has under a name fw looks for (an API: names need not be unique)."""
+
+    id: str
+    created: str  # sorts oldest first
+    made_by_fw: bool
+    deployment: str | None = None  # its DEPLOYMENT_TAG value; None: untagged
+
+
+def adopt(
+    by_id: Candidate | None, named: list[Candidate], deployment: str
+) -> tuple[Candidate, tuple[str, ...]] | None:
+    """The resource to use, and the extra copies fw made for ``deployment`` to delete.
+
+    Creates such as ``CreateRestApi`` are not idempotent: a create botocore retried after a
+    read timeout may leave two. With no usable id on record (a deploy cut short right after the
+    create, or a lost record), the only resource of that name is adopted, else the oldest fw
+    made for this deployment; the others fw made for it are copies. What another deployment
+    made is never a copy (the caller refuses it if it is the one found: see
+    :func:`refuse_other_deployment`).
+    """
+    ours = sorted(
+        (c for c in named if c.made_by_fw and c.deployment in (None, deployment)),
+        key=lambda c: (c.created, c.id),
+    )
+    found = by_id
+    if found is None:
+        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
+    if found is None:
+        return None
+    return found, tuple(c.id for c in ours if c.id != found.id)
+
+
+def may_delete(
+    found_id: str, made_by_fw: bool, tagged: str | None, recorded_id: str, deployment: str
+) -> bool:
+    """Whether a removal deletes what the read found for a recorded resource: the recorded one
+    itself, or (found by name: the recorded one is gone) one fw made for this deployment;
+    another of that name may be someone else's."""
+    return found_id == recorded_id or (made_by_fw and tagged in (None, deployment))
+
+
+def refuse_other_deployment(what: str, tagged: str | None, deployment: str) -> None:
+    """A DeployError when ``what`` carries another deployment's tag: adopting it would take
+    over (and later delete) another app's or stage's resource."""
+    if tagged is not None and tagged != deployment:
+        raise DeployError(
+            f"{what} belongs to {tagged!r} (its {DEPLOYMENT_TAG} tag), not to {deployment!r}:"
+            " the two app and stage names make the same resource names; rename the app or"
+            " the stage of one of them"
+        )
 
 
 # --- instructions -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import attrs
 
 from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
+    DEPLOYMENT_TAG,
     CodeArtifact,
     Entry,
     ForgetResource,
@@ -19,8 +20,10 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    deployment_of,
     dropped,
     record_if_missing,
+    refuse_other_deployment,
 )
 from deployer.errors import DeployError
 
@@ -259,8 +262,18 @@ def plan(
     desired: DesiredState, remote: RemoteState, record: Record, refs: References
 ) -> list[Step]:
     steps: list[Step] = []
+    deployment = deployment_of(desired.app_name, desired.stage)
     for function in desired.functions:
-        steps += _plan_function(function, found(remote, function.function_name), record, refs)
+        remote_function = found(remote, function.function_name)
+        if remote_function is not None:
+            # Names alone collide (app "shop" stage "eu-dev", app "shop-eu" stage "dev"); the
+            # tag fw gives every function tells whose it is.
+            refuse_other_deployment(
+                f"function {function.function_name!r}",
+                remote_function.tags.get(DEPLOYMENT_TAG),
+                deployment,
+            )
+        steps += _plan_function(function, remote_function, record, refs)
     return steps
 
 

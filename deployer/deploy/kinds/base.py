@@ -9,7 +9,7 @@ prefetch, the removals, the executor's table and the SAM template loop over that
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -42,6 +42,7 @@ __all__ = [
     "TriggerSource",
     "all_pages",
     "adopt",
+    "planned_url",
     "deployment_of",
     "dropped",
     "may_delete",
@@ -236,6 +237,25 @@ class References:
         for placeholder, known in self._values.items():
             value = value.replace(placeholder, known)
         return value
+
+
+def planned_url(
+    steps: Iterable[Step],
+    record: Record,
+    entry_type: type[_E],
+    url: Callable[[_E], str],
+    replaced: Callable[[Step], bool],
+) -> str | None:
+    """A kind's URL once ``steps`` have run (for a dry run), else from the record: None when
+    they make, delete (``replaced``) or forget its resource: a dry run must not print the
+    URL of an API that will be gone; an adopted one's URL is its id's."""
+    entries = record.entries(entry_type)
+    for step in steps:
+        if replaced(step) or (isinstance(step, ForgetResource) and step.key in entries):
+            return None
+        if isinstance(step, RecordResource) and isinstance(step.entry, entry_type):
+            return url(step.entry)
+    return next((url(entry) for _, entry in sorted(entries.items())), None)
 
 
 # --- reading AWS --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -27,6 +27,7 @@ from deployer.deploy.kinds.base import (
     deployment_of,
     dropped,
     may_delete,
+    planned_url,
     refuse_other_deployment,
 )
 
@@ -46,6 +47,25 @@ API_ID = "{fw:api_id}"
 def api_url(api_id: str, region: str, stage: str) -> str:
     """The invoke URL of a REST API stage."""
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/"
+
+
+# The stage URL hook: ``fw deploy --json``'s key for it and how ``fw deploy`` introduces it.
+URL_FIELD = "url"
+URL_LABEL = "Rest API URL"
+
+
+def url(record: Record, region: str, steps: Iterable[Step] = ()) -> str | None:
+    """The REST API's URL once ``steps`` have run (a dry run's plan), from the record."""
+    return planned_url(
+        steps,
+        record,
+        RestApiEntry,
+        lambda entry: api_url(entry.id, region, entry.stage),
+        lambda step: (
+            isinstance(step, CreateRestApi)
+            or (isinstance(step, DeleteRestApi) and not step.duplicate)
+        ),
+    )
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -34,6 +34,7 @@ from deployer.deploy.kinds.base import (
     deployment_of,
     dropped,
     may_delete,
+    planned_url,
     refuse_other_deployment,
 )
 
@@ -62,6 +63,26 @@ def websocket_url(api_id: str, region: str, stage: str) -> str:
     """The ``wss://`` URL of a stage ("Deploy WebSocket APIs in API Gateway"), with the region's
     DNS suffix (``amazonaws.com.cn`` in China)."""
     return f"wss://{api_id}.execute-api.{region}.{dns_suffix(region)}/{stage}"
+
+
+# The stage URL hook: ``fw deploy --json``'s key for it, and how ``fw deploy`` introduces it
+# (Chalice's deploy report names it so).
+URL_FIELD = "websocket_url"
+URL_LABEL = "Websocket API URL"
+
+
+def url(record: Record, region: str, steps: Iterable[Step] = ()) -> str | None:
+    """The WebSocket API's URL once ``steps`` have run (a dry run's plan), from the record."""
+    return planned_url(
+        steps,
+        record,
+        WebsocketApiEntry,
+        lambda entry: websocket_url(entry.id, region, entry.stage),
+        lambda step: (
+            isinstance(step, CreateWebsocketApi)
+            or (isinstance(step, DeleteWebsocketApi) and not step.duplicate)
+        ),
+    )
 
 
 @functools.cache

@@ -6,6 +6,7 @@ import attrs
 import pytest
 
 from deployer.deploy import kinds
+from deployer.deploy.instructions import Plan
 from deployer.deploy.kinds.base import Entry, Step
 
 
@@ -169,8 +170,17 @@ def _every_kind_plans() -> dict[str, object]:
     api = desired.websocket_api
     resources[api.key] = {"kind": "websocket_api", "name": api.name, "id": "ws1", "stage": "api"}
     remote.websocket = RemoteWebsocketApi("ws1", True, None, {}, (), True)
-    deleted = planner.plan_delete(Record("app", "dev", "us-east-1", resources), remote)
-    return {"create": created, "update": updated, "delete": deleted}
+    full = Record("app", "dev", "us-east-1", resources)
+    deleted = planner.plan_delete(full, remote)
+    # The same record once everything is gone from AWS (a manual cleanup, or a second delete).
+    forgotten = planner.plan_delete(full, Remote())
+    return {
+        "create": created,
+        "update": updated,
+        "delete": deleted,
+        "forget": forgotten,
+        "record": full,
+    }
 
 
 @pytest.mark.parametrize("which", ["create", "update", "delete"])
@@ -178,8 +188,9 @@ def test_the_kinds_after_orders_every_pair_of_dependent_steps(which: str) -> Non
     from deployer.deploy import pool
 
     plan = _every_kind_plans()[which]
-    steps = plan.instructions  # type: ignore[attr-defined]
-    removals = {id(step) for step in plan.removal_steps}  # type: ignore[attr-defined]
+    assert isinstance(plan, Plan)
+    steps = plan.instructions
+    removals = {id(step) for step in plan.removal_steps}
     needs = pool.dependencies(
         steps,
         after={kind.NAME: kind.AFTER for kind in kinds.KINDS},
@@ -198,3 +209,17 @@ def test_the_kinds_after_orders_every_pair_of_dependent_steps(which: str) -> Non
         if i not in before[j]
     ]
     assert unordered == []
+
+
+def test_every_kind_deletes_what_aws_has_and_forgets_what_it_has_not() -> None:
+    from deployer.deploy.kinds.base import ForgetResource, RecordResource
+    from deployer.deploy.state import Record
+
+    plans = _every_kind_plans()
+    record, deleted, forgotten = plans["record"], plans["delete"], plans["forget"]
+    assert isinstance(record, Record)
+    assert isinstance(deleted, Plan) and isinstance(forgotten, Plan)
+    assert not any(isinstance(s, ForgetResource | RecordResource) for s in deleted)
+    assert {s.kind for s in deleted} == {e.kind for e in record.resources.values()}
+    assert all(isinstance(s, ForgetResource) for s in forgotten)
+    assert sorted(s.key for s in forgotten) == sorted(record.resources)

@@ -44,6 +44,7 @@ __all__ = [
     "adopt",
     "planned_url",
     "deployment_of",
+    "delete_or_forget",
     "dropped",
     "may_delete",
     "record_if_missing",
@@ -106,6 +107,21 @@ def dropped(record: Record, entry_type: type[_E], keep: frozenset[str]) -> dict[
         for key, entry in sorted(record.resources.items())
         if isinstance(entry, entry_type) and key not in keep
     }
+
+
+def delete_or_forget(
+    record: Record,
+    entry_type: type[_E],
+    keep: frozenset[str],
+    delete: Callable[[str, _E], Step | None],
+) -> list[Step]:
+    """The removals of one kind's recorded resources not in ``keep``: ``delete(key, entry)``
+    gives the step that deletes one, or None when AWS no longer has it, which is then only
+    forgotten (so a second ``fw delete``, or one after a manual cleanup, is harmless)."""
+    return [
+        delete(key, entry) or ForgetResource(key)
+        for key, entry in dropped(record, entry_type, keep).items()
+    ]
 
 
 def record_if_missing(record: Record, key: str, entry: Entry) -> list[Step]:

@@ -12,7 +12,6 @@ from deployer.deploy.kinds.base import (
     DEPLOYMENT_TAG,
     CodeArtifact,
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -20,6 +19,7 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    delete_or_forget,
     deployment_of,
     dropped,
     record_if_missing,
@@ -320,10 +320,12 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    return [
-        DeleteFunction(key, e.name) if found(remote, e.name) else ForgetResource(key)
-        for key, e in dropped(record, FunctionEntry, keep).items()
-    ]
+    return delete_or_forget(
+        record,
+        FunctionEntry,
+        keep,
+        lambda key, e: DeleteFunction(key, e.name) if found(remote, e.name) else None,
+    )
 
 
 # --- executor -------------------------------------------------------------------------------

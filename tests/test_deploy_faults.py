@@ -440,3 +440,52 @@ def test_ctrl_c_mid_delete_keeps_the_rest_recorded_and_delete_again_finishes(
     assert code == 0, err
     assert_nothing_left()
     assert not (project / ".fw" / "deployed" / "dev.json").exists()
+
+
+class LambdaStillUpdating:
+    """Lambda as a deploy stopped right after an update call leaves it: ``LastUpdateStatus``
+    InProgress for the next ``reads`` status reads, and until then another update refused with
+    ResourceConflictException ("Lambda function states"; "Lambda: UpdateFunctionConfiguration":
+    while an update is in progress "you can't modify the function"). moto applies updates at
+    once, so the hooks play Lambda's part."""
+
+    def __init__(self, reads: int) -> None:
+        self.reads = reads
+
+    def register(self, session: boto3.Session) -> None:
+        events = session.events
+        events.register("after-call.lambda.GetFunction", self._function_read)
+        events.register("after-call.lambda.GetFunctionConfiguration", self._status_read)
+        for name in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
+            events.register(f"before-call.lambda.{name}", self._update)
+
+    def _function_read(self, parsed: dict[str, Any], **kwargs: Any) -> None:
+        if self.reads > 0 and "Configuration" in parsed:
+            parsed["Configuration"]["LastUpdateStatus"] = "InProgress"
+
+    def _status_read(self, parsed: dict[str, Any], **kwargs: Any) -> None:
+        if self.reads > 0:
+            self.reads -= 1
+            parsed["LastUpdateStatus"] = "InProgress"
+
+    def _update(self, model: Any, **kwargs: Any) -> None:
+        if self.reads > 0:
+            error = {"Error": {"Code": "ResourceConflictException", "Message": "in progress"}}
+            raise botocore.exceptions.ClientError(error, model.name)
+
+
+def test_a_deploy_after_one_cut_short_mid_update_waits_for_lambda(aws: str, tmp_path: Path) -> None:
+    source = 'from microframework import App\n\napp = App("fault")\n\n\n@app.route("/")\ndef index():\n    return {}\n'
+    project = write_project(tmp_path, source)
+    deploy(project, "dev", sleep=no_sleep)
+    write_project(tmp_path, source + "# changed\n", {"lambda_memory_size": 256})
+    session = boto3.Session()
+    LambdaStillUpdating(reads=2).register(session)
+    lines: list[str] = []
+    deploy(project, "dev", session=session, report=lines.append, sleep=no_sleep)
+    config = boto3.client("lambda").get_function_configuration(FunctionName="fault-dev")
+    assert config["MemorySize"] == 256
+    assert lines.count("  waiting for Lambda to finish updating function fault-dev") == 1
+    assert lines.index("Updating code of function fault-dev") < lines.index(
+        "  waiting for Lambda to finish updating function fault-dev"
+    )

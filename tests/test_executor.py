@@ -17,14 +17,24 @@ from deployer.deploy import instructions as ins
 from deployer.deploy import kinds
 from deployer.deploy.aws import MAX_ATTEMPTS, create_context
 from deployer.deploy.executor import Executor, display_plan, missing_actions
-from deployer.deploy.kinds.function import FunctionEntry
-from deployer.deploy.kinds.log_group import LogGroupEntry
-from deployer.deploy.models import (
-    CodeArtifact,
-    EventSourceMapping,
+from deployer.deploy.kinds.base import CodeArtifact
+from deployer.deploy.kinds.event_source_mapping import CreateMapping, EventSourceMapping
+from deployer.deploy.kinds.function import (
+    CreateFunction,
+    DeleteFunction,
+    FunctionEntry,
     FunctionSettings,
     LambdaFunction,
-    ManagedRole,
+    UpdateFunctionCode,
+    UpdateFunctionConfiguration,
+)
+from deployer.deploy.kinds.layer import DeleteLayer
+from deployer.deploy.kinds.log_group import DeleteLogGroup, LogGroupEntry, PutLogRetention
+from deployer.deploy.kinds.role import CreateRole, DeleteRole, ManagedRole
+from deployer.deploy.kinds.rule import DeleteRule
+from deployer.deploy.kinds.s3_notification import (
+    PutS3Notification,
+    RemoveS3Notification,
     S3Notification,
 )
 from deployer.deploy.state import StateFile
@@ -91,7 +101,7 @@ def test_every_instruction_type_has_a_handler() -> None:
 
 def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: Path) -> None:
     ex, sleeps = executor(tmp_path, RoleNotReady(times=2), role_retry_delays=(1, 2, 4))
-    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(function(tmp_path))))
+    plan = ins.Plan((CreateRole(ROLE), CreateFunction(function(tmp_path))))
     assert ex.execute(plan) == ["Creating IAM role unit-dev", "Creating function unit-dev-job"]
     assert sleeps == [1, 2]
     config = boto3.client("lambda").get_function_configuration(FunctionName="unit-dev-job")
@@ -101,7 +111,7 @@ def test_new_role_not_yet_assumable_is_retried_with_backoff(aws: str, tmp_path: 
 
 def test_role_that_never_becomes_assumable_fails_with_one_line(aws: str, tmp_path: Path) -> None:
     ex, sleeps = executor(tmp_path, RoleNotReady(times=99), role_retry_delays=(1, 2))
-    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(function(tmp_path))))
+    plan = ins.Plan((CreateRole(ROLE), CreateFunction(function(tmp_path))))
     with pytest.raises(DeployError) as info:
         ex.execute(plan)
     assert str(info.value) == (
@@ -115,11 +125,11 @@ def test_role_that_never_becomes_assumable_fails_with_one_line(aws: str, tmp_pat
 def test_code_then_configuration_update_waits_for_lambda(aws: str, tmp_path: Path) -> None:
     fn = function(tmp_path)
     ex, _ = executor(tmp_path)
-    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn))))
+    ex.execute(ins.Plan((CreateRole(ROLE), CreateFunction(fn))))
     calls: list[str] = []
     ex2, _ = executor(tmp_path, lambda **kw: calls.append(kw["model"].name))
     bigger = attrs.evolve(fn, settings=attrs.evolve(fn.settings, memory_size=512))
-    ex2.execute(ins.Plan((ins.UpdateFunctionCode(fn), ins.UpdateFunctionConfiguration(bigger))))
+    ex2.execute(ins.Plan((UpdateFunctionCode(fn), UpdateFunctionConfiguration(bigger))))
     # The configuration update checks LastUpdateStatus after the code update, not before it.
     assert calls == [
         "UpdateFunctionCode",
@@ -138,10 +148,10 @@ def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None
     ex.execute(
         ins.Plan(
             (
-                ins.DeleteFunction("function:unit-dev-x", "unit-dev-x"),
-                ins.DeleteLogGroup(f"log_group:{group}", group),
-                ins.DeleteRule("rule:r", "r"),
-                ins.DeleteLayer("layer:l", "l", (1, 2)),
+                DeleteFunction("function:unit-dev-x", "unit-dev-x"),
+                DeleteLogGroup(f"log_group:{group}", group),
+                DeleteRule("rule:r", "r"),
+                DeleteLayer("layer:l", "l", (1, 2)),
             )
         )
     )
@@ -150,7 +160,7 @@ def test_deleting_what_is_gone_is_not_an_error(aws: str, tmp_path: Path) -> None
 
 def test_log_retention_records_the_group_it_creates(aws: str, tmp_path: Path) -> None:
     ex, _ = executor(tmp_path)
-    ex.execute(ins.Plan((ins.PutLogRetention("unit-dev-job", 30),)))
+    ex.execute(ins.Plan((PutLogRetention("unit-dev-job", 30),)))
     group = "/aws/lambda/unit-dev-job"
     assert ex.state.record.resources == {f"log_group:{group}": LogGroupEntry(group)}
     (found,) = boto3.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
@@ -162,19 +172,19 @@ def test_s3_notification_keeps_other_entries_of_the_bucket(aws: str, tmp_path: P
     s3.create_bucket(Bucket="shared")
     ex, _ = executor(tmp_path)
     fn = function(tmp_path)
-    ex.execute(ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn))))
+    ex.execute(ins.Plan((CreateRole(ROLE), CreateFunction(fn))))
     other = S3Notification("other-app", "shared", fn.function_name, fn.arn, ("s3:ObjectRemoved:*",))
     ours = S3Notification("unit-dev-job", "shared", fn.function_name, fn.arn,
                           ("s3:ObjectCreated:*",), suffix=".png")  # fmt: skip
-    ex.execute(ins.Plan((ins.PutS3Notification(other), ins.PutS3Notification(ours))))
-    ex.execute(ins.Plan((ins.RemoveS3Notification(ours.key, "shared", ours.id),)))
+    ex.execute(ins.Plan((PutS3Notification(other), PutS3Notification(ours))))
+    ex.execute(ins.Plan((RemoveS3Notification(ours.key, "shared", ours.id),)))
     config = s3.get_bucket_notification_configuration(Bucket="shared")
     assert [c["Id"] for c in config["LambdaFunctionConfigurations"]] == ["other-app"]
 
 
 def test_display_plan_calls_nothing() -> None:
     lines: list[str] = []
-    display_plan(ins.Plan((ins.DeleteRole("role:r", "r"),)), lines.append)
+    display_plan(ins.Plan((DeleteRole("role:r", "r"),)), lines.append)
     display_plan(ins.Plan(), lines.append)
     assert lines == ["Would: Deleting IAM role r", "No changes."]
 
@@ -227,7 +237,7 @@ def test_mapping_waits_for_a_new_role_policy_to_reach_lambda(aws: str, tmp_path:
     ex, sleeps = executor(tmp_path, PolicyNotReady(times=2), role_retry_delays=(1, 2, 4))
     mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
     role = _polling_role(queue_arn)
-    ex.execute(ins.Plan((ins.CreateRole(role), ins.CreateFunction(fn), ins.CreateMapping(mapping))))
+    ex.execute(ins.Plan((CreateRole(role), CreateFunction(fn), CreateMapping(mapping))))
     assert sleeps == [1, 2]
     (found,) = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     assert found["EventSourceArn"] == queue_arn
@@ -241,7 +251,7 @@ def test_mapping_fails_at_once_when_fws_policy_lacks_the_action(aws: str, tmp_pa
     fn = function(tmp_path)
     ex, sleeps = executor(tmp_path, PolicyNotReady(times=99), role_retry_delays=(1, 2, 4))
     mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
-    plan = ins.Plan((ins.CreateRole(ROLE), ins.CreateFunction(fn), ins.CreateMapping(mapping)))
+    plan = ins.Plan((CreateRole(ROLE), CreateFunction(fn), CreateMapping(mapping)))
     with pytest.raises(DeployError) as info:
         ex.execute(plan)
     assert sleeps == []
@@ -262,7 +272,7 @@ def test_mapping_fails_at_once_when_the_policy_grants_the_action_on_another_queu
     ex, sleeps = executor(tmp_path, PolicyNotReady(times=99), role_retry_delays=(1, 2, 4))
     mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
     role = _polling_role(queue_arn.replace(":jobs", ":other"))
-    plan = ins.Plan((ins.CreateRole(role), ins.CreateFunction(fn), ins.CreateMapping(mapping)))
+    plan = ins.Plan((CreateRole(role), CreateFunction(fn), CreateMapping(mapping)))
     with pytest.raises(DeployError, match="does not grant sqs:ReceiveMessage"):
         ex.execute(plan)
     assert sleeps == []
@@ -276,7 +286,7 @@ def test_role_fw_does_not_manage_is_never_waited_for(aws: str, tmp_path: Path) -
     boto3.client("iam").create_role(RoleName="unit-dev", AssumeRolePolicyDocument="{}")
     mapping = EventSourceMapping("sqs", queue_arn, fn.function_name, 5)
     with pytest.raises(DeployError, match="does not grant sqs:ReceiveMessage"):
-        ex.execute(ins.Plan((ins.CreateFunction(fn), ins.CreateMapping(mapping))))
+        ex.execute(ins.Plan((CreateFunction(fn), CreateMapping(mapping))))
     assert sleeps == []
 
 

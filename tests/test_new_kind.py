@@ -234,3 +234,42 @@ def test_the_new_kind_writes_its_sam_fragment(tmp_path: Path, with_alarms: None)
     package = PackageResult(Artifact(tmp_path / "deployment.zip", "0" * 64, "A", 1, 1), None, False)
     resources = build_template(app, config, policy=None, package=package)["Resources"]
     assert resources["JobErrors"]["Properties"]["Dimensions"][0]["Value"] == {"Ref": "Job"}
+
+
+def _alarm_url(record: Any, region: str, steps: Any = ()) -> str | None:
+    entries = sorted(dropped(record, AlarmEntry, frozenset()).values(), key=lambda e: e.name)
+    if not entries:
+        return None
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home#alarmsV2:alarm/{entries[0].name}"
+    )
+
+
+def test_a_kind_with_a_url_hook_is_printed_by_deploy_and_url(
+    aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    with_url = types.SimpleNamespace(
+        **vars(alarm), URL_FIELD="alarm_url", URL_LABEL="Errors alarm", url=_alarm_url
+    )
+    monkeypatch.setattr(kinds, "KINDS", [*kinds.KINDS, with_url])
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text(
+        json.dumps({"version": "1.0", "app_name": "watch"})
+    )
+    (tmp_path / "app.py").write_text(APP)
+    fw = ["--project-dir", str(tmp_path)]
+    deployed = CliRunner().invoke(cli, [*fw, "deploy"], obj={})
+    assert deployed.exit_code == 0, deployed.output
+    console = "https://us-east-1.console.aws.amazon.com/cloudwatch/home#alarmsV2:alarm/"
+    lines = deployed.stdout.splitlines()
+    assert lines[0].startswith("Rest API URL: https://")
+    assert lines[1:] == [f"Errors alarm: {console}watch-dev-errors"]
+    as_json = json.loads(CliRunner().invoke(cli, [*fw, "deploy", "--json"], obj={}).stdout)
+    assert as_json["alarm_url"] == f"{console}watch-dev-errors"
+    assert as_json["url"].startswith("https://") and as_json["websocket_url"] is None
+    urls = CliRunner().invoke(cli, [*fw, "url"], obj={}).stdout.splitlines()
+    assert urls == [as_json["url"], f"{console}watch-dev-errors"]

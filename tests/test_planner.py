@@ -11,35 +11,29 @@ import pytest
 
 from deployer.deploy import instructions as ins
 from deployer.deploy import planner as p
-from deployer.deploy.kinds.log_group import LogGroupEntry
-from deployer.deploy.models import (
-    API_ID,
-    MANAGED_LAYER,
-    CodeArtifact,
-    DesiredState,
-    EventRule,
+from deployer.deploy.kinds.base import CodeArtifact, ForgetResource, RecordResource
+from deployer.deploy.kinds.event_source_mapping import (
+    CreateMapping,
     EventSourceMapping,
-    FunctionSettings,
-    LambdaFunction,
-    LambdaLayer,
-    ManagedRole,
-    Permission,
-    RestApi,
-    S3Notification,
-    SNSSubscription,
-)
-from deployer.deploy.remote import (
-    RemoteApi,
-    RemoteFunction,
-    RemoteLayer,
-    RemoteLogGroup,
     RemoteMapping,
     RemoteQueue,
-    RemoteRole,
-    RemoteRule,
-    RemoteStatement,
-    RemoteSubscription,
+    UpdateMapping,
 )
+from deployer.deploy.kinds.function import (
+    FunctionSettings,
+    LambdaFunction,
+    RemoteFunction,
+    TagFunction,
+)
+from deployer.deploy.kinds.layer import MANAGED_LAYER, LambdaLayer, RemoteLayer
+from deployer.deploy.kinds.log_group import DeleteLogGroup, LogGroupEntry, RemoteLogGroup
+from deployer.deploy.kinds.permission import AddPermission, Permission, RemoteStatement
+from deployer.deploy.kinds.rest_api import API_ID, RemoteApi, RestApi, UpdateEndpointType
+from deployer.deploy.kinds.role import ManagedRole, RemoteRole
+from deployer.deploy.kinds.rule import EventRule, RemoteRule
+from deployer.deploy.kinds.s3_notification import S3Notification
+from deployer.deploy.kinds.sns_subscription import RemoteSubscription, SNSSubscription
+from deployer.deploy.models import DesiredState
 from deployer.deploy.state import Record
 from deployer.errors import DeployError
 
@@ -79,7 +73,9 @@ class FakeRemote:
     def layer(self, name: str) -> RemoteLayer | None:
         return self.layers.get(name)
 
-    def rest_api(self, api_id: str | None, name: str | None, stage: str) -> RemoteApi | None:
+    def rest_api(
+        self, api_id: str | None, name: str | None, stage: str, deployment: str
+    ) -> RemoteApi | None:
         if api_id in self.apis:
             return self.apis[api_id]
         matches = [a for a in self.apis.values() if name and a.name == name]
@@ -284,7 +280,7 @@ def test_create_all_in_dependency_order() -> None:
         "PutS3Notification"
     )
     assert names[-3:] == ["PutS3Notification", "Subscribe", "CreateMapping"]
-    api_permission = next(i for i in plan if isinstance(i, ins.AddPermission))
+    api_permission = next(i for i in plan if isinstance(i, AddPermission))
     assert API_ID in api_permission.permission.source_arn  # resolved by the executor
 
 
@@ -344,7 +340,7 @@ def test_tag_change_removes_stale_keys() -> None:
         remote.functions[fn.function_name], tags={**fn.tags, "old": "x", "aws:cfn": "kept"}
     )
     (step,) = p.plan(desired, remote, record)
-    assert isinstance(step, ins.TagFunction)
+    assert isinstance(step, TagFunction)
     assert step.set_tags == {} and step.remove_keys == ("old",)
 
 
@@ -381,8 +377,8 @@ def test_delete_forgets_what_is_already_gone() -> None:
     del remote.functions["app-dev-tick"]
     remote.rules.clear()
     plan = p.plan_delete(record, remote)
-    assert ins.ForgetResource("rule:app-dev-tick") in plan.instructions
-    assert ins.ForgetResource("function:app-dev-tick") in plan.instructions
+    assert ForgetResource("rule:app-dev-tick") in plan.instructions
+    assert ForgetResource("function:app-dev-tick") in plan.instructions
     assert all(not isinstance(i, ins.LOCAL_ONLY) for i in plan.aws_changes)
 
 
@@ -391,8 +387,8 @@ def test_existing_resources_missing_from_record_are_adopted_not_recreated() -> N
     remote, _ = deployed(desired)
     plan = p.plan(desired, remote, Record("app", "dev"))
     assert plan.aws_changes == ()
-    assert all(isinstance(i, ins.RecordResource) for i in plan)
-    assert "rest_api:app-dev" in {i.key for i in plan if isinstance(i, ins.RecordResource)}
+    assert all(isinstance(i, RecordResource) for i in plan)
+    assert "rest_api:app-dev" in {i.key for i in plan if isinstance(i, RecordResource)}
 
 
 def test_api_change_puts_and_redeploys_without_touching_functions() -> None:
@@ -488,7 +484,7 @@ def test_log_group_with_retention_is_adopted_into_the_record() -> None:
     changed = attrs.evolve(desired, functions=(desired.functions[0], fn, *desired.functions[2:]))
     plan = p.plan(changed, remote, record)
     assert plan.instructions == (
-        ins.RecordResource(
+        RecordResource(
             "log_group:/aws/lambda/app-dev-tick", LogGroupEntry("/aws/lambda/app-dev-tick")
         ),
     )
@@ -529,10 +525,10 @@ def test_delete_removes_recorded_and_lambda_made_log_groups() -> None:
     remote.log_groups[lambda_made] = RemoteLogGroup(lambda_made, None)
     remote.log_groups["/aws/lambda/other-app"] = RemoteLogGroup("/aws/lambda/other-app", None)
     plan = p.plan_delete(attrs.evolve(record, resources=resources), remote)
-    groups = [i for i in plan if isinstance(i, (ins.DeleteLogGroup, ins.ForgetResource))]
+    groups = [i for i in plan if isinstance(i, (DeleteLogGroup, ForgetResource))]
     assert groups == [
-        ins.ForgetResource(f"log_group:{gone}"),
-        ins.DeleteLogGroup(f"log_group:{lambda_made}", lambda_made),
+        ForgetResource(f"log_group:{gone}"),
+        DeleteLogGroup(f"log_group:{lambda_made}", lambda_made),
     ]
     names = kinds(plan)
     assert names.index("DeleteLogGroup") > max(
@@ -549,7 +545,7 @@ def test_endpoint_type_change_updates_the_api_then_redeploys(old: str, new: str)
     api = attrs.evolve(desired.rest_api, endpoint_type=new, fingerprint="fp-2")
     plan = p.plan(attrs.evolve(desired, rest_api=api), remote, record)
     assert kinds(plan) == ["UpdateEndpointType", "PutRestApi", "DeployRestApi"]
-    assert plan.instructions[0] == ins.UpdateEndpointType(api, "abc123", old)
+    assert plan.instructions[0] == UpdateEndpointType(api, "abc123", old)
     assert plan.messages()[0] == (
         f"Changing the endpoint type of REST API app-dev from {old} to {new}"
     )
@@ -596,7 +592,7 @@ def test_queue_hiding_messages_for_less_than_the_function_runs_is_refused(
     remote = FakeRemote(queues={QUEUE_ARN: RemoteQueue(QUEUE_ARN, visibility_timeout)})
     if not refused:
         assert any(
-            isinstance(s, ins.CreateMapping)
+            isinstance(s, CreateMapping)
             for s in p.plan(desired_state(), remote, Record("app", "dev"))
         )
         return
@@ -611,13 +607,13 @@ def test_a_mapping_left_as_it_is_is_not_checked_against_its_queue() -> None:
     remote, record = deployed(desired_state())
     remote.queues[QUEUE_ARN] = RemoteQueue(QUEUE_ARN, 30)
     plan = p.plan(desired_state(), remote, record)
-    assert not any(isinstance(s, (ins.CreateMapping, ins.UpdateMapping)) for s in plan)
+    assert not any(isinstance(s, (CreateMapping, UpdateMapping)) for s in plan)
 
 
 def test_a_queue_fw_cannot_read_is_left_to_lambda() -> None:
     # remote.queue answers None for a queue it may not read (another account's): no refusal.
     assert any(
-        isinstance(s, ins.CreateMapping)
+        isinstance(s, CreateMapping)
         for s in p.plan(desired_state(), FakeRemote(), Record("app", "dev"))
     )
 

@@ -1,15 +1,20 @@
 """The REST API kind on moto: an API a retried create made twice is adopted once, and the
-extra copies fw made are deleted (by the next deploy, or by fw delete); others are left alone."""
+extra copies fw made are deleted (by the next deploy, or by fw delete); others are left alone,
+and one another deployment made under the same name is refused, never adopted."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
+import pytest
 
+from deployer.deploy.aws import is_write_operation
 from deployer.deploy.run import delete, deploy
 from deployer.deploy.state import StateFile
+from deployer.errors import DeployError
 
 APP = """\
 from microframework import App
@@ -78,3 +83,61 @@ def test_delete_removes_the_duplicates_and_leaves_other_apis(aws: str, tmp_path:
     someone_elses = apigateway.create_rest_api(name=NAME)["id"]  # neither tagged nor described
     delete(root, "dev")
     assert api_ids() == [someone_elses]
+
+
+def test_the_api_of_another_app_and_stage_of_the_same_name_is_refused(
+    aws: str, tmp_path: Path
+) -> None:
+    # App "du" stage "p-dev" names its API "dup-dev" too; its tag says whose it is.
+    theirs = boto3.client("apigateway").create_rest_api(
+        name=NAME, tags={"fw:deployment": "du/p-dev"}
+    )["id"]
+    with pytest.raises(DeployError) as caught:
+        deploy(project(tmp_path), "dev", sleep=lambda s: None)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"REST API {NAME!r} ({theirs}) belongs to 'du/p-dev'" in message
+    assert "not to 'dup/dev'" in message
+    assert api_ids() == [theirs]
+    assert boto3.client("lambda").list_functions()["Functions"] == []  # refused before any write
+
+
+def test_another_deployments_api_is_neither_adopted_nor_deleted_as_a_copy(
+    aws: str, tmp_path: Path
+) -> None:
+    apigateway = boto3.client("apigateway")
+    theirs = apigateway.create_rest_api(name=NAME, tags={"fw:deployment": "du/p-dev"})["id"]
+    ours = apigateway.create_rest_api(name=NAME, tags=TAGS)["id"]  # a create not yet recorded
+    root = project(tmp_path)
+    result = deploy(root, "dev", sleep=lambda s: None)
+    assert not any("Deleting" in action for action in result.actions)
+    assert recorded_api(root) == ours and api_ids() == sorted([theirs, ours])
+    delete(root, "dev")
+    assert api_ids() == [theirs]
+
+
+def test_apps_whose_names_collide_with_a_stage_are_refused(aws: str, tmp_path: Path) -> None:
+    """App ``shop`` stage ``eu-dev`` and app ``shop-eu`` stage ``dev`` name every resource
+    ``shop-eu-dev``: the second deploy is refused, naming both, before it writes anything."""
+    first = tmp_path / "first"
+    (first / ".fw").mkdir(parents=True)
+    config = {"version": "1.0", "app_name": "shop", "stages": {"eu-dev": {}}}
+    (first / ".fw" / "config.json").write_text(json.dumps(config))
+    (first / "app.py").write_text(APP)
+    deploy(first, "eu-dev", sleep=lambda s: None)
+    second = tmp_path / "second"
+    (second / ".fw").mkdir(parents=True)
+    config = {"version": "1.0", "app_name": "shop-eu", "stages": {"dev": {}}}
+    (second / ".fw" / "config.json").write_text(json.dumps(config))
+    (second / "app.py").write_text(APP)
+    writes: list[str] = []
+
+    def count_writes(**kwargs: Any) -> None:
+        if is_write_operation(kwargs["model"].name):
+            writes.append(kwargs["model"].name)
+
+    with pytest.raises(DeployError) as caught:
+        deploy(second, "dev", sleep=lambda s: None, on_call=count_writes)
+    assert "belongs to 'shop/eu-dev'" in str(caught.value)
+    assert "not to 'shop-eu/dev'" in str(caught.value)
+    assert writes == []

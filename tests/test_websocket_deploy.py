@@ -222,3 +222,21 @@ def test_a_deploy_cut_short_resumes_and_then_writes_nothing(
     writes = Writes()
     assert deploy_quietly(root, on_call=writes).actions == ()
     assert writes.names == []
+
+
+def test_the_api_of_another_app_and_stage_of_the_same_name_is_refused(
+    aws: str, tmp_path: Path
+) -> None:
+    # App "cha" stage "t-dev" names its API as app "chat" stage "dev" does.
+    theirs = boto3.client("apigatewayv2").create_api(
+        Name=NAME,
+        ProtocolType="WEBSOCKET",
+        RouteSelectionExpression="$request.body.action",
+        Tags={"fw:deployment": "cha/t-dev"},
+    )["ApiId"]
+    with pytest.raises(DeployError) as caught:
+        deploy_quietly(project(tmp_path))
+    message = str(caught.value)
+    assert f"websocket API {NAME!r} ({theirs}) belongs to 'cha/t-dev'" in message
+    assert "not to 'chat/dev'" in message and "\n" not in message
+    assert [a["ApiId"] for a in apis()] == [theirs] and routes(theirs) == {}

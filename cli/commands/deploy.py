@@ -49,11 +49,9 @@ def command(
         )
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    elif result.url or result.websocket_url:
-        if result.url:
-            click.echo(f"Rest API URL: {result.url}")
-        if result.websocket_url:
-            # Chalice's deploy report names it so.
-            click.echo(f"Websocket API URL: {result.websocket_url}")
+    elif any(u.url for u in result.urls):
+        for u in result.urls:
+            if u.url:
+                click.echo(f"{u.label}: {u.url}")
     elif not dry_run:
         click.echo(f"Deployed {result.app_name} ({result.stage}); it has no REST API.")

@@ -16,22 +16,14 @@ import attrs
 
 from deployer.deploy import kinds
 from deployer.deploy.graph import app_graph
-from deployer.deploy.kinds.rest_api import DEPLOYMENT_TAG
-from deployer.deploy.models import (
-    API_ID,
-    MANAGED_LAYER,
-    WEBSOCKET_API_ID,
-    CodeArtifact,
-    DesiredState,
-    FunctionSettings,
-    LambdaFunction,
-    LambdaLayer,
-    ManagedRole,
-    Permission,
-    RestApi,
-    WebsocketApi,
-    WebsocketRoute,
-)
+from deployer.deploy.kinds.base import DEPLOYMENT_TAG, CodeArtifact
+from deployer.deploy.kinds.function import FunctionSettings, LambdaFunction
+from deployer.deploy.kinds.layer import MANAGED_LAYER, LambdaLayer
+from deployer.deploy.kinds.permission import Permission
+from deployer.deploy.kinds.rest_api import API_ID, RestApi
+from deployer.deploy.kinds.role import ManagedRole
+from deployer.deploy.kinds.websocket_api import WEBSOCKET_API_ID, WebsocketApi, WebsocketRoute
+from deployer.deploy.models import DesiredState
 from deployer.errors import ConfigError
 from deployer.package.build import PackageResult
 from deployer.policy.triggers import (

@@ -1,8 +1,8 @@
-"""The plan's vocabulary: the :class:`Plan`, and every instruction type, by kind.
+"""The plan: an ordered, immutable tuple of instructions.
 
 Each instruction type is defined in its kind's module (``kinds/<kind>.py``) next to the handler
-that applies it; they are gathered here for the planner's callers, the dry run and the tests.
-Every instruction carries its own message, its ``kind`` and its ``lane``.
+that applies it, and imported from there. Every instruction carries its own message, its
+``kind`` and its ``lane``.
 """
 
 from __future__ import annotations
@@ -12,67 +12,8 @@ from collections.abc import Iterator
 import attrs
 
 from deployer.deploy.kinds.base import ForgetResource, RecordResource, Step
-from deployer.deploy.kinds.event_source_mapping import CreateMapping, DeleteMapping, UpdateMapping
-from deployer.deploy.kinds.function import (
-    CreateFunction,
-    DeleteFunction,
-    PutFunctionConcurrency,
-    TagFunction,
-    UpdateFunctionCode,
-    UpdateFunctionConfiguration,
-)
-from deployer.deploy.kinds.layer import DeleteLayer, PublishLayer
-from deployer.deploy.kinds.log_group import DeleteLogGroup, PutLogRetention
-from deployer.deploy.kinds.permission import AddPermission, RemovePermission
-from deployer.deploy.kinds.rest_api import (
-    CreateRestApi,
-    DeleteRestApi,
-    DeployRestApi,
-    PutRestApi,
-    UpdateEndpointType,
-)
-from deployer.deploy.kinds.role import CreateRole, DeleteRole, PutRolePolicy, UpdateAssumeRolePolicy
-from deployer.deploy.kinds.rule import DeleteRule, PutRule
-from deployer.deploy.kinds.s3_notification import PutS3Notification, RemoveS3Notification
-from deployer.deploy.kinds.sns_subscription import Subscribe, Unsubscribe
 
-__all__ = [
-    "LOCAL_ONLY",
-    "AddPermission",
-    "CreateFunction",
-    "CreateMapping",
-    "CreateRestApi",
-    "CreateRole",
-    "DeleteFunction",
-    "DeleteLayer",
-    "DeleteLogGroup",
-    "DeleteMapping",
-    "DeleteRestApi",
-    "DeleteRole",
-    "DeleteRule",
-    "DeployRestApi",
-    "ForgetResource",
-    "Instruction",
-    "Plan",
-    "PublishLayer",
-    "PutFunctionConcurrency",
-    "PutLogRetention",
-    "PutRestApi",
-    "PutRolePolicy",
-    "PutRule",
-    "PutS3Notification",
-    "RecordResource",
-    "RemovePermission",
-    "RemoveS3Notification",
-    "Subscribe",
-    "TagFunction",
-    "Unsubscribe",
-    "UpdateAssumeRolePolicy",
-    "UpdateEndpointType",
-    "UpdateFunctionCode",
-    "UpdateFunctionConfiguration",
-    "UpdateMapping",
-]
+__all__ = ["LOCAL_ONLY", "Instruction", "Plan"]
 
 # Any kind's instruction: the executor's table (``kinds.handlers()``) has one handler per type.
 Instruction = Step

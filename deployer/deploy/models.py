@@ -1,10 +1,9 @@
-"""What a stage should look like in AWS: the frozen models of every resource, built by ``desired``.
+"""What a stage should look like in AWS: the :class:`DesiredState` of one stage, built by
+``desired`` from the frozen models each kind's module owns (``kinds/<kind>.py``).
 
-Each model lives in its kind's module (``kinds/<kind>.py``); this module gathers them into the
-:class:`DesiredState` of one stage. Every value is concrete except two that only exist once
-something is created: the REST API's id, the WebSocket API's id and the managed layer's version
-ARN, written as placeholders their kinds own (``API_ID``, ``WEBSOCKET_API_ID``, ``MANAGED_LAYER``) and resolved by
-:class:`~deployer.deploy.kinds.base.References`.
+Every value is concrete except what exists only once something is created (the REST and
+WebSocket APIs' ids, the managed layer's version ARN): placeholders their kinds own (``API_ID``,
+``WEBSOCKET_API_ID``, ``MANAGED_LAYER``), resolved by :class:`~deployer.deploy.kinds.base.References`.
 """
 
 from __future__ import annotations
@@ -15,42 +14,18 @@ from typing import Any
 import attrs
 
 from deployer.deploy.kinds import event_source_mapping, rule, s3_notification, sns_subscription
-from deployer.deploy.kinds.base import CodeArtifact
 from deployer.deploy.kinds.event_source_mapping import EventSourceMapping
-from deployer.deploy.kinds.function import FunctionSettings, LambdaFunction, log_group_name
-from deployer.deploy.kinds.layer import MANAGED_LAYER, LambdaLayer
-from deployer.deploy.kinds.log_group import log_group_key
+from deployer.deploy.kinds.function import LambdaFunction
+from deployer.deploy.kinds.layer import LambdaLayer
 from deployer.deploy.kinds.permission import Permission
-from deployer.deploy.kinds.rest_api import API_ID, RestApi, api_url
-from deployer.deploy.kinds.role import LAMBDA_TRUST_POLICY, ManagedRole
+from deployer.deploy.kinds.rest_api import RestApi
+from deployer.deploy.kinds.role import ManagedRole
 from deployer.deploy.kinds.rule import EventRule
 from deployer.deploy.kinds.s3_notification import S3Notification
 from deployer.deploy.kinds.sns_subscription import SNSSubscription
-from deployer.deploy.kinds.websocket_api import WEBSOCKET_API_ID, WebsocketApi, WebsocketRoute
+from deployer.deploy.kinds.websocket_api import WebsocketApi
 
-__all__ = [
-    "API_ID",
-    "LAMBDA_TRUST_POLICY",
-    "MANAGED_LAYER",
-    "CodeArtifact",
-    "DesiredState",
-    "EventRule",
-    "EventSourceMapping",
-    "FunctionSettings",
-    "LambdaFunction",
-    "LambdaLayer",
-    "ManagedRole",
-    "Permission",
-    "RestApi",
-    "S3Notification",
-    "SNSSubscription",
-    "WEBSOCKET_API_ID",
-    "WebsocketApi",
-    "WebsocketRoute",
-    "api_url",
-    "log_group_key",
-    "log_group_name",
-]
+__all__ = ["DesiredState"]
 
 
 @attrs.frozen

@@ -13,12 +13,11 @@ from __future__ import annotations
 from deployer.deploy import kinds
 from deployer.deploy.instructions import Instruction, Plan
 from deployer.deploy.kinds.base import Question, References, RemoteState
-from deployer.deploy.kinds.s3_notification import filter_rules as s3_filter_rules
 from deployer.deploy.models import DesiredState
 from deployer.deploy.sources import check_sources, source_reads
 from deployer.deploy.state import Record
 
-__all__ = ["plan", "plan_delete", "plan_removals", "reads_for", "removal_reads", "s3_filter_rules"]
+__all__ = ["plan", "plan_delete", "plan_removals", "reads_for", "removal_reads"]
 
 
 def plan(desired: DesiredState, remote: RemoteState, record: Record) -> Plan:

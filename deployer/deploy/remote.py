@@ -13,32 +13,9 @@ from typing import Any
 
 from deployer.deploy import kinds
 from deployer.deploy.aws import AwsContext
-from deployer.deploy.kinds.base import Question, Reader, RemoteState
-from deployer.deploy.kinds.event_source_mapping import RemoteMapping, RemoteQueue
-from deployer.deploy.kinds.function import RemoteFunction
-from deployer.deploy.kinds.layer import RemoteLayer
-from deployer.deploy.kinds.log_group import RemoteLogGroup
-from deployer.deploy.kinds.permission import RemoteStatement
-from deployer.deploy.kinds.rest_api import RemoteApi
-from deployer.deploy.kinds.role import RemoteRole
-from deployer.deploy.kinds.rule import RemoteRule
-from deployer.deploy.kinds.sns_subscription import RemoteSubscription
+from deployer.deploy.kinds.base import Question, Reader
 
-__all__ = [
-    "BotoRemoteState",
-    "PrefetchedRemoteState",
-    "RemoteApi",
-    "RemoteFunction",
-    "RemoteLayer",
-    "RemoteLogGroup",
-    "RemoteMapping",
-    "RemoteQueue",
-    "RemoteRole",
-    "RemoteRule",
-    "RemoteState",
-    "RemoteStatement",
-    "RemoteSubscription",
-]
+__all__ = ["BotoRemoteState", "PrefetchedRemoteState"]
 
 
 class BotoRemoteState:

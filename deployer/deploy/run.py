@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
+from deployer.deploy import kinds
 from deployer.deploy.aws import AwsContext, create_context
 from deployer.deploy.executor import DEFAULT_WORKERS, Executor, display_plan
-from deployer.deploy.instructions import ForgetResource, RecordResource
-from deployer.deploy.kinds import rest_api, websocket_api
-from deployer.deploy.kinds.rest_api import CreateRestApi, DeleteRestApi, RestApiEntry, api_url
+from deployer.deploy.kinds.base import Step
 from deployer.deploy.lock import locked
 from deployer.deploy.planner import Plan, plan, plan_delete, reads_for
 from deployer.deploy.remote import BotoRemoteState, PrefetchedRemoteState
@@ -28,6 +27,7 @@ from deployer.errors import DeployError
 __all__ = [
     "DeleteResult",
     "DeployResult",
+    "StageUrl",
     "delete",
     "deploy",
     "deployment_dir",
@@ -43,6 +43,38 @@ def deployment_dir(project_dir: Path, stage: str) -> Path:
     return Path(project_dir) / ".fw" / "deployments" / stage
 
 
+class _UrlKind(Protocol):
+    """A kind whose resource a stage answers on (the optional ``url`` hook of a kind module)."""
+
+    @property
+    def URL_FIELD(self) -> str: ...  # its key in ``fw deploy --json``
+    @property
+    def URL_LABEL(self) -> str: ...  # how ``fw deploy`` introduces it
+
+    def url(self, record: Record, region: str, steps: Iterable[Step] = ()) -> str | None: ...
+
+
+def _url_kinds() -> list[_UrlKind]:
+    return [kind for kind in kinds.KINDS if hasattr(kind, "url")]  # type: ignore[misc]
+
+
+@attrs.frozen
+class StageUrl:
+    """One address the stage answers on, as ``fw deploy`` prints it."""
+
+    field: str  # its key in ``fw deploy --json`` ("url", "websocket_url")
+    label: str  # "Rest API URL"
+    url: str | None  # None: the stage has no such API (or a dry run's plan removes it)
+
+
+def _stage_urls(record: Record, region: str, steps: Iterable[Step] = ()) -> tuple[StageUrl, ...]:
+    plan_steps = tuple(steps)
+    return tuple(
+        StageUrl(kind.URL_FIELD, kind.URL_LABEL, kind.url(record, region, plan_steps))
+        for kind in _url_kinds()
+    )
+
+
 @attrs.frozen
 class DeployResult:
     """What a deploy did (or, with ``dry_run``, would do)."""
@@ -50,20 +82,31 @@ class DeployResult:
     app_name: str
     stage: str
     region: str
-    url: str | None
     actions: tuple[str, ...]
     resources: dict[str, dict[str, Any]]
     dry_run: bool = False
     warnings: tuple[str, ...] = ()
-    websocket_url: str | None = None
+    urls: tuple[StageUrl, ...] = ()  # every kind's with a URL, in KINDS order
+
+    def url_of(self, field: str) -> str | None:
+        return next((u.url for u in self.urls if u.field == field), None)
+
+    @property
+    def url(self) -> str | None:
+        """The REST API's URL."""
+        return self.url_of("url")
+
+    @property
+    def websocket_url(self) -> str | None:
+        """The WebSocket API's ``wss://`` URL."""
+        return self.url_of("websocket_url")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "app_name": self.app_name,
             "stage": self.stage,
             "region": self.region,
-            "url": self.url,
-            "websocket_url": self.websocket_url,
+            **{u.field: u.url for u in self.urls},
             "dry_run": self.dry_run,
             "actions": list(self.actions),
             "resources": self.resources,
@@ -80,34 +123,6 @@ class DeleteResult:
 
 def _quiet(message: str) -> None:
     pass
-
-
-def _url(record: Record, region: str) -> str | None:
-    found = rest_api.recorded(record)
-    if found is None:
-        return None
-    return api_url(found[1].id, region, found[1].stage)
-
-
-def _websocket_url(record: Record, region: str) -> str | None:
-    found = websocket_api.recorded(record)
-    if found is None:
-        return None
-    return websocket_api.websocket_url(found[1].id, region, found[1].stage)
-
-
-def _planned_url(the_plan: Plan, record: Record, region: str) -> str | None:
-    """The API's URL once the plan has run: None when the plan creates, deletes or forgets it
-    (a dry run must not print the URL of an API that will be gone)."""
-    apis = record.entries(RestApiEntry)
-    for step in the_plan:
-        if isinstance(step, CreateRestApi | DeleteRestApi):
-            return None
-        if isinstance(step, ForgetResource) and step.key in apis:
-            return None
-        if isinstance(step, RecordResource) and isinstance(step.entry, RestApiEntry):
-            return api_url(step.entry.id, region, step.entry.stage)
-    return _url(record, region)
 
 
 @locked("fw deploy")
@@ -190,22 +205,16 @@ def deploy(
         workers=workers,
     )
     record = state.record
-    url = _planned_url(the_plan, record, aws.region) if dry_run else _url(record, aws.region)
     return DeployResult(
         app_name=config.app_name,
         stage=stage,
         region=aws.region,
-        url=url,
         actions=actions,
         resources={k: v.to_json() for k, v in sorted(record.resources.items())},
         dry_run=dry_run,
         warnings=desired.warnings,
-        # A dry run shows the URL only of an API it keeps.
-        websocket_url=(
-            _websocket_url(record, aws.region)
-            if not dry_run or desired.state.websocket_api is not None
-            else None
-        ),
+        # A dry run shows the URLs of the APIs its plan keeps, as they will be.
+        urls=_stage_urls(record, aws.region, the_plan if dry_run else ()),
     )
 
 
@@ -311,14 +320,12 @@ def stage_urls(project_dir: Path, stage: str = "dev") -> list[str]:
     """The URLs of the stage's REST API and WebSocket API (those it has), from its record."""
     state = StateFile.load(Path(project_dir), stage)
     record = state.record
-    if not state.exists or (
-        rest_api.recorded(record) is None and websocket_api.recorded(record) is None
-    ):
+    # Any region will do to tell whether the record has an API at all.
+    urls = [u.url for u in _stage_urls(record, record.region or "") if u.url is not None]
+    if not state.exists or not urls:
         raise DeployError(
             f"stage {stage!r} has no deployed REST API; run 'fw deploy --stage {stage}' first"
         )
-    region = record.region
-    if region is None:
+    if record.region is None:
         raise DeployError(f"the record of stage {stage!r} has no region; run 'fw deploy' again")
-    urls = [_url(record, region), _websocket_url(record, region)]
-    return [url for url in urls if url is not None]
+    return urls

@@ -9,7 +9,7 @@ prefetch, the removals, the executor's table and the SAM template loop over that
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CodeArtifact",
     "DENIED",
+    "DEPLOYMENT_TAG",
     "MISSING",
+    "Candidate",
     "Entry",
     "ForgetResource",
     "Handler",
@@ -43,8 +45,14 @@ __all__ = [
     "WiringContext",
     "all_pages",
     "arn_part",
+    "adopt",
+    "planned_url",
+    "deployment_of",
+    "delete_or_forget",
     "dropped",
+    "may_delete",
     "record_if_missing",
+    "refuse_other_deployment",
 ]
 
 _T = TypeVar("_T")
@@ -60,6 +68,9 @@ MISSING = frozenset({
     "NotFound", "NoSuchKey", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
 })  # fmt: skip
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "AuthorizationError"})
+
+# The tag fw puts on what it creates; its value names the deployment (:func:`deployment_of`).
+DEPLOYMENT_TAG = "fw:deployment"
 
 
 @attrs.frozen
@@ -102,9 +113,87 @@ def dropped(record: Record, entry_type: type[_E], keep: frozenset[str]) -> dict[
     }
 
 
+def delete_or_forget(
+    record: Record,
+    entry_type: type[_E],
+    keep: frozenset[str],
+    delete: Callable[[str, _E], Step | None],
+) -> list[Step]:
+    """The removals of one kind's recorded resources not in ``keep``: ``delete(key, entry)``
+    gives the step that deletes one, or None when AWS no longer has it, which is then only
+    forgotten (so a second ``fw delete``, or one after a manual cleanup, is harmless)."""
+    return [
+        delete(key, entry) or ForgetResource(key)
+        for key, entry in dropped(record, entry_type, keep).items()
+    ]
+
+
 def record_if_missing(record: Record, key: str, entry: Entry) -> list[Step]:
     """Adopt a resource AWS has but the record lacks (or records with other ids)."""
     return [] if record.get(key) == entry else [RecordResource(key, entry)]
+
+
+# --- what fw made, and for which deployment --------------------------------------------------
+
+
+def deployment_of(app_name: str, stage: str) -> str:
+    """The value of :data:`DEPLOYMENT_TAG`: app ``shop`` stage ``eu-dev`` and app ``shop-eu``
+    stage ``dev`` give their resources the same names, but not the same tag."""
+    return f"{app_name}/{stage}"
+
+
+@attrs.frozen
+class Candidate:
+    """One resource AWS has under a name fw looks for (an API: names need not be unique)."""
+
+    id: str
+    created: str  # sorts oldest first
+    made_by_fw: bool
+    deployment: str | None = None  # its DEPLOYMENT_TAG value; None: untagged
+
+
+def adopt(
+    by_id: Candidate | None, named: list[Candidate], deployment: str
+) -> tuple[Candidate, tuple[str, ...]] | None:
+    """The resource to use, and the extra copies fw made for ``deployment`` to delete.
+
+    Creates such as ``CreateRestApi`` are not idempotent: a create botocore retried after a
+    read timeout may leave two. With no usable id on record (a deploy cut short right after the
+    create, or a lost record), the only resource of that name is adopted, else the oldest fw
+    made for this deployment; the others fw made for it are copies. What another deployment
+    made is never a copy (the caller refuses it if it is the one found: see
+    :func:`refuse_other_deployment`).
+    """
+    ours = sorted(
+        (c for c in named if c.made_by_fw and c.deployment in (None, deployment)),
+        key=lambda c: (c.created, c.id),
+    )
+    found = by_id
+    if found is None:
+        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
+    if found is None:
+        return None
+    return found, tuple(c.id for c in ours if c.id != found.id)
+
+
+def may_delete(
+    found_id: str, made_by_fw: bool, tagged: str | None, recorded_id: str, deployment: str
+) -> bool:
+    """Whether a removal deletes what the read found for a recorded resource: the recorded one
+    itself, or (found by name: the recorded one is gone) one fw made for this deployment;
+    another of that name may be someone else's."""
+    return found_id == recorded_id or (made_by_fw and tagged in (None, deployment))
+
+
+def refuse_other_deployment(what: str, tagged: str | None, deployment: str) -> None:
+    """A DeployError when ``what`` carries another deployment's tag: adopting it would take
+    over (and later delete) another app's or stage's resource."""
+    if tagged is not None and tagged != deployment:
+        raise DeployError(
+            f"{what} belongs to {tagged!r} (its {DEPLOYMENT_TAG} tag), not to {deployment!r}:"
+            " the two app and stage names make the same resource names; rename the app or"
+            " the stage of one of them"
+        )
 
 
 # --- instructions -------------------------------------------------------------------------
@@ -168,6 +257,25 @@ class References:
         for placeholder, known in self._values.items():
             value = value.replace(placeholder, known)
         return value
+
+
+def planned_url(
+    steps: Iterable[Step],
+    record: Record,
+    entry_type: type[_E],
+    url: Callable[[_E], str],
+    replaced: Callable[[Step], bool],
+) -> str | None:
+    """A kind's URL once ``steps`` have run (for a dry run), else from the record: None when
+    they make, delete (``replaced``) or forget its resource: a dry run must not print the
+    URL of an API that will be gone; an adopted one's URL is its id's."""
+    entries = record.entries(entry_type)
+    for step in steps:
+        if replaced(step) or (isinstance(step, ForgetResource) and step.key in entries):
+            return None
+        if isinstance(step, RecordResource) and isinstance(step.entry, entry_type):
+            return url(step.entry)
+    return next((url(entry) for _, entry in sorted(entries.items())), None)
 
 
 # --- reading AWS --------------------------------------------------------------------------

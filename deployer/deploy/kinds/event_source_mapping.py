@@ -15,7 +15,6 @@ from deployer.deploy.kinds.base import (
     DENIED,
     MISSING,
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -28,6 +27,7 @@ from deployer.deploy.kinds.base import (
     WiringContext,
     all_pages,
     arn_part,
+    delete_or_forget,
     dropped,
     exists,
     in_region,
@@ -396,12 +396,11 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    for key, e in dropped(record, MappingEntry, keep).items():
+    def delete(key: str, e: MappingEntry) -> Step | None:
         uuids = {m.uuid for m in remote.ask("event_source_mappings", e.function_name)}
-        gone = e.uuid not in uuids
-        steps.append(ForgetResource(key) if gone else DeleteMapping(key, e.uuid, e.source_arn))
-    return steps
+        return DeleteMapping(key, e.uuid, e.source_arn) if e.uuid in uuids else None
+
+    return delete_or_forget(record, MappingEntry, keep, delete)
 
 
 # --- executor -------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ import attrs
 
 from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
+    DEPLOYMENT_TAG,
     CodeArtifact,
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -19,8 +19,11 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    delete_or_forget,
+    deployment_of,
     dropped,
     record_if_missing,
+    refuse_other_deployment,
 )
 from deployer.errors import DeployError
 
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "function"
-AFTER: tuple[str, ...] = ("role", "layer")
+# The log group too: removals go in reverse, so the group is deleted only once the function is
+# ("Configuring CloudWatch log groups": Lambda makes /aws/lambda/<name> when a function runs).
+AFTER: tuple[str, ...] = ("role", "layer", "log_group")
 
 
 def log_group_name(function_name: str) -> str:
@@ -100,6 +105,14 @@ class RemoteFunction:
     state: str = "Active"
     last_update_status: str = "Successful"
 
+    @property
+    def busy(self) -> bool:
+        """Lambda is still creating the function or applying an update to it ("Lambda function
+        states": Pending, or LastUpdateStatus InProgress), so it refuses another change
+        ("Lambda: UpdateFunctionConfiguration": during an update "you can't modify the
+        function"). A deploy cut short right after an update call leaves it so."""
+        return self.state == "Pending" or self.last_update_status == "InProgress"
+
 
 # --- instructions ---------------------------------------------------------------------------
 
@@ -127,12 +140,14 @@ class CreateFunction(_FunctionStep):
 class UpdateFunctionCode(_FunctionStep):
     MESSAGE: ClassVar[str] = "Updating code of function {self.function.function_name}"
     function: LambdaFunction
+    busy: bool = False  # Lambda was still applying an earlier update when the plan read it
 
 
 @attrs.frozen
 class UpdateFunctionConfiguration(_FunctionStep):
     function: LambdaFunction
     changed: tuple[str, ...] = ()  # names of the settings that differ, for the message
+    busy: bool = False  # Lambda was still applying an earlier update when the plan read it
 
     @property
     def message(self) -> str:
@@ -247,8 +262,18 @@ def plan(
     desired: DesiredState, remote: RemoteState, record: Record, refs: References
 ) -> list[Step]:
     steps: list[Step] = []
+    deployment = deployment_of(desired.app_name, desired.stage)
     for function in desired.functions:
-        steps += _plan_function(function, found(remote, function.function_name), record, refs)
+        remote_function = found(remote, function.function_name)
+        if remote_function is not None:
+            # Names alone collide (app "shop" stage "eu-dev", app "shop-eu" stage "dev"); the
+            # tag fw gives every function tells whose it is.
+            refuse_other_deployment(
+                f"function {function.function_name!r}",
+                remote_function.tags.get(DEPLOYMENT_TAG),
+                deployment,
+            )
+        steps += _plan_function(function, remote_function, record, refs)
     return steps
 
 
@@ -275,10 +300,10 @@ def _plan_function(
         found.code_sha256 != function.code.code_sha256
         or found.architecture != function.architecture
     ):
-        steps.append(UpdateFunctionCode(function))
+        steps.append(UpdateFunctionCode(function, found.busy))
     changed = _settings_diff(settings, found.settings)
     if changed:
-        steps.append(UpdateFunctionConfiguration(function, changed))
+        steps.append(UpdateFunctionConfiguration(function, changed, found.busy))
     if found.reserved_concurrency != function.reserved_concurrency:
         steps.append(PutFunctionConcurrency(function.function_name, function.reserved_concurrency))
     to_set = {k: v for k, v in function.tags.items() if found.tags.get(k) != v}
@@ -295,10 +320,12 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    return [
-        DeleteFunction(key, e.name) if found(remote, e.name) else ForgetResource(key)
-        for key, e in dropped(record, FunctionEntry, keep).items()
-    ]
+    return delete_or_forget(
+        record,
+        FunctionEntry,
+        keep,
+        lambda key, e: DeleteFunction(key, e.name) if found(remote, e.name) else None,
+    )
 
 
 # --- executor -------------------------------------------------------------------------------
@@ -354,9 +381,18 @@ def _create_function(ex: Executor, step: CreateFunction) -> None:
     ex.state.put(function.key, FunctionEntry(function.function_name, result["FunctionArn"]))
 
 
+def _wait_ready(ex: Executor, function_name: str, busy: bool) -> None:
+    """Wait while Lambda applies an update: one this run made, or one the plan found in
+    progress (an earlier deploy stopped right after its update call), which the executor's
+    wait covers once the function counts as touched."""
+    if busy:
+        ex.touched(function_name)
+    ex.wait_ready(function_name)
+
+
 def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
     function = step.function
-    ex.wait_ready(function.function_name)
+    _wait_ready(ex, function.function_name, step.busy)
     ex.client("lambda").update_function_code(
         FunctionName=function.function_name,
         ZipFile=_read_zip(ex, function),
@@ -367,7 +403,7 @@ def _update_code(ex: Executor, step: UpdateFunctionCode) -> None:
 
 def _update_configuration(ex: Executor, step: UpdateFunctionConfiguration) -> None:
     function = step.function
-    ex.wait_ready(function.function_name)
+    _wait_ready(ex, function.function_name, step.busy)
     client = ex.client("lambda")
     settings = _configuration(ex, function)
     ex.with_role_retry(

@@ -12,7 +12,6 @@ from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
     CodeArtifact,
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -21,6 +20,7 @@ from deployer.deploy.kinds.base import (
     RemoteState,
     Step,
     all_pages,
+    delete_or_forget,
     dropped,
     record_if_missing,
 )
@@ -169,11 +169,11 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    for key, entry in dropped(record, LayerEntry, keep).items():
+    def delete(key: str, entry: LayerEntry) -> Step | None:
         found: RemoteLayer | None = remote.ask("layer", entry.name)
-        steps.append(DeleteLayer(key, entry.name, found.versions) if found else ForgetResource(key))
-    return steps
+        return DeleteLayer(key, entry.name, found.versions) if found else None
+
+    return delete_or_forget(record, LayerEntry, keep, delete)
 
 
 def _publish_layer(ex: Executor, step: PublishLayer) -> None:

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "log_group"
-# Retention can be set before Lambda has the function (the group is created then); removals
-# go in reverse, so a function is gone before its group (a live one could write to it again).
+# Retention can be set before Lambda has the function (the group is created then). The function
+# kind names this one in its AFTER, so removals, in reverse, delete a function before its group
+# (a live one could write to it again), under a concurrent runner as well.
 AFTER: tuple[str, ...] = ()
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
+    DEPLOYMENT_TAG,
+    Candidate,
     Entry,
     ForgetResource,
     Handler,
@@ -20,8 +22,13 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    adopt,
     all_pages,
+    deployment_of,
     dropped,
+    may_delete,
+    planned_url,
+    refuse_other_deployment,
 )
 
 if TYPE_CHECKING:
@@ -31,8 +38,6 @@ if TYPE_CHECKING:
     from deployer.package.sam import Template
 
 NAME = "rest_api"
-# The tag fw puts on what it creates (its value: "<app>/<stage>").
-DEPLOYMENT_TAG = "fw:deployment"
 AFTER: tuple[str, ...] = ("function",)
 
 # The API's id only exists once created: permissions name it by this placeholder.
@@ -42,6 +47,25 @@ API_ID = "{fw:api_id}"
 def api_url(api_id: str, region: str, stage: str) -> str:
     """The invoke URL of a REST API stage."""
     return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/"
+
+
+# The stage URL hook: ``fw deploy --json``'s key for it and how ``fw deploy`` introduces it.
+URL_FIELD = "url"
+URL_LABEL = "Rest API URL"
+
+
+def url(record: Record, region: str, steps: Iterable[Step] = ()) -> str | None:
+    """The REST API's URL once ``steps`` have run (a dry run's plan), from the record."""
+    return planned_url(
+        steps,
+        record,
+        RestApiEntry,
+        lambda entry: api_url(entry.id, region, entry.stage),
+        lambda step: (
+            isinstance(step, CreateRestApi)
+            or (isinstance(step, DeleteRestApi) and not step.duplicate)
+        ),
+    )
 
 
 @attrs.frozen
@@ -82,9 +106,10 @@ class RemoteApi:
     deployed_fingerprint: str | None  # of the deployment the stage points at, None: no stage
     endpoint_type: str | None = None  # EDGE, REGIONAL or PRIVATE; None: not reported
     made_by_fw: bool = False
-    # Other APIs fw made under the same name: duplicates a retried create left (both requests
-    # of a CreateRestApi retried after a read timeout may succeed), to delete.
+    # Other APIs fw made under the same name for this deployment: duplicates a retried create
+    # left (both requests of a CreateRestApi retried after a read timeout may succeed).
     duplicates: tuple[str, ...] = ()
+    deployment: str | None = None  # its DEPLOYMENT_TAG value; None: untagged
 
 
 def recorded(record: Record) -> tuple[str, RestApiEntry] | None:
@@ -169,7 +194,7 @@ def _delete_duplicates(api: RestApi | RestApiEntry, found: RemoteApi) -> list[St
 
 
 def _read_rest_api(
-    reader: Reader, api_id: str | None, name: str | None, stage: str
+    reader: Reader, api_id: str | None, name: str | None, stage: str, deployment: str
 ) -> RemoteApi | None:
     client = reader.client("apigateway")
     found = None
@@ -188,35 +213,43 @@ def _read_rest_api(
             )
             or []
         )
-    ours = sorted(
-        (item for item in named if _made_by_fw(item)),
-        key=lambda item: (item.get("createdDate") or 0, item["id"]),
-    )
-    if found is None:
-        # No usable id on record (a deploy interrupted right after CreateRestApi, or a lost
-        # record): adopt the API of that name if only one has it, else the oldest fw made.
-        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
-    if found is None:
+    items = {item["id"]: item for item in named}
+    if found is not None:
+        items[found["id"]] = found
+    chosen = adopt(_candidate(found) if found else None, [_candidate(i) for i in named], deployment)
+    if chosen is None:
         return None
+    found, duplicates = items[chosen[0].id], chosen[1]
     rest_id = found["id"]
-    duplicates = tuple(item["id"] for item in ours if item["id"] != rest_id)
     stage_info = reader.read(
         f"REST API {rest_id!r} stage {stage!r}",
         lambda: client.get_stage(restApiId=rest_id, stageName=stage),
     )
     fingerprint = None
     if stage_info and stage_info.get("deploymentId"):
-        deployment = reader.read(
+        made = reader.read(
             f"REST API {rest_id!r} deployment",
             lambda: client.get_deployment(
                 restApiId=rest_id, deploymentId=stage_info["deploymentId"]
             ),
         )
-        fingerprint = (deployment or {}).get("description") or None
+        fingerprint = (made or {}).get("description") or None
     types = (found.get("endpointConfiguration") or {}).get("types") or [None]
     return RemoteApi(
-        rest_id, found.get("name", ""), fingerprint, types[0], _made_by_fw(found), duplicates
+        rest_id,
+        found.get("name", ""),
+        fingerprint,
+        types[0],
+        _made_by_fw(found),
+        duplicates,
+        _candidate(found).deployment,
     )
+
+
+def _candidate(item: Mapping[str, Any]) -> Candidate:
+    tags = item.get("tags") or {}
+    created = str(item.get("createdDate") or "")
+    return Candidate(item["id"], created, _made_by_fw(item), tags.get(DEPLOYMENT_TAG))
 
 
 def _made_by_fw(item: Mapping[str, Any]) -> bool:
@@ -237,7 +270,11 @@ def models(desired: DesiredState) -> tuple[RestApi, ...]:
 
 
 def reads(desired: DesiredState, record: Record) -> list[Question]:
-    return [("rest_api", (recorded_id(record), a.name, a.stage_name)) for a in models(desired)]
+    deployment = deployment_of(desired.app_name, desired.stage)
+    return [
+        ("rest_api", (recorded_id(record), a.name, a.stage_name, deployment))
+        for a in models(desired)
+    ]
 
 
 def plan(
@@ -246,9 +283,13 @@ def plan(
     api = desired.rest_api
     if api is None:
         return []
-    found: RemoteApi | None = remote.ask("rest_api", recorded_id(record), api.name, api.stage_name)
+    deployment = deployment_of(desired.app_name, desired.stage)
+    found: RemoteApi | None = remote.ask(
+        "rest_api", recorded_id(record), api.name, api.stage_name, deployment
+    )
     if found is None:
         return [CreateRestApi(api), PutRestApi(api), DeployRestApi(api)]
+    refuse_other_deployment(f"REST API {api.name!r} ({found.id})", found.deployment, deployment)
     refs.set(API_ID, found.id)
     entry = record.get(api.key)
     steps: list[Step] = _delete_duplicates(api, found)
@@ -271,16 +312,18 @@ def plan(
 
 def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
     entries = dropped(record, RestApiEntry, keep).values()
-    return [("rest_api", (e.id, e.name, e.stage)) for e in entries]
+    deployment = deployment_of(record.app_name, record.stage)
+    return [("rest_api", (e.id, e.name, e.stage, deployment)) for e in entries]
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
     steps: list[Step] = []
+    deployment = deployment_of(record.app_name, record.stage)
     for key, e in dropped(record, RestApiEntry, keep).items():
-        found: RemoteApi | None = remote.ask("rest_api", e.id, e.name, e.stage)
-        # An API found by name only goes if fw made it: the record's is gone, and another API
-        # of that name may be someone else's.
-        if found is not None and (found.id == e.id or found.made_by_fw):
+        found: RemoteApi | None = remote.ask("rest_api", e.id, e.name, e.stage, deployment)
+        if found is not None and may_delete(
+            found.id, found.made_by_fw, found.deployment, e.id, deployment
+        ):
             steps.append(DeleteRestApi(key, found.id, e.name))
         else:
             steps.append(ForgetResource(key))

@@ -13,7 +13,6 @@ import botocore.exceptions
 from deployer.deploy.aws import GONE, error_code, ignore_gone
 from deployer.deploy.kinds.base import (
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -21,6 +20,7 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    delete_or_forget,
     dropped,
     json_document,
     record_if_missing,
@@ -215,10 +215,12 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    return [
-        DeleteRole(key, e.name) if remote.ask("role", e.name) else ForgetResource(key)
-        for key, e in dropped(record, RoleEntry, keep).items()
-    ]
+    return delete_or_forget(
+        record,
+        RoleEntry,
+        keep,
+        lambda key, e: DeleteRole(key, e.name) if remote.ask("role", e.name) else None,
+    )
 
 
 # --- executor -------------------------------------------------------------------------------

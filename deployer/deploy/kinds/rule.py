@@ -12,7 +12,6 @@ import botocore.exceptions
 from deployer.deploy.aws import GONE, error_code
 from deployer.deploy.kinds.base import (
     Entry,
-    ForgetResource,
     Handler,
     Invoker,
     Question,
@@ -23,6 +22,7 @@ from deployer.deploy.kinds.base import (
     Step,
     Wired,
     WiringContext,
+    delete_or_forget,
     dropped,
     record_if_missing,
 )
@@ -176,10 +176,12 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    return [
-        DeleteRule(key, e.name) if remote.ask("rule", e.name) else ForgetResource(key)
-        for key, e in dropped(record, RuleEntry, keep).items()
-    ]
+    return delete_or_forget(
+        record,
+        RuleEntry,
+        keep,
+        lambda key, e: DeleteRule(key, e.name) if remote.ask("rule", e.name) else None,
+    )
 
 
 def _put_rule(ex: Executor, step: PutRule) -> None:

@@ -13,7 +13,6 @@ from deployer.deploy.aws import error_code
 from deployer.deploy.kinds.base import (
     MISSING,
     Entry,
-    ForgetResource,
     Handler,
     Invoker,
     Question,
@@ -25,6 +24,7 @@ from deployer.deploy.kinds.base import (
     TriggerSource,
     Wired,
     WiringContext,
+    delete_or_forget,
     dropped,
     exists,
     record_if_missing,
@@ -213,13 +213,11 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    for key, e in dropped(record, S3NotificationEntry, keep).items():
+    def delete(key: str, e: S3NotificationEntry) -> Step | None:
         ids = {c.get("Id") for c in remote.ask("s3_notifications", e.bucket) or ()}
-        steps.append(
-            RemoveS3Notification(key, e.bucket, e.id) if e.id in ids else ForgetResource(key)
-        )
-    return steps
+        return RemoveS3Notification(key, e.bucket, e.id) if e.id in ids else None
+
+    return delete_or_forget(record, S3NotificationEntry, keep, delete)
 
 
 def _bucket_configuration(s3: Any, bucket: str) -> dict[str, Any]:

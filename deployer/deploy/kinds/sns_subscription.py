@@ -12,7 +12,6 @@ from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
     MISSING,
     Entry,
-    ForgetResource,
     Handler,
     Invoker,
     Question,
@@ -26,6 +25,7 @@ from deployer.deploy.kinds.base import (
     WiringContext,
     all_pages,
     arn_part,
+    delete_or_forget,
     dropped,
     exists,
     in_region,
@@ -187,12 +187,11 @@ def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    for key, e in dropped(record, SubscriptionEntry, keep).items():
+    def delete(key: str, e: SubscriptionEntry) -> Step | None:
         arns = {s.arn for s in remote.ask("sns_subscriptions", e.topic_arn) or ()}
-        gone = e.subscription_arn not in arns
-        steps.append(ForgetResource(key) if gone else Unsubscribe(key, e.subscription_arn))
-    return steps
+        return Unsubscribe(key, e.subscription_arn) if e.subscription_arn in arns else None
+
+    return delete_or_forget(record, SubscriptionEntry, keep, delete)
 
 
 def _subscribe(ex: Executor, step: Subscribe) -> None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
+    DEPLOYMENT_TAG,
+    Candidate,
     Entry,
     ForgetResource,
     Handler,
@@ -27,8 +29,13 @@ from deployer.deploy.kinds.base import (
     References,
     RemoteState,
     Step,
+    adopt,
     all_pages,
+    deployment_of,
     dropped,
+    may_delete,
+    planned_url,
+    refuse_other_deployment,
 )
 
 if TYPE_CHECKING:
@@ -46,15 +53,36 @@ WEBSOCKET_API_ID = "{fw:websocket_api_id}"
 # JSON "action"; Chalice configures this expression, and a message without it goes to $default.
 ROUTE_SELECTION = "$request.body.action"
 # "Set up a WebSocket API integration request in API Gateway": a Lambda proxy integration.
-# CONVERT_TO_TEXT: binary frames reach the function base64-encoded, as Chalice configures it.
+# CONVERT_TO_TEXT is what Chalice configures, and changes nothing a function sees: "Binary media
+# types for WebSocket APIs in API Gateway" says API Gateway rejects a binary frame and closes the
+# connection with code 1003, so only text frames reach the function (fw local does the same).
 INTEGRATION = {"IntegrationType": "AWS_PROXY", "ContentHandlingStrategy": "CONVERT_TO_TEXT"}
-_DEPLOYMENT_TAG = "fw:deployment"  # the tag of what fw creates, as the REST API kind's
 
 
 def websocket_url(api_id: str, region: str, stage: str) -> str:
     """The ``wss://`` URL of a stage ("Deploy WebSocket APIs in API Gateway"), with the region's
     DNS suffix (``amazonaws.com.cn`` in China)."""
     return f"wss://{api_id}.execute-api.{region}.{dns_suffix(region)}/{stage}"
+
+
+# The stage URL hook: ``fw deploy --json``'s key for it, and how ``fw deploy`` introduces it
+# (Chalice's deploy report names it so).
+URL_FIELD = "websocket_url"
+URL_LABEL = "Websocket API URL"
+
+
+def url(record: Record, region: str, steps: Iterable[Step] = ()) -> str | None:
+    """The WebSocket API's URL once ``steps`` have run (a dry run's plan), from the record."""
+    return planned_url(
+        steps,
+        record,
+        WebsocketApiEntry,
+        lambda entry: websocket_url(entry.id, region, entry.stage),
+        lambda step: (
+            isinstance(step, CreateWebsocketApi)
+            or (isinstance(step, DeleteWebsocketApi) and not step.duplicate)
+        ),
+    )
 
 
 @functools.cache
@@ -119,8 +147,9 @@ class RemoteWebsocketApi:
     routes: Mapping[str, RemoteRoute]  # by route key
     orphans: tuple[str, ...]  # integrations no route targets (a create cut short)
     auto_deploy: bool | None  # None: no stage of that name
-    # Other APIs of that name fw made: copies a retried CreateApi left (it is not idempotent).
+    # Other APIs of that name fw made for this deployment: copies a retried CreateApi left.
     duplicates: tuple[str, ...] = ()
+    deployment: str | None = None  # its DEPLOYMENT_TAG value; None: untagged
 
 
 def recorded(record: Record) -> tuple[str, WebsocketApiEntry] | None:
@@ -227,7 +256,7 @@ def _delete_duplicates(key: str, name: str, found: RemoteWebsocketApi) -> list[S
 
 
 def _read_websocket_api(
-    reader: Reader, api_id: str | None, name: str, stage: str
+    reader: Reader, api_id: str | None, name: str, stage: str, deployment: str
 ) -> RemoteWebsocketApi | None:
     client = reader.client("apigatewayv2")
     found = None
@@ -241,16 +270,14 @@ def _read_websocket_api(
         or []
         if item.get("Name") == name and item.get("ProtocolType") == "WEBSOCKET"
     ]
-    ours = sorted(
-        (item for item in named if _DEPLOYMENT_TAG in (item.get("Tags") or {})),
-        key=lambda item: (str(item.get("CreatedDate") or ""), item["ApiId"]),
-    )
-    if found is None:
-        # No usable id on record (a deploy cut short right after CreateApi, or a lost record):
-        # adopt the API of that name if only one has it, else the oldest fw made.
-        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
-    if found is None:
+    items = {item["ApiId"]: item for item in named}
+    if found is not None:
+        items[found["ApiId"]] = found
+    chosen = adopt(_candidate(found) if found else None, [_candidate(i) for i in named], deployment)
+    if chosen is None:
         return None
+    candidate, duplicates = chosen
+    found = items[candidate.id]
     the_id = found["ApiId"]
     integrations = {
         item["IntegrationId"]: item
@@ -283,13 +310,20 @@ def _read_websocket_api(
     )
     return RemoteWebsocketApi(
         id=the_id,
-        made_by_fw=_DEPLOYMENT_TAG in (found.get("Tags") or {}),
+        made_by_fw=candidate.made_by_fw,
         route_selection=found.get("RouteSelectionExpression"),
         routes=routes,
         orphans=tuple(sorted(set(integrations) - targeted)),
         auto_deploy=None if stage_info is None else bool(stage_info.get("AutoDeploy")),
-        duplicates=tuple(item["ApiId"] for item in ours if item["ApiId"] != the_id),
+        duplicates=duplicates,
+        deployment=candidate.deployment,
     )
+
+
+def _candidate(item: Mapping[str, Any]) -> Candidate:
+    tagged = (item.get("Tags") or {}).get(DEPLOYMENT_TAG)
+    created = str(item.get("CreatedDate") or "")
+    return Candidate(item["ApiId"], created, tagged is not None, tagged)
 
 
 READS = {"websocket_api": Read("apigatewayv2", _read_websocket_api)}
@@ -304,8 +338,10 @@ def models(desired: DesiredState) -> tuple[WebsocketApi, ...]:
 
 
 def reads(desired: DesiredState, record: Record) -> list[Question]:
+    deployment = deployment_of(desired.app_name, desired.stage)
     return [
-        ("websocket_api", (_recorded_id(record), a.name, a.stage_name)) for a in models(desired)
+        ("websocket_api", (_recorded_id(record), a.name, a.stage_name, deployment))
+        for a in models(desired)
     ]
 
 
@@ -315,8 +351,9 @@ def plan(
     api = desired.websocket_api
     if api is None:
         return []
+    deployment = deployment_of(desired.app_name, desired.stage)
     found: RemoteWebsocketApi | None = remote.ask(
-        "websocket_api", _recorded_id(record), api.name, api.stage_name
+        "websocket_api", _recorded_id(record), api.name, api.stage_name, deployment
     )
     if found is None:
         return [
@@ -324,6 +361,9 @@ def plan(
             *(PutWebsocketRoute(api, route) for route in api.routes),
             CreateWebsocketStage(api),
         ]
+    refuse_other_deployment(
+        f"websocket API {api.name!r} ({found.id})", found.deployment, deployment
+    )
     refs.set(WEBSOCKET_API_ID, found.id)
     steps: list[Step] = _delete_duplicates(api.key, api.name, found)
     entry = WebsocketApiEntry(api.name, found.id, api.stage_name)
@@ -359,15 +399,20 @@ def plan(
 
 def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
     entries = dropped(record, WebsocketApiEntry, keep).values()
-    return [("websocket_api", (e.id, e.name, e.stage)) for e in entries]
+    deployment = deployment_of(record.app_name, record.stage)
+    return [("websocket_api", (e.id, e.name, e.stage, deployment)) for e in entries]
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
     steps: list[Step] = []
+    deployment = deployment_of(record.app_name, record.stage)
     for key, e in dropped(record, WebsocketApiEntry, keep).items():
-        found: RemoteWebsocketApi | None = remote.ask("websocket_api", e.id, e.name, e.stage)
-        # One found by name only goes if fw made it: another API of that name may be another's.
-        if found is not None and (found.id == e.id or found.made_by_fw):
+        found: RemoteWebsocketApi | None = remote.ask(
+            "websocket_api", e.id, e.name, e.stage, deployment
+        )
+        if found is not None and may_delete(
+            found.id, found.made_by_fw, found.deployment, e.id, deployment
+        ):
             steps.append(DeleteWebsocketApi(key, found.id, e.name))
         else:
             steps.append(ForgetResource(key))

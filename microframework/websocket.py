@@ -179,7 +179,9 @@ class WebsocketAPI:
             from botocore import UNSIGNED
             from botocore.config import Config
 
-            options["config"] = Config(signature_version=UNSIGNED)
+            # fw local's handlers run on many threads at once and share this client: botocore's
+            # default pool of 10 connections queued 50 echoing clients (556 -> 681 messages/s).
+            options["config"] = Config(signature_version=UNSIGNED, max_pool_connections=64)
             # botocore needs a region even for an unsigned request to a given endpoint.
             options["region_name"] = (
                 session.region_name or self._env.get("AWS_REGION") or "us-east-1"

@@ -65,7 +65,7 @@ def test_without_a_record_the_oldest_is_adopted_and_the_rest_deleted(
     apigateway = boto3.client("apigateway")
     # Two creates that both succeeded before the record was written (interrupted deploy).
     first = apigateway.create_rest_api(name=NAME, tags=TAGS)["id"]
-    second = apigateway.create_rest_api(name=NAME, description=f"fw app {NAME}")["id"]
+    second = apigateway.create_rest_api(name=NAME, tags=TAGS)["id"]
     result = deploy(root, "dev", sleep=lambda s: None)
     # The oldest is kept (created in the same second here, so the lower id: still one choice).
     (kept,) = api_ids()
@@ -114,6 +114,44 @@ def test_another_deployments_api_is_neither_adopted_nor_deleted_as_a_copy(
     assert recorded_api(root) == ours and api_ids() == sorted([theirs, ours])
     delete(root, "dev")
     assert api_ids() == [theirs]
+
+
+def test_an_untagged_api_an_older_fw_made_is_never_deleted_by_name(
+    aws: str, tmp_path: Path
+) -> None:
+    # fw before the tag wrote only the description: such an API of the same name may belong
+    # to another app and stage whose names make the same API name.
+    root = project(tmp_path)
+    deploy(root, "dev", sleep=lambda s: None)
+    ours = recorded_api(root)
+    legacy = boto3.client("apigateway").create_rest_api(name=NAME, description=f"fw app {NAME}")
+    result = deploy(root, "dev", sleep=lambda s: None)
+    assert not any("Deleting" in action for action in result.actions)
+    delete(root, "dev")
+    assert api_ids() == [legacy["id"]] and ours not in api_ids()
+
+
+def test_without_a_record_this_deployments_api_wins_over_an_older_untagged_one(
+    aws: str, tmp_path: Path
+) -> None:
+    apigateway = boto3.client("apigateway")
+    legacy = apigateway.create_rest_api(name=NAME, description=f"fw app {NAME}")["id"]
+    ours = apigateway.create_rest_api(name=NAME, tags=TAGS)["id"]  # a create not yet recorded
+    root = project(tmp_path)
+    result = deploy(root, "dev", sleep=lambda s: None)
+    assert not any("Deleting" in action for action in result.actions)
+    assert recorded_api(root) == ours and api_ids() == sorted([legacy, ours])
+
+
+def test_without_a_record_a_lone_untagged_api_fw_made_is_adopted(aws: str, tmp_path: Path) -> None:
+    # A stage deployed by an older fw whose record is lost: its API is found by name.
+    legacy = boto3.client("apigateway").create_rest_api(name=NAME, description=f"fw app {NAME}")[
+        "id"
+    ]
+    root = project(tmp_path)
+    result = deploy(root, "dev", sleep=lambda s: None)
+    assert not any(a.startswith("Creating REST API") for a in result.actions)
+    assert recorded_api(root) == legacy and api_ids() == [legacy]
 
 
 def test_apps_whose_names_collide_with_a_stage_are_refused(aws: str, tmp_path: Path) -> None:

@@ -159,18 +159,23 @@ def adopt(
 
     Creates such as ``CreateRestApi`` are not idempotent: a create botocore retried after a
     read timeout may leave two. With no usable id on record (a deploy cut short right after the
-    create, or a lost record), the only resource of that name is adopted, else the oldest fw
-    made for this deployment; the others fw made for it are copies. What another deployment
-    made is never a copy (the caller refuses it if it is the one found: see
-    :func:`refuse_other_deployment`).
+    create, or a lost record), the oldest one tagged for this deployment is adopted; failing
+    that, the only resource of that name, or the oldest untagged one fw made (fw before the
+    tag). Only those tagged for this deployment are copies: an untagged one may be another
+    deployment's, made by an older fw, and what another deployment tagged is never touched
+    (the caller refuses it if it is the one found: see :func:`refuse_other_deployment`).
     """
-    ours = sorted(
-        (c for c in named if c.made_by_fw and c.deployment in (None, deployment)),
-        key=lambda c: (c.created, c.id),
-    )
+    oldest_first = sorted(named, key=lambda c: (c.created, c.id))
+    ours = [c for c in oldest_first if c.made_by_fw and c.deployment == deployment]
+    legacy = [c for c in oldest_first if c.made_by_fw and c.deployment is None]
     found = by_id
     if found is None:
-        found = named[0] if len(named) == 1 else (ours[0] if ours else None)
+        if ours:
+            found = ours[0]
+        elif len(named) == 1:
+            found = named[0]
+        elif legacy:
+            found = legacy[0]
     if found is None:
         return None
     return found, tuple(c.id for c in ours if c.id != found.id)
@@ -180,9 +185,9 @@ def may_delete(
     found_id: str, made_by_fw: bool, tagged: str | None, recorded_id: str, deployment: str
 ) -> bool:
     """Whether a removal deletes what the read found for a recorded resource: the recorded one
-    itself, or (found by name: the recorded one is gone) one fw made for this deployment;
-    another of that name may be someone else's."""
-    return found_id == recorded_id or (made_by_fw and tagged in (None, deployment))
+    itself, or (found by name: the recorded one is gone) one fw tagged for this deployment;
+    another of that name, untagged included, may be someone else's."""
+    return found_id == recorded_id or (made_by_fw and tagged == deployment)
 
 
 def refuse_other_deployment(what: str, tagged: str | None, deployment: str) -> None:

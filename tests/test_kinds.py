@@ -88,6 +88,8 @@ NEEDS = {
     ("permission", "function"),
     ("permission", "rest_api"),  # a grant's source ARN names the API's id
     ("permission", "websocket_api"),
+    ("role_policy", "role"),  # PutRolePolicy needs the role
+    ("role_policy", "websocket_api"),  # the @connections grant names the API's id
     ("rule", "function"),  # the rule's target is the function
     ("s3_notification", "function"),
     ("s3_notification", "permission"),  # S3 checks the invoke grant when the notification is put
@@ -110,6 +112,7 @@ def _every_kind_plans() -> dict[str, object]:
     from deployer.deploy.kinds.layer import MANAGED_LAYER, LambdaLayer, RemoteLayer
     from deployer.deploy.kinds.log_group import RemoteLogGroup
     from deployer.deploy.kinds.permission import Permission
+    from deployer.deploy.kinds.role_policy import websocket_policy
     from deployer.deploy.kinds.websocket_api import (
         WEBSOCKET_API_ID,
         RemoteWebsocketApi,
@@ -117,6 +120,7 @@ def _every_kind_plans() -> dict[str, object]:
         build,
     )
     from deployer.deploy.state import Record
+    from deployer.policy.triggers import ArnScope
 
     class Remote(FakeRemote):
         websocket: RemoteWebsocketApi | None = None
@@ -148,6 +152,9 @@ def _every_kind_plans() -> dict[str, object]:
         functions=functions,
         websocket_api=build("app", "dev", "api", (route,), {}),
         permissions=(*base.permissions, grant),
+        role_policies=(
+            websocket_policy(base.roles[0].name, "api", ArnScope("aws", "us-east-1", ACCOUNT)),
+        ),
     )
     created = planner.plan(desired, Remote(), Record("app", "dev"))
     old, record = deployed(base)
@@ -172,6 +179,15 @@ def _every_kind_plans() -> dict[str, object]:
     api = desired.websocket_api
     resources[api.key] = {"kind": "websocket_api", "name": api.name, "id": "ws1", "stage": "api"}
     remote.websocket = RemoteWebsocketApi("ws1", True, None, {}, (), True)
+    (policy,) = desired.role_policies
+    resources[policy.key] = {
+        "kind": "role_policy", "role_name": policy.role_name, "policy_name": policy.policy_name,
+    }  # fmt: skip
+    role_name = desired.roles[0].name
+    remote.roles[role_name] = attrs.evolve(
+        remote.roles[role_name],
+        policies={**remote.roles[role_name].policies, policy.policy_name: policy.document},
+    )
     full = Record("app", "dev", "us-east-1", resources)
     deleted = planner.plan_delete(full, remote)
     # The same record once everything is gone from AWS (a manual cleanup, or a second delete).
@@ -202,7 +218,7 @@ def test_the_kinds_after_orders_every_pair_of_dependent_steps(which: str) -> Non
     for index in range(len(steps)):
         before.append(set().union(*(before[n] | {n} for n in needs[index])))
     touched = {step.kind for step in steps} - {"record"}
-    assert len(touched) == {"create": 11, "update": 7, "delete": 10}[which], touched
+    assert len(touched) == {"create": 12, "update": 8, "delete": 11}[which], touched
     unordered = [
         (steps[i].message, steps[j].message)
         for j in range(len(steps))

@@ -26,8 +26,7 @@ from lambda_runtime import ACCOUNT, LambdaError, LambdaRuntime, unavailable_reas
 
 from cli.main import cli
 from deployer.deploy.desired import function_name
-from deployer.package.build import write_zip
-from deployer.package.runtime import runtime_files
+from deployer.package.build import collect_function_files, write_zip
 from microframework import sample_events
 
 pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
@@ -543,10 +542,11 @@ def test_requirement_in_the_automatic_layer_is_imported_from_opt_python(layered:
 
 
 def _zip(tmp: Path, app: str) -> Path:
-    """A zip written by fw's own zip writer: the runtime and ``app``, without importing it."""
+    """A zip written by fw's own zip writer: ``app`` and the runtime it needs, chosen as fw
+    package chooses them (from its code, without importing it)."""
     (tmp / "app.py").write_text(app)
     path = tmp / "deployment.zip"
-    write_zip({**runtime_files(), "app.py": tmp / "app.py"}, path)
+    write_zip(collect_function_files(tmp), path)
     assert lambda_zip_violations(path) == []
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -636,3 +637,24 @@ def test_a_role_policy_over_iams_size_limit_is_refused_before_any_write() -> Non
         DeployError, match=r"the policy of role app-dev is 10\d{3} characters, over IAM's 10240"
     ):
         p.plan(desired, FakeRemote(), Record("app", "dev"))
+
+
+def test_the_size_check_counts_the_roles_other_inline_policies() -> None:
+    # "IAM and AWS STS quotas": 10,240 characters for all of a role's inline policies together,
+    # so two policies each under the quota are refused when their sum is over it.
+    from deployer.deploy.kinds.role_policy import websocket_policy
+    from deployer.policy.triggers import ArnScope
+
+    desired = desired_state()
+    (role, *others) = desired.roles
+    filler = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/"]}
+    size = len(json.dumps(role.policy_document, separators=(",", ":")))
+    grant = websocket_policy(role.name, "api", ArnScope("aws", "us-east-1", "123456789012"))
+    grant_size = len(json.dumps(grant.document, separators=(",", ":")))
+    filler["Resource"] = ["arn:aws:s3:::b/" + "k" * (10_240 - size - grant_size)]
+    document = {**role.policy_document, "Statement": [*role.policy_document["Statement"], filler]}
+    alone = attrs.evolve(desired, roles=(attrs.evolve(role, policy_document=document), *others))
+    assert len(json.dumps(document, separators=(",", ":"))) < 10_240
+    p.plan(alone, FakeRemote(), Record("app", "dev"))
+    with pytest.raises(DeployError, match=r"the policy of role app-dev is 10\d{3} characters"):
+        p.plan(attrs.evolve(alone, role_policies=(grant,)), FakeRemote(), Record("app", "dev"))

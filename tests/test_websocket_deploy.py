@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
+from _iam_lint import assert_clean
 from click.testing import CliRunner
 
 from deployer.deploy.aws import is_write_operation
@@ -83,6 +84,43 @@ def routes(api_id: str) -> dict[str, str]:
     return found
 
 
+def iam_policy(name: str) -> dict[str, Any]:
+    return dict(
+        boto3.client("iam").get_role_policy(RoleName="chat-dev", PolicyName=name)["PolicyDocument"]
+    )
+
+
+EXPECTED_MAIN_WITHOUT_WILDCARD = "no ManageConnections"
+
+
+def role_policies() -> dict[str, dict[str, Any]]:
+    """The role's inline policies; the main one summarised by whether it grants
+    ManageConnections (on any API: the wildcard form it had before the API existed)."""
+    names = boto3.client("iam").list_role_policies(RoleName="chat-dev")["PolicyNames"]
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        statements = iam_policy(name)["Statement"]
+        if name == "chat-dev":
+            manage = [s for s in statements if "execute-api:ManageConnections" in s["Action"]]
+            found[name] = {"Statement": manage or EXPECTED_MAIN_WITHOUT_WILDCARD}
+        else:
+            found[name] = {"Statement": statements}
+    return found
+
+
+def manage_statement(api_id: str) -> dict[str, Any]:
+    """The @connections ARNs of the API's own id and stage ("Control access to WebSocket APIs
+    with IAM authorization")."""
+    return {
+        "Effect": "Allow",
+        "Action": ["execute-api:ManageConnections"],
+        "Resource": [
+            f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/api/{method}/@connections/*"
+            for method in ("POST", "GET", "DELETE")
+        ],
+    }
+
+
 def deploy_quietly(root: Path, **kwargs: Any) -> Any:
     return deploy(root, "dev", sleep=lambda s: None, **kwargs)
 
@@ -115,15 +153,11 @@ def test_deploy_makes_the_api_its_routes_stage_grants_and_role_statement(
         assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api['ApiId']}/*"
         )
-    policy = boto3.client("iam").get_role_policy(RoleName="chat-dev", PolicyName="chat-dev")
-    (statement,) = [
-        s for s in policy["PolicyDocument"]["Statement"]
-        if s["Action"] == ["execute-api:ManageConnections"]
-    ]  # fmt: skip
-    assert statement["Resource"] == [
-        f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*/*/{method}/@connections/*"
-        for method in ("POST", "GET", "DELETE")
-    ]
+    assert role_policies() == {
+        "chat-dev": {"Statement": EXPECTED_MAIN_WITHOUT_WILDCARD},
+        "chat-dev-websocket": {"Statement": [manage_statement(api["ApiId"])]},
+    }
+    assert_clean(iam_policy("chat-dev-websocket"))
 
 
 def test_a_redeploy_writes_nothing_and_fw_url_gives_both_urls(aws: str, tmp_path: Path) -> None:
@@ -240,3 +274,25 @@ def test_the_api_of_another_app_and_stage_of_the_same_name_is_refused(
     assert f"websocket API {NAME!r} ({theirs}) belongs to 'cha/t-dev'" in message
     assert "not to 'chat/dev'" in message and "\n" not in message
     assert [a["ApiId"] for a in apis()] == [theirs] and routes(theirs) == {}
+
+
+def test_an_app_without_websockets_drops_the_grant_and_delete_removes_it(
+    aws: str, tmp_path: Path
+) -> None:
+    root = project(tmp_path)
+    deploy_quietly(root)
+    project(root, APP.split("\n\n\n@app.on_ws_connect")[0] + "\n")
+    result = deploy_quietly(root)
+    assert "Deleting policy chat-dev-websocket of IAM role chat-dev" in result.actions
+    assert list(role_policies()) == ["chat-dev"] and apis() == []
+    assert deploy_quietly(root).actions == ()
+
+    project(root)
+    deploy_quietly(root)
+    assert list(role_policies()) == ["chat-dev", "chat-dev-websocket"]
+    record = StateFile.load(tmp_path, "dev").record
+    assert record.get("role_policy:chat-dev/chat-dev-websocket") is not None
+    deleted = delete(root, "dev")
+    assert "Deleting policy chat-dev-websocket of IAM role chat-dev" in deleted.actions
+    iam = boto3.client("iam")
+    assert "chat-dev" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]

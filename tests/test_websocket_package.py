@@ -87,8 +87,25 @@ def test_the_template_has_the_api_routes_stage_and_grants(tmp_path: Path) -> Non
     assert (stage["StageName"], stage["AutoDeploy"]) == ("api", True)
     grant = resources["WebsocketMessageInvokePermission"]["Properties"]
     assert grant["SourceArn"]["Fn::Sub"].endswith(":${WebsocketAPI}/*")
-    policy = resources["WebsocketMessage"]["Properties"]["Policies"][0]
-    assert any(s.get("Action") == ["execute-api:ManageConnections"] for s in policy["Statement"])
+    # The template knows the API, so the grant names its id and stage, not every API's.
+    for function_id in ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect"):
+        (policy,) = resources[function_id]["Properties"]["Policies"]
+        manage = [s for s in policy["Statement"] if "execute-api:ManageConnections" in s["Action"]]
+        assert manage == [
+            {
+                "Effect": "Allow",
+                "Action": ["execute-api:ManageConnections"],
+                "Resource": [
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                        f"${{AWS::AccountId}}:${{WebsocketAPI}}/api/{method}/@connections/*"
+                    }
+                    for method in ("POST", "GET", "DELETE")
+                ],
+            }
+        ]
+    (rest_policy,) = resources["APIHandler"]["Properties"]["Policies"]
+    assert "execute-api:ManageConnections" not in json.dumps(rest_policy)
 
 
 def test_the_template_is_cfn_lint_clean(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from deployer.deploy.kinds.layer import MANAGED_LAYER, LambdaLayer
 from deployer.deploy.kinds.permission import Permission
 from deployer.deploy.kinds.rest_api import API_ID, RestApi
 from deployer.deploy.kinds.role import ManagedRole
+from deployer.deploy.kinds.role_policy import RolePolicy, websocket_policy
 from deployer.deploy.kinds.websocket_api import WEBSOCKET_API_ID, WebsocketApi, WebsocketRoute
 from deployer.deploy.models import DesiredState
 from deployer.errors import ConfigError
@@ -166,9 +167,14 @@ def build_desired(
             )
 
     websocket_api = None
+    role_policies: tuple[RolePolicy, ...] = ()
     if graph.websocket_handlers:
         websocket_api, grants = _websocket_api(ctx, config, graph, by_logical)
         permissions += grants
+        role_policies = tuple(
+            websocket_policy(name, websocket_api.stage_name, ctx.scope)
+            for name in roles.websocket_roles
+        )
 
     wiring = _Wiring(ctx)
     for node in graph.event_handlers:
@@ -186,6 +192,7 @@ def build_desired(
             permissions=tuple(permissions + wiring.permissions),
             wired=wiring.models,
             websocket_api=websocket_api,
+            role_policies=role_policies,
         ),
         warnings=roles.warnings,
     )
@@ -204,6 +211,8 @@ class _RoleSet:
         self.roles: dict[str, ManagedRole] = {}
         # What AWS checks each role for beyond the code's calls (its functions' triggers).
         self._extra: dict[str, list[dict[str, Any]]] = {}
+        # Roles of websocket handlers: their @connections grant waits for the API's id.
+        self.websocket_roles: dict[str, None] = {}
         self._warnings: list[str] = []
 
     @staticmethod
@@ -258,6 +267,8 @@ class _RoleSet:
             # A hand-written policy (autogen_policy false) is used exactly as written.
             extra = self._extra.setdefault(name, [])
             extra += function_statements(source, fconfig, self._ctx.scope)
+            if getattr(source, "kind", None) == "websocket":
+                self.websocket_roles[name] = None
         return self.roles[name].arn
 
 

@@ -20,6 +20,7 @@ from deployer.deploy.kinds.layer import LambdaLayer
 from deployer.deploy.kinds.permission import Permission
 from deployer.deploy.kinds.rest_api import RestApi
 from deployer.deploy.kinds.role import ManagedRole
+from deployer.deploy.kinds.role_policy import RolePolicy
 from deployer.deploy.kinds.rule import EventRule
 from deployer.deploy.kinds.s3_notification import S3Notification
 from deployer.deploy.kinds.sns_subscription import SNSSubscription
@@ -66,6 +67,8 @@ class DesiredState:
         return self.wired.get(event_source_mapping.NAME, ())
 
     websocket_api: WebsocketApi | None = None
+    # Inline policies added to the roles once what they name exists (kinds/role_policy.py).
+    role_policies: tuple[RolePolicy, ...] = ()
 
     def keys(self) -> frozenset[str]:
         """The record keys of every resource, to tell which recorded ones were removed."""

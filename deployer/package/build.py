@@ -119,6 +119,7 @@ def build_package(
     max_unzipped: int = MAX_UNZIPPED_BYTES,
     check: Callable[[StagedPackage], None] | None = None,
     report: Callable[[str], None] | None = None,
+    app: Any = None,
 ) -> PackageResult:
     """Write ``out_dir/deployment.zip`` (and ``out_dir/layer-deployment.zip`` with a layer).
 
@@ -126,6 +127,8 @@ def build_package(
     or a package that unpacks to more than ``max_unzipped`` bytes; nothing is written then.
     ``check`` sees the package's contents before anything is written, and may refuse them.
     ``report`` hears of the steps that can take seconds (pip, compressing the dependencies).
+    ``app``, when loaded, tells which on-demand runtime modules its handlers need (see
+    ``deployer.package.runtime``); the project's code is read for them either way.
     """
     project_dir = Path(project_dir)
     out_dir = Path(out_dir)
@@ -138,7 +141,7 @@ def build_package(
         project_dir, runtime=runtime, architecture=architecture, report=report
     )
     deps = _dependency_archive(deps_dir, report) if deps_dir else None
-    function_files = collect_function_files(project_dir)
+    function_files = collect_function_files(project_dir, app)
     function_files.update(bytecode_files(function_files, project_dir / ".fw" / "cache", runtime))
     function_deps: dict[str, _StoredEntry] = {}
     layer_deps: dict[str, _StoredEntry] = {}
@@ -222,6 +225,7 @@ def build_stage_package(
             report=report,
         ),
         report=report,
+        app=app,
     )
 
 
@@ -262,20 +266,23 @@ def check_limits(
             )
 
 
-def collect_function_files(project_dir: Path) -> dict[str, Path]:
+def collect_function_files(project_dir: Path, app: Any = None) -> dict[str, Path]:
     """Map zip names to files: the project's shipped code, vendor/ and the runtime.
 
     The shipped code is app.py, lib/, chalicelib/ and the modules beside app.py that the app
-    imports (see ``deployer.package.imports``).
+    imports (see ``deployer.package.imports``); the runtime has the on-demand modules (websocket)
+    only when the app or its code uses them.
     """
     from deployer.package.imports import (
         shipped_code,  # it reads trees with tree_files, from this module
     )
+    from deployer.package.runtime import on_demand_modules
 
-    files = runtime_files()
+    code = shipped_code(project_dir)
+    files = runtime_files(on_demand_modules(code, app))
     # vendor/ goes to the zip root as is; it may deliberately shadow the runtime.
     files.update(tree_files(project_dir / "vendor"))
-    files.update(shipped_code(project_dir).files)
+    files.update(code.files)
     return files
 
 

@@ -38,7 +38,7 @@ from deployer.errors import PackagingError
 from deployer.package.build import LAYER_PREFIX, StagedPackage
 from deployer.package.dependencies import REQUIREMENTS_FILE
 from deployer.package.imports import ImportSite, ShippedCode, local_root, module_files, shipped_code
-from deployer.package.runtime import local_only_module
+from deployer.package.runtime import local_only_module, needs_on_demand
 from deployer.project.app_loader import PLACEHOLDER_REGION
 
 __all__ = ["check_imports", "check_package", "import_app", "runs_here"]
@@ -156,6 +156,9 @@ def check_imports(staged: StagedPackage, code: ShippedCode) -> None:
             continue
         if local_only_module(site.module) and not _has_module(names, site.module):
             raise PackagingError(_missing(site, staged.project_dir))
+        on_demand = needs_on_demand(site.module)
+        if on_demand and not _has_module(names, on_demand):
+            raise PackagingError(_missing(site, staged.project_dir))
         if local_root(staged.project_dir, site.module) is not None:
             # The project's own module: the file itself must be in the package.
             if site.maybe_attribute or _has_module(names, site.module):
@@ -260,6 +263,13 @@ def _missing(site: ImportSite, project_dir: Path, *, via: str = "") -> str:
     """One line: where, what, and how to get it into the package."""
     where = f"{site.file}:{site.line}: {site.statement!r}{via} needs"
     module = site.module
+    on_demand = needs_on_demand(module)
+    if on_demand is not None:
+        return (
+            f"{where} {on_demand!r}, which fw ships only to apps that use websockets and this"
+            " package lacks: fw decides from the app's websocket handlers and from the imports"
+            f" and names its code reads, so add 'import {on_demand}' to app.py."
+        )
     emulation = local_only_module(module)
     if emulation is not None:
         return (

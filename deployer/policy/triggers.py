@@ -6,7 +6,9 @@ Lambda reads a queue or stream with the function's own role, and creates a VPC f
 interfaces with it, so these actions belong on the role even though the app never calls them.
 ``fw deploy`` (``desired``), ``fw package`` (``sam``) and ``fw gen-policy`` all call
 :func:`function_statements`, so the three show the same statements; they differ only in the
-:class:`ArnScope` the ARNs are written in.
+:class:`ArnScope` the ARNs are written in. A websocket handler's ``@connections`` grant names
+its API's id, which only deploy and package know: they add :func:`manage_connections` with it
+(``deploy/kinds/role_policy.py``), and ``fw gen-policy`` (:func:`role_statements`) with "*".
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "extend_document",
     "function_statements",
     "grants",
+    "manage_connections",
     "role_statements",
     "source_arn",
     "topic_arn",
@@ -101,7 +104,7 @@ _KMS_DECRYPT = ("kms:Decrypt",)
 # "Control access to WebSocket APIs with IAM authorization": ManageConnections controls the
 # @connections API, whose ARNs are <api-id>/<stage>/<METHOD>/@connections; "Use @connections
 # commands in your backend service": POST sends to a connection, GET reads its status, DELETE
-# disconnects it (the app's websocket_api.send, info and close).
+# disconnects it (the app's websocket_api.send, info and close), each on @connections/<id>.
 _MANAGE_CONNECTIONS = ("execute-api:ManageConnections",)
 _CONNECTION_METHODS = ("POST", "GET", "DELETE")
 
@@ -110,12 +113,18 @@ def _allow(actions: Iterable[str], resource: str | list[str]) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": resource}
 
 
-def _connections(scope: ArnScope) -> list[str]:
-    """The @connections resources of the app's WebSocket APIs. The API id and its stage are
-    "*": the role is made (and its policy put) before the API exists, so its id is unknown."""
-    return [
-        scope.arn("execute-api", f"*/*/{method}/@connections/*") for method in _CONNECTION_METHODS
-    ]
+def manage_connections(scope: ArnScope, api_id: str = "*", stage: str = "*") -> dict[str, Any]:
+    """The statement that lets a websocket handler post to, read and close the connections of
+    API ``api_id``'s ``stage``. fw deploy and fw package name their API (a second inline policy
+    put once the API exists, and the template's ``${WebsocketAPI}``); fw gen-policy cannot know
+    the id, so it writes "*"."""
+    return _allow(
+        _MANAGE_CONNECTIONS,
+        [
+            scope.arn("execute-api", f"{api_id}/{stage}/{method}/@connections/*")
+            for method in _CONNECTION_METHODS
+        ],
+    )
 
 
 @attrs.frozen
@@ -155,18 +164,6 @@ POLLED: dict[str, Polled] = {
 }
 
 
-def _manage_connections(source: Any, scope: ArnScope) -> list[dict[str, Any]]:
-    return [_allow(_MANAGE_CONNECTIONS, _connections(scope))]
-
-
-# Event source kind -> statements its handler's own calls need that the analyser cannot see:
-# a websocket handler answers its clients through the API's @connections endpoint ("Use
-# @connections commands in your backend service").
-HANDLER_NEEDS: dict[str, Callable[[Any, ArnScope], list[dict[str, Any]]]] = {
-    "websocket": _manage_connections,
-}
-
-
 def source_arn(source: Any, scope: ArnScope) -> str | None:
     """The ARN of the queue or stream a handler reads, or None for pushed events.
 
@@ -194,9 +191,6 @@ def function_statements(source: Any, fconfig: Any, scope: ArnScope) -> list[dict
     arn = polled.arn(source, scope) if polled is not None else None
     if polled is not None and arn:
         statements += polled.statements(arn)
-    needs = HANDLER_NEEDS.get(getattr(source, "kind", None) or "")
-    if needs is not None:
-        statements += needs(source, scope)
     key = getattr(fconfig, "source_kms_key_arn", None)
     if key and arn:
         statements.append(_allow(_KMS_DECRYPT, key))
@@ -216,7 +210,8 @@ def role_statements(
     app: Any, config: Any, scope: ArnScope, *, policy_key: tuple[bool, str | None] | None = None
 ) -> list[dict[str, Any]]:
     """The statements of every function whose managed role has ``policy_key``'s settings
-    (default: the stage's), in the app's function order: what fw gen-policy adds."""
+    (default: the stage's), in the app's function order: what fw gen-policy adds (a websocket
+    handler's grant on any API's @connections: the id is unknown before a deploy)."""
     from deployer.deploy.graph import app_graph
 
     default = config.function(None)
@@ -229,6 +224,8 @@ def role_statements(
         if (fconfig.autogen_policy, fconfig.iam_policy_file) != key:
             continue
         statements += function_statements(function.source, fconfig, scope)
+        if getattr(function.source, "kind", None) == "websocket":
+            statements.append(manage_connections(scope))
     return statements
 
 

@@ -161,9 +161,13 @@ def reads(desired: DesiredState, record: Record) -> list[Question]:
 MAX_ROLE_POLICY_CHARS = 10_240
 
 
-def _check_policy_size(role: ManagedRole) -> None:
-    """Refuse a role policy IAM would refuse, before the deploy writes anything."""
-    size = len(json.dumps(role.policy_document, separators=(",", ":")))
+def _check_policy_size(role: ManagedRole, desired: DesiredState) -> None:
+    """Refuse role policies IAM would refuse, before the deploy writes anything: the role's own
+    and the inline policies the role_policy kind adds to it (their placeholders, a little
+    longer than the ids they stand for, are counted as written)."""
+    documents = [role.policy_document]
+    documents += [p.document for p in desired.role_policies if p.role_name == role.name]
+    size = sum(len(json.dumps(d, separators=(",", ":"))) for d in documents)
     if size > MAX_ROLE_POLICY_CHARS:
         raise DeployError(
             f"the policy of role {role.name} is {size} characters, over IAM's"
@@ -177,7 +181,7 @@ def plan(
     desired: DesiredState, remote: RemoteState, record: Record, refs: References
 ) -> list[Step]:
     for role in desired.roles:
-        _check_policy_size(role)
+        _check_policy_size(role, desired)
     steps: list[Step] = []
     for role in desired.roles:
         found: RemoteRole | None = remote.ask("role", role.name)

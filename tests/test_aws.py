@@ -324,3 +324,24 @@ def test_a_wait_of_a_second_or_more_is_said(aws: str) -> None:
     for _ in range(3):
         client.get_rest_apis()  # within the burst: no wait, nothing said
     assert said == ["Waiting 3 s for AWS's quota on apigateway CreateRestApi calls"]
+
+
+def test_a_quota_wait_is_printed_under_the_step_that_waits(aws: str, tmp_path: Path) -> None:
+    # Steps run on the pool's threads; the limiter's line must join its own step's lines.
+    from deployer.deploy.run import deploy
+
+    (tmp_path / ".fw").mkdir()
+    (tmp_path / ".fw" / "config.json").write_text('{"version": "1.0", "app_name": "q"}')
+    (tmp_path / "app.py").write_text(
+        "from microframework import App\n\napp = App('q')\n\n\n"
+        "@app.route('/')\ndef index():\n    return {}\n\n\n"
+        "@app.schedule('rate(1 hour)')\ndef tick(event):\n    return None\n"
+    )
+    limiter, _ = _limiter()
+    limiter.reserve("apigateway", "CreateRestApi:EDGE")  # an API created just before
+    context = AwsContext(session=boto3.Session(region_name="us-east-1"), region="us-east-1")
+    context.limiter = limiter
+    lines: list[str] = []
+    deploy(tmp_path, "dev", aws=context, report=lines.append, sleep=lambda s: None, workers=8)
+    wait = lines.index("Waiting 30 s for AWS's quota on apigateway CreateRestApi calls")
+    assert lines[wait - 1] == "Creating REST API q-dev"

@@ -207,7 +207,7 @@ def test_fw_records_live_in_fw_deployed_for_every_command(
     code, out, err = run_fw(capsys, *args, "logs", "--name", "job")
     assert code == 0, err  # found tools-dev-job in fw's record, not Chalice's
     code, out, err = run_fw(capsys, *args, "url")
-    assert (code, err.strip()) == (1, "Error: stage 'dev' has no deployed REST API; run"
+    assert (code, err.strip()) == (1, "Error: stage 'dev' has no deployed API (REST or WebSocket); run"
                                    " 'fw deploy --stage dev' first")  # fmt: skip
 
     code, out, err = run_fw(capsys, *args, "delete")

@@ -164,3 +164,14 @@ def test_a_stage_name_with_a_path_in_it_touches_no_file(
     assert victim.read_text() == "pinned\n"
     with pytest.raises(ConfigError):
         lock_path(tmp_path, "../x")
+
+
+def test_on_windows_the_run_goes_unlocked_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # flock is POSIX's: there fw must still deploy, without the lock, and tell the user.
+    monkeypatch.setattr(sys, "platform", "win32")
+    said: list[str] = []
+    with stage_lock(tmp_path, "dev", command="fw deploy", report=said.append):
+        assert not lock_path(tmp_path, "dev").exists()
+    assert said == ["Note: stage 'dev' is not locked against a second fw run on Windows"]

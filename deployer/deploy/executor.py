@@ -121,6 +121,9 @@ class Executor:
         after = {kind.NAME: kind.AFTER for kind in kinds.KINDS}
         # Handler lines (an upload, a wait for Lambda) are printed with their step.
         sink, self.report = self.report, pool.routed(self.report)
+        # So are the AWS quota waits the limiter announces from a step's thread.
+        limiter = self.aws.limiter
+        quota_report, limiter.report = limiter.report, self.report
         try:
             return pool.run(
                 list(plan),
@@ -138,6 +141,7 @@ class Executor:
             raise
         finally:
             self.report = sink
+            limiter.report = quota_report
 
     def apply(self, instruction: Instruction) -> None:
         """Apply one instruction and record what it made (the one entry point for a runner)."""

@@ -324,7 +324,7 @@ def stage_urls(project_dir: Path, stage: str = "dev") -> list[str]:
     urls = [u.url for u in _stage_urls(record, record.region or "") if u.url is not None]
     if not state.exists or not urls:
         raise DeployError(
-            f"stage {stage!r} has no deployed REST API; run 'fw deploy --stage {stage}' first"
+            f"stage {stage!r} has no deployed API (REST or WebSocket); run 'fw deploy --stage {stage}' first"
         )
     if record.region is None:
         raise DeployError(f"the record of stage {stage!r} has no region; run 'fw deploy' again")

@@ -138,7 +138,8 @@ def wire(source: Any, function: LambdaFunction, ctx: WiringContext) -> Wired:
         prefix=source.prefix or None,
         suffix=source.suffix or None,
     )
-    # Bucket ARNs carry no account: S3's invoke permission names the account that owns it.
+    # Bucket ARNs carry no account: S3's invoke permission names the account that owns it
+    # ("Granting Lambda function access to AWS services": SourceAccount for Amazon S3).
     bucket = Invoker(
         "s3.amazonaws.com", f"arn:{ctx.partition}:s3:::{source.bucket}", ctx.account_id
     )
@@ -285,7 +286,8 @@ def template(t: Template) -> None:
 
     for function in t.wired_by(WIRES):
         source = function.source
-        # Bucket ARNs carry no account: pin the account so a bucket of the same name
+        # Bucket ARNs carry no account ("Granting Lambda function access to AWS services"):
+        # pin the account so a bucket of the same name
         # elsewhere cannot invoke the function.
         bucket = f"arn:${{AWS::Partition}}:s3:::{source.bucket}"
         t.resources[f"{function.logical_id}S3Permission"] = invoke_permission(

@@ -155,7 +155,12 @@ def __getattr__(name: str) -> object:
     if module is not None:
         import importlib
 
-        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        try:
+            value = getattr(importlib.import_module(f".{module}", __name__), name)
+        except ModuleNotFoundError as err:
+            from .errors import not_shipped
+
+            raise not_shipped(err) from None
     elif name in _ALIASES:
         target = _ALIASES[name]
         value = globals()[target] if target in globals() else __getattr__(target)

@@ -254,7 +254,12 @@ class App(Scaffold, RestDispatch):
     def websocket_api(self) -> WebsocketAPI:
         """Post to, close and inspect WebSocket connections (created on first use)."""
         if self._websocket_api is None:
-            from .websocket import WebsocketAPI
+            try:
+                from .websocket import WebsocketAPI
+            except ModuleNotFoundError as err:
+                from .errors import not_shipped
+
+                raise not_shipped(err) from None
 
             self._websocket_api = WebsocketAPI()
         return self._websocket_api

@@ -101,3 +101,19 @@ ALL_ERRORS = (
     UnprocessableEntityError,
     TooManyRequestsError,
 )
+
+
+def not_shipped(err: ModuleNotFoundError) -> ImportError:
+    """The error for an on-demand runtime module missing from a deployment package.
+
+    ``fw package`` ships ``microframework.websocket`` only with apps it sees using websockets
+    (reading their code); one it missed fails here, with the fix, instead of a bare
+    ModuleNotFoundError.
+    """
+    if err.name != "microframework.websocket":
+        return err
+    return ImportError(
+        "microframework.websocket is not in this deployment package (fw ships it with apps"
+        " it sees using websockets): add 'import microframework.websocket' to app.py and deploy"
+        " again"
+    )

@@ -68,6 +68,20 @@ def build(root: Path, files: dict[str, str], app: object = None) -> set[str]:
         ),
         ({"app.py": "import microframework.websocket\n" + HEAD}, True),
         ({"app.py": "from microframework import *\n" + HEAD}, True),
+        # vendor/ ships as it is, outside the app's import graph: its code is read too.
+        (
+            {
+                "app.py": HEAD,
+                "vendor/wslib/__init__.py": "def gone():\n"
+                "    from microframework import WebsocketDisconnectedError\n"
+                "    return WebsocketDisconnectedError\n",
+            },
+            True,
+        ),
+        (
+            {"app.py": HEAD, "vendor/wsmod.py": "import microframework.websocket as ws\n"},
+            True,
+        ),
     ],
     ids=[
         "rest-only",
@@ -77,6 +91,8 @@ def build(root: Path, files: dict[str, str], app: object = None) -> set[str]:
         "lazy-name",
         "module-import",
         "star-import",
+        "vendored-name",
+        "vendored-import",
     ],  # fmt: skip
 )
 def test_websocket_ships_only_with_an_app_that_uses_it(
@@ -125,3 +141,24 @@ def test_the_static_check_refuses_a_package_that_misses_it(tmp_path: Path) -> No
     with pytest.raises(PackagingError, match=r"^app.py:6: 'from microframework import WebsocketEvent'"
                        r" needs 'microframework.websocket', which fw ships only to apps"):  # fmt: skip
         check_imports(staged, code)
+
+
+def test_a_missing_websocket_module_fails_with_the_fix() -> None:
+    # What a function fw's reading missed meets in Lambda: one line saying how to ship it.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, microframework\n"
+        "sys.modules['microframework.websocket'] = None\n"  # as if the file were not there
+        "try:\n    microframework.WebsocketEvent\nexcept ImportError as err:\n    print(err)\n"
+        "app = microframework.App('x')\n"
+        "try:\n    app.websocket_api\nexcept ImportError as err:\n    print(err)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert len(out) == 2
+    for line in out:
+        assert line.startswith("microframework.websocket is not in this deployment package")
+        assert "add 'import microframework.websocket' to app.py" in line

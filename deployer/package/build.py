@@ -279,9 +279,10 @@ def collect_function_files(project_dir: Path, app: Any = None) -> dict[str, Path
     from deployer.package.runtime import on_demand_modules
 
     code = shipped_code(project_dir)
-    files = runtime_files(on_demand_modules(code, app))
+    vendored = tree_files(project_dir / "vendor")
+    files = runtime_files(on_demand_modules(code, app, vendored.values()))
     # vendor/ goes to the zip root as is; it may deliberately shadow the runtime.
-    files.update(tree_files(project_dir / "vendor"))
+    files.update(vendored)
     files.update(code.files)
     return files
 

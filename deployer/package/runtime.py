@@ -54,7 +54,9 @@ _WEBSOCKET_ATTRIBUTES = frozenset({
 })  # fmt: skip
 
 
-def on_demand_modules(code: ShippedCode, app: Any = None) -> frozenset[str]:
+def on_demand_modules(
+    code: ShippedCode, app: Any = None, vendored: Iterable[Path] = ()
+) -> frozenset[str]:
     """The ``ON_DEMAND_MODULES`` the package needs: websocket for an app that registered
     websocket handlers (``app``, when loaded) or whose shipped code names the module, one of its
     names or the decorators and attribute that load it (read, not run: an import or a use
@@ -65,6 +67,9 @@ def on_demand_modules(code: ShippedCode, app: Any = None) -> frozenset[str]:
         if needs_on_demand(site.module):
             return frozenset({"websocket"})
     if any(_names_websocket(path) for path in code.modules.values()):
+        return frozenset({"websocket"})
+    # vendor/ ships as it is: its Python files are read the same way.
+    if any(_names_websocket(path) for path in vendored if path.suffix == ".py"):
         return frozenset({"websocket"})
     return frozenset()
 
@@ -90,6 +95,14 @@ def _names_websocket(path: Path) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in _WEBSOCKET_ATTRIBUTES:
             return True
+        # Imports, for files whose imports the import graph does not list (vendor/).
+        if isinstance(node, ast.Import) and any(needs_on_demand(a.name) for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if needs_on_demand(node.module) or any(
+                needs_on_demand(f"{node.module}.{alias.name}") for alias in node.names
+            ):
+                return True
         # "from microframework import *" imports every name of __all__, the websocket ones too.
         if isinstance(node, ast.ImportFrom) and node.module == "microframework" and not node.level:
             if any(alias.name == "*" for alias in node.names):

@@ -179,3 +179,15 @@ def test_apps_whose_names_collide_with_a_stage_are_refused(aws: str, tmp_path: P
     assert "belongs to 'shop/eu-dev'" in str(caught.value)
     assert "not to 'shop-eu/dev'" in str(caught.value)
     assert writes == []
+
+
+def test_an_api_fw_did_not_make_is_never_adopted(aws: str, tmp_path: Path) -> None:
+    # E.g. a Chalice deployment of the same project: its API has fw's name, not fw's marks.
+    theirs = boto3.client("apigateway").create_rest_api(name=NAME)["id"]
+    root = project(tmp_path)
+    result = deploy(root, "dev", sleep=lambda s: None)
+    assert f"Creating REST API {NAME}" in result.actions
+    ours = recorded_api(root)
+    assert ours != theirs and api_ids() == sorted([theirs, ours])
+    delete(root, "dev")
+    assert api_ids() == [theirs]

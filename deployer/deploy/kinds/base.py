@@ -160,22 +160,18 @@ def adopt(
     Creates such as ``CreateRestApi`` are not idempotent: a create botocore retried after a
     read timeout may leave two. With no usable id on record (a deploy cut short right after the
     create, or a lost record), the oldest one tagged for this deployment is adopted; failing
-    that, the only resource of that name, or the oldest untagged one fw made (fw before the
-    tag). Only those tagged for this deployment are copies: an untagged one may be another
-    deployment's, made by an older fw, and what another deployment tagged is never touched
-    (the caller refuses it if it is the one found: see :func:`refuse_other_deployment`).
+    that, the oldest untagged one fw made (fw before the tag), or one another deployment tagged
+    (the caller refuses it: see :func:`refuse_other_deployment`). What fw did not make (a
+    Chalice deployment's API has the same name) is never adopted: fw makes its own. Only those
+    tagged for this deployment are copies: an untagged one may be another deployment's.
     """
     oldest_first = sorted(named, key=lambda c: (c.created, c.id))
     ours = [c for c in oldest_first if c.made_by_fw and c.deployment == deployment]
     legacy = [c for c in oldest_first if c.made_by_fw and c.deployment is None]
+    others = [c for c in oldest_first if c.made_by_fw and c.deployment not in (None, deployment)]
     found = by_id
     if found is None:
-        if ours:
-            found = ours[0]
-        elif len(named) == 1:
-            found = named[0]
-        elif legacy:
-            found = legacy[0]
+        found = next(iter(ours or legacy or others), None)
     if found is None:
         return None
     return found, tuple(c.id for c in ours if c.id != found.id)

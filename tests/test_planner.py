@@ -224,7 +224,9 @@ def deployed(desired: DesiredState, api_id: str = "abc123") -> tuple[FakeRemote,
         resources[fn.key] = {"kind": "function", "name": fn.function_name, "arn": fn.arn}
     api = desired.rest_api
     if api is not None:
-        remote.apis[api_id] = RemoteApi(api_id, api.name, api.fingerprint)
+        remote.apis[api_id] = RemoteApi(
+            api_id, api.name, api.fingerprint, made_by_fw=True, deployment="app/dev"
+        )
         resources[api.key] = {"kind": "rest_api", "name": api.name, "id": api_id,
                               "stage": api.stage_name, "fingerprint": api.fingerprint}  # fmt: skip
     for perm in desired.permissions:

@@ -113,6 +113,19 @@ class CreateWebsocketApi(_ApiStep):
 
 
 @attrs.frozen
+class TagWebsocketApi(_ApiStep):
+    """Give the API this deployment uses, found untagged, the deployment's tag, which from then
+    on guards it: only APIs tagged for this deployment are adopted or deleted by name."""
+
+    MESSAGE: ClassVar[str] = (
+        "Tagging websocket API {self.api.name} ({self.api_id}) as {self.deployment}'s"
+    )
+    api: WebsocketApi
+    api_id: str
+    deployment: str
+
+
+@attrs.frozen
 class SetRouteSelection(_ApiStep):
     MESSAGE: ClassVar[str] = "Setting the route selection of websocket API {self.api.name}"
     api: WebsocketApi
@@ -300,6 +313,8 @@ def plan(
     entry = WebsocketApiEntry(api.name, found.id, api.stage_name)
     if record.get(api.key) != entry:
         steps.append(RecordResource(api.key, entry))
+    if found.deployment is None:
+        steps.append(TagWebsocketApi(api, found.id, deployment))
     if found.route_selection != ROUTE_SELECTION:
         steps.append(SetRouteSelection(api))
     wanted = {route.route_key for route in api.routes}
@@ -369,6 +384,15 @@ def _create_api(ex: Executor, step: CreateWebsocketApi) -> None:
     ex.state.put(api.key, WebsocketApiEntry(api.name, result["ApiId"], api.stage_name))
 
 
+def _tag_api(ex: Executor, step: TagWebsocketApi) -> None:
+    # "Tags" (Amazon API Gateway Version 2 API Reference: TagResource, POST /v2/tags/
+    # {resource-arn}) on the API's ARN ("Amazon API Gateway Amazon Resource Name (ARN)
+    # reference": arn:<partition>:apigateway:<region>::/apis/<id>); other tags stay.
+    arn = f"arn:{ex.aws.partition}:apigateway:{ex.aws.region}::/apis/{step.api_id}"
+    tags = {**step.api.tags, DEPLOYMENT_TAG: step.deployment}
+    ex.client("apigatewayv2").tag_resource(ResourceArn=arn, Tags=tags)
+
+
 def _set_route_selection(ex: Executor, step: SetRouteSelection) -> None:
     ex.client("apigatewayv2").update_api(
         ApiId=ex.resolve(WEBSOCKET_API_ID), RouteSelectionExpression=ROUTE_SELECTION
@@ -429,6 +453,7 @@ def _delete_api(ex: Executor, step: DeleteWebsocketApi) -> None:
 
 HANDLERS: Mapping[type, Handler] = {
     CreateWebsocketApi: _create_api,
+    TagWebsocketApi: _tag_api,
     SetRouteSelection: _set_route_selection,
     PutWebsocketRoute: _put_route,
     DeleteWebsocketRoute: _delete_route,

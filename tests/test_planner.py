@@ -685,3 +685,13 @@ def test_two_invokers_of_one_function_are_added_once_then_left_alone() -> None:
     assert {step.permission.statement_id for step in plan} == {t.statement_id for t in two}
     remote, record = deployed(desired)
     assert list(p.plan(desired, remote, record)) == []
+
+
+def test_an_untagged_api_kept_from_the_record_is_tagged_once() -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    remote.apis["abc123"] = attrs.evolve(remote.apis["abc123"], deployment=None)
+    plan = p.plan(desired, remote, record)
+    assert plan.messages() == ["Tagging REST API app-dev (abc123) as app/dev's"]
+    remote.apis["abc123"] = attrs.evolve(remote.apis["abc123"], deployment="app/dev")
+    assert list(p.plan(desired, remote, record)) == []

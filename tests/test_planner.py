@@ -12,6 +12,7 @@ import pytest
 
 from deployer.deploy import instructions as ins
 from deployer.deploy import planner as p
+from deployer.deploy.desired import statement_ids
 from deployer.deploy.kinds.base import CodeArtifact, ForgetResource, RecordResource
 from deployer.deploy.kinds.event_source_mapping import (
     CreateMapping,
@@ -223,7 +224,9 @@ def deployed(desired: DesiredState, api_id: str = "abc123") -> tuple[FakeRemote,
         resources[fn.key] = {"kind": "function", "name": fn.function_name, "arn": fn.arn}
     api = desired.rest_api
     if api is not None:
-        remote.apis[api_id] = RemoteApi(api_id, api.name, api.fingerprint)
+        remote.apis[api_id] = RemoteApi(
+            api_id, api.name, api.fingerprint, made_by_fw=True, deployment="app/dev"
+        )
         resources[api.key] = {"kind": "rest_api", "name": api.name, "id": api_id,
                               "stage": api.stage_name, "fingerprint": api.fingerprint}  # fmt: skip
     for perm in desired.permissions:
@@ -658,3 +661,37 @@ def test_the_size_check_counts_the_roles_other_inline_policies() -> None:
     p.plan(alone, FakeRemote(), Record("app", "dev"))
     with pytest.raises(DeployError, match=r"the policy of role app-dev is 10\d{3} characters"):
         p.plan(attrs.evolve(alone, role_policies=(grant,)), FakeRemote(), Record("app", "dev"))
+
+
+def test_two_invokers_of_one_function_are_added_once_then_left_alone() -> None:
+    """A function two services invoke gets one statement per invoker (the first keeps
+    ``fw-invoke``, so stages deployed before keep theirs): planned once, then nothing."""
+    desired = desired_state()
+    tick = desired.functions[1]
+    rule_source = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/app-dev-tick"
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:other"
+    two = statement_ids([
+        Permission(tick.function_name, "fw-invoke", "events.amazonaws.com", rule_source),
+        Permission(tick.function_name, "fw-invoke", "sns.amazonaws.com", topic),
+    ])  # fmt: skip
+    assert [perm.statement_id for perm in two][0] == "fw-invoke"
+    assert two[1].statement_id.startswith("fw-invoke-") and two == statement_ids(list(two))
+    others = [perm for perm in desired.permissions if perm.function_name != tick.function_name]
+    desired = attrs.evolve(desired, permissions=(*others, *two))
+    remote, record = deployed(desired)
+    del remote.permissions[tick.function_name]
+    plan = p.plan(desired, remote, record)
+    assert kinds(plan) == ["AddPermission", "AddPermission"]
+    assert {step.permission.statement_id for step in plan} == {t.statement_id for t in two}
+    remote, record = deployed(desired)
+    assert list(p.plan(desired, remote, record)) == []
+
+
+def test_an_untagged_api_kept_from_the_record_is_tagged_once() -> None:
+    desired = desired_state()
+    remote, record = deployed(desired)
+    remote.apis["abc123"] = attrs.evolve(remote.apis["abc123"], deployment=None)
+    plan = p.plan(desired, remote, record)
+    assert plan.messages() == ["Tagging REST API app-dev (abc123) as app/dev's"]
+    remote.apis["abc123"] = attrs.evolve(remote.apis["abc123"], deployment="app/dev")
+    assert list(p.plan(desired, remote, record)) == []

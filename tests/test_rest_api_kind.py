@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -143,15 +145,63 @@ def test_without_a_record_this_deployments_api_wins_over_an_older_untagged_one(
     assert recorded_api(root) == ours and api_ids() == sorted([legacy, ours])
 
 
+class RestApiTags:
+    """A stand-in for API Gateway's ``TagResource`` on a REST API, which moto lacks (its server
+    answers 404 for ``/tags/arn:...:/restapis/<id>``; it tags stages only): the tags given are
+    kept and returned with the API by ``GetRestApi(s)``, as AWS does ("RestApi": ``tags``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self.writes: list[str] = []
+        self.session = boto3.Session()
+        events = self.session.events
+        events.register("before-call", self._count)
+        events.register("before-call.api-gateway.TagResource", self._tag)
+        events.register("after-call.api-gateway.GetRestApis", self._add_tags)
+        events.register("after-call.api-gateway.GetRestApi", self._add_tags)
+
+    def _count(self, model: Any, **kwargs: Any) -> None:
+        if is_write_operation(model.name):
+            self.writes.append(model.name)
+
+    def _tag(self, params: dict[str, Any], **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        arn = unquote(params["url_path"].removeprefix("/tags/"))
+        self.calls.append((arn, json.loads(params["body"])["tags"]))
+        return SimpleNamespace(status_code=200, headers={}), {}
+
+    def _add_tags(self, parsed: dict[str, Any], **kwargs: Any) -> None:
+        for item in parsed.get("items", [parsed]):
+            for arn, tags in self.calls:
+                if "id" in item and arn.endswith(f"::/restapis/{item['id']}"):
+                    item["tags"] = {**(item.get("tags") or {}), **tags}
+
+
 def test_without_a_record_a_lone_untagged_api_fw_made_is_adopted(aws: str, tmp_path: Path) -> None:
     # A stage deployed by an older fw whose record is lost: its API is found by name.
     legacy = boto3.client("apigateway").create_rest_api(name=NAME, description=f"fw app {NAME}")[
         "id"
     ]
     root = project(tmp_path)
-    result = deploy(root, "dev", sleep=lambda s: None)
+    result = deploy(root, "dev", sleep=lambda s: None, session=RestApiTags().session)
     assert not any(a.startswith("Creating REST API") for a in result.actions)
     assert recorded_api(root) == legacy and api_ids() == [legacy]
+
+
+def test_an_adopted_untagged_api_fw_made_is_tagged_once(aws: str, tmp_path: Path) -> None:
+    """An API an older fw made untagged, kept from the record, gets this deployment's tag in
+    one step (on its stage-less ARN); the next deploy writes nothing."""
+    legacy = boto3.client("apigateway").create_rest_api(name=NAME, description=f"fw app {NAME}")[
+        "id"
+    ]
+    root = project(tmp_path)
+    tags = RestApiTags()
+    first = deploy(root, "dev", sleep=lambda s: None, session=tags.session)
+    assert f"Tagging REST API {NAME} ({legacy}) as dup/dev's" in first.actions
+    assert tags.calls == [(f"arn:aws:apigateway:us-east-1::/restapis/{legacy}", TAGS)]
+    assert recorded_api(root) == legacy
+    tags.writes.clear()
+    again = deploy(root, "dev", sleep=lambda s: None, session=tags.session)
+    assert again.actions == () and tags.writes == [] and len(tags.calls) == 1
 
 
 def test_apps_whose_names_collide_with_a_stage_are_refused(aws: str, tmp_path: Path) -> None:

@@ -296,3 +296,23 @@ def test_an_app_without_websockets_drops_the_grant_and_delete_removes_it(
     assert "Deleting policy chat-dev-websocket of IAM role chat-dev" in deleted.actions
     iam = boto3.client("iam")
     assert "chat-dev" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+
+
+def test_an_untagged_api_kept_from_the_record_is_tagged_once(aws: str, tmp_path: Path) -> None:
+    """An API the record holds but AWS reports untagged (the tag removed by hand, or made
+    before fw tagged) gets this deployment's tag in one step; the next deploy writes nothing."""
+    root = project(tmp_path)
+    deploy_quietly(root)
+    client = boto3.client("apigatewayv2")
+    (api,) = apis()
+    arn = f"arn:aws:apigateway:{REGION}::/apis/{api['ApiId']}"
+    client.untag_resource(ResourceArn=arn, TagKeys=list(TAGS))
+    assert not client.get_api(ApiId=api["ApiId"]).get("Tags")
+    writes = Writes()
+    result = deploy_quietly(root, on_call=writes)
+    assert result.actions == (f"Tagging websocket API {NAME} ({api['ApiId']}) as chat/dev's",)
+    assert writes.names == ["TagResource"]
+    assert client.get_api(ApiId=api["ApiId"])["Tags"] == TAGS
+    writes = Writes()
+    again = deploy_quietly(root, on_call=writes)
+    assert (writes.names, again.actions) == ([], ())

@@ -41,9 +41,11 @@ __all__ = [
     "PolicyBuilder",
     "build_desired",
     "function_name",
+    "statement_ids",
 ]
 
-# One statement id per function: every fw function has exactly one trigger.
+# The statement id of a function's first (today: only) invoker; any other invoker of the same
+# function gets one of its own (:func:`statement_ids`), so no two grants share a key.
 STATEMENT_ID = "fw-invoke"
 # Lambda function names are at most 64 characters.
 _MAX_FUNCTION_NAME = 64
@@ -189,13 +191,33 @@ def build_desired(
             layer=layer,
             functions=tuple(functions),
             rest_api=rest_api,
-            permissions=tuple(permissions + wiring.permissions),
+            permissions=statement_ids(permissions + wiring.permissions),
             wired=wiring.models,
             websocket_api=websocket_api,
             role_policies=role_policies,
         ),
         warnings=roles.warnings,
     )
+
+
+def statement_ids(permissions: list[Permission]) -> tuple[Permission, ...]:
+    """The permissions with a statement id of their own per function: the first invoker of a
+    function keeps :data:`STATEMENT_ID` (what every stage deployed so far has, so a redeploy
+    writes nothing), any other gets ``fw-invoke-<hash of its principal and source ARN>``, the
+    same on every deploy whatever order the others come in. A grant listed twice is one."""
+    seen: dict[tuple[str, str, str], Permission] = {}
+    firsts: set[str] = set()
+    for permission in permissions:
+        grant = (permission.function_name, permission.principal, permission.source_arn)
+        if grant in seen:
+            continue
+        statement_id = STATEMENT_ID
+        if permission.function_name in firsts:
+            digest = hashlib.sha256(f"{grant[1]} {grant[2]}".encode()).hexdigest()[:12]
+            statement_id = f"{STATEMENT_ID}-{digest}"
+        firsts.add(permission.function_name)
+        seen[grant] = attrs.evolve(permission, statement_id=statement_id)
+    return tuple(seen.values())
 
 
 class _RoleSet:

@@ -42,8 +42,8 @@ OWN_SID_PREFIX = "fw-"
 class Permission:
     """A ``lambda:InvokeFunction`` grant to one service, scoped to one source ARN.
 
-    Each fw function has one trigger, so one statement id per function is enough; a changed
-    source replaces the statement.
+    Each invoker of a function has its own statement id (``desired.statement_ids``: the first
+    keeps ``fw-invoke``); a changed source of the first replaces its statement.
     """
 
     function_name: str

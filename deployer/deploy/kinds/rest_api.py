@@ -163,6 +163,20 @@ class UpdateEndpointType(_ApiStep):
 
 
 @attrs.frozen
+class TagRestApi(_ApiStep):
+    """Give an API this deployment uses but an older fw made untagged (it wrote only the
+    description) the deployment's tag, which from then on guards it: only APIs tagged for this
+    deployment are adopted or deleted by name (:func:`~deployer.deploy.kinds.base.adopt`)."""
+
+    MESSAGE: ClassVar[str] = (
+        "Tagging REST API {self.api.name} ({self.api_id}) as {self.deployment}'s"
+    )
+    api: RestApi
+    api_id: str
+    deployment: str
+
+
+@attrs.frozen
 class DeployRestApi(_ApiStep):
     MESSAGE: ClassVar[str] = "Deploying REST API {self.api.name} to stage {self.api.stage_name}"
     api: RestApi
@@ -299,6 +313,8 @@ def plan(
     ):
         new = RestApiEntry(api.name, found.id, api.stage_name, found.deployed_fingerprint)
         steps.append(RecordResource(api.key, new))
+    if found.deployment is None:
+        steps.append(TagRestApi(api, found.id, deployment))
     # The endpoint type lives on the API, outside the document, so it is changed on its own.
     # (It is also part of the fingerprint, so the stage is redeployed as well: harmless.)
     if found.endpoint_type is not None and found.endpoint_type != api.endpoint_type:
@@ -346,6 +362,15 @@ def _create_rest_api(ex: Executor, step: CreateRestApi) -> None:
     ex.state.put(api.key, RestApiEntry(api.name, result["id"], api.stage_name, None))
 
 
+def _tag_rest_api(ex: Executor, step: TagRestApi) -> None:
+    # "TagResource" (Amazon API Gateway REST API Reference) on the API's stage-less ARN
+    # ("Amazon API Gateway Amazon Resource Name (ARN) reference": arn:<partition>:apigateway:
+    # <region>::/restapis/<id>); it adds to the API's tags, leaving any others as they are.
+    arn = f"arn:{ex.aws.partition}:apigateway:{ex.aws.region}::/restapis/{step.api_id}"
+    tags = {**step.api.tags, DEPLOYMENT_TAG: step.deployment}
+    ex.client("apigateway").tag_resource(resourceArn=arn, tags=tags)
+
+
 def _update_endpoint_type(ex: Executor, step: UpdateEndpointType) -> None:
     ex.client("apigateway").update_rest_api(
         restApiId=step.api_id,
@@ -386,6 +411,7 @@ def _delete_rest_api(ex: Executor, step: DeleteRestApi) -> None:
 
 HANDLERS: Mapping[type, Handler] = {
     CreateRestApi: _create_rest_api,
+    TagRestApi: _tag_rest_api,
     UpdateEndpointType: _update_endpoint_type,
     PutRestApi: _put_rest_api,
     DeployRestApi: _deploy_rest_api,

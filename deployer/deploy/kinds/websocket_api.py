@@ -4,12 +4,11 @@ Named and shaped as Chalice makes it (``<app>-<stage>-websocket-api``, route sel
 ``$request.body.action``, the ``$connect``/``$default``/``$disconnect`` routes of the app's
 handlers, the stage named ``api_gateway_stage``). The stage deploys itself (``AutoDeploy``), so
 a route change needs no deployment of fw's own; the invoke grants are the permission kind's.
+Its model, record entry and remote shapes are in ``websocket_api_model`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,7 +18,6 @@ from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
     DEPLOYMENT_TAG,
     Candidate,
-    Entry,
     ForgetResource,
     Handler,
     Question,
@@ -37,6 +35,21 @@ from deployer.deploy.kinds.base import (
     planned_url,
     refuse_other_deployment,
 )
+from deployer.deploy.kinds.websocket_api_model import (  # re-exported: the kind's model
+    INTEGRATION,
+    NAME,
+    ROUTE_SELECTION,
+    WEBSOCKET_API_ID,
+    RemoteRoute,
+    RemoteWebsocketApi,
+    WebsocketApi,
+    WebsocketApiEntry,
+    WebsocketRoute,
+    websocket_url,
+)
+from deployer.deploy.kinds.websocket_api_model import (
+    build as build,
+)
 
 if TYPE_CHECKING:
     from deployer.deploy.executor import Executor
@@ -44,26 +57,8 @@ if TYPE_CHECKING:
     from deployer.deploy.state import Record
     from deployer.package.sam import Template
 
-NAME = "websocket_api"
+
 AFTER: tuple[str, ...] = ("function",)
-
-# The API's id only exists once created: the invoke permissions name it by this placeholder.
-WEBSOCKET_API_ID = "{fw:websocket_api_id}"
-# "Create routes for WebSocket APIs in API Gateway": the route key is read from the message's
-# JSON "action"; Chalice configures this expression, and a message without it goes to $default.
-ROUTE_SELECTION = "$request.body.action"
-# "Set up a WebSocket API integration request in API Gateway": a Lambda proxy integration.
-# CONVERT_TO_TEXT is what Chalice configures, and changes nothing a function sees: "Binary media
-# types for WebSocket APIs in API Gateway" says API Gateway rejects a binary frame and closes the
-# connection with code 1003, so only text frames reach the function (fw local does the same).
-INTEGRATION = {"IntegrationType": "AWS_PROXY", "ContentHandlingStrategy": "CONVERT_TO_TEXT"}
-
-
-def websocket_url(api_id: str, region: str, stage: str) -> str:
-    """The ``wss://`` URL of a stage ("Deploy WebSocket APIs in API Gateway"), with the region's
-    DNS suffix (``amazonaws.com.cn`` in China)."""
-    return f"wss://{api_id}.execute-api.{region}.{dns_suffix(region)}/{stage}"
-
 
 # The stage URL hook: ``fw deploy --json``'s key for it, and how ``fw deploy`` introduces it
 # (Chalice's deploy report names it so).
@@ -85,71 +80,7 @@ def url(record: Record, region: str, steps: Iterable[Step] = ()) -> str | None:
     )
 
 
-@functools.cache
-def dns_suffix(region: str) -> str:
-    """The DNS suffix of the partition ``region`` is in, from botocore's endpoints data."""
-    from botocore.loaders import create_loader
-
-    partitions = create_loader().load_data("endpoints")["partitions"]
-    for partition in partitions:
-        if region in partition.get("regions", {}) or re.match(partition["regionRegex"], region):
-            return str(partition["dnsSuffix"])
-    return "amazonaws.com"
-
-
-@attrs.frozen
-class WebsocketRoute:
-    """One route and the function its Lambda proxy integration invokes."""
-
-    route_key: str  # "$connect", "$default" or "$disconnect"
-    function_name: str
-    integration_uri: str
-
-
-@attrs.frozen
-class WebsocketApi:
-    name: str
-    stage_name: str
-    routes: tuple[WebsocketRoute, ...]
-    tags: Mapping[str, str] = attrs.field(factory=dict)  # set at create: marks it fw's
-
-    @property
-    def key(self) -> str:
-        return f"{NAME}:{self.name}"
-
-
-@attrs.frozen
-class WebsocketApiEntry(Entry):
-    kind: ClassVar[str] = NAME
-    name: str
-    id: str
-    stage: str = ""
-
-    def references(self) -> dict[str, str]:
-        return {WEBSOCKET_API_ID: self.id}
-
-
 ENTRY = WebsocketApiEntry
-
-
-@attrs.frozen
-class RemoteRoute:
-    route_id: str
-    integration_id: str | None
-    integration_uri: str | None  # of its integration, when it is a Lambda proxy one
-
-
-@attrs.frozen
-class RemoteWebsocketApi:
-    id: str
-    made_by_fw: bool
-    route_selection: str | None
-    routes: Mapping[str, RemoteRoute]  # by route key
-    orphans: tuple[str, ...]  # integrations no route targets (a create cut short)
-    auto_deploy: bool | None  # None: no stage of that name
-    # Other APIs of that name fw made for this deployment: copies a retried CreateApi left.
-    duplicates: tuple[str, ...] = ()
-    deployment: str | None = None  # its DEPLOYMENT_TAG value; None: untagged
 
 
 def recorded(record: Record) -> tuple[str, WebsocketApiEntry] | None:
@@ -179,6 +110,19 @@ class _ApiStep(Step):
 class CreateWebsocketApi(_ApiStep):
     MESSAGE: ClassVar[str] = "Creating websocket API {self.api.name}"
     api: WebsocketApi
+
+
+@attrs.frozen
+class TagWebsocketApi(_ApiStep):
+    """Give the API this deployment uses, found untagged, the deployment's tag, which from then
+    on guards it: only APIs tagged for this deployment are adopted or deleted by name."""
+
+    MESSAGE: ClassVar[str] = (
+        "Tagging websocket API {self.api.name} ({self.api_id}) as {self.deployment}'s"
+    )
+    api: WebsocketApi
+    api_id: str
+    deployment: str
 
 
 @attrs.frozen
@@ -369,6 +313,8 @@ def plan(
     entry = WebsocketApiEntry(api.name, found.id, api.stage_name)
     if record.get(api.key) != entry:
         steps.append(RecordResource(api.key, entry))
+    if found.deployment is None:
+        steps.append(TagWebsocketApi(api, found.id, deployment))
     if found.route_selection != ROUTE_SELECTION:
         steps.append(SetRouteSelection(api))
     wanted = {route.route_key for route in api.routes}
@@ -438,6 +384,15 @@ def _create_api(ex: Executor, step: CreateWebsocketApi) -> None:
     ex.state.put(api.key, WebsocketApiEntry(api.name, result["ApiId"], api.stage_name))
 
 
+def _tag_api(ex: Executor, step: TagWebsocketApi) -> None:
+    # "Tags" (Amazon API Gateway Version 2 API Reference: TagResource, POST /v2/tags/
+    # {resource-arn}) on the API's ARN ("Amazon API Gateway Amazon Resource Name (ARN)
+    # reference": arn:<partition>:apigateway:<region>::/apis/<id>); other tags stay.
+    arn = f"arn:{ex.aws.partition}:apigateway:{ex.aws.region}::/apis/{step.api_id}"
+    tags = {**step.api.tags, DEPLOYMENT_TAG: step.deployment}
+    ex.client("apigatewayv2").tag_resource(ResourceArn=arn, Tags=tags)
+
+
 def _set_route_selection(ex: Executor, step: SetRouteSelection) -> None:
     ex.client("apigatewayv2").update_api(
         ApiId=ex.resolve(WEBSOCKET_API_ID), RouteSelectionExpression=ROUTE_SELECTION
@@ -498,6 +453,7 @@ def _delete_api(ex: Executor, step: DeleteWebsocketApi) -> None:
 
 HANDLERS: Mapping[type, Handler] = {
     CreateWebsocketApi: _create_api,
+    TagWebsocketApi: _tag_api,
     SetRouteSelection: _set_route_selection,
     PutWebsocketRoute: _put_route,
     DeleteWebsocketRoute: _delete_route,
@@ -576,10 +532,3 @@ def template(t: Template) -> None:
             },
         }
     )
-
-
-def build(
-    app_name: str, stage: str, api_stage: str, routes: tuple[WebsocketRoute, ...], tags: Any
-) -> WebsocketApi:
-    """The API of ``stage`` (its name, as Chalice's: ``<app>-<stage>-websocket-api``)."""
-    return WebsocketApi(f"{app_name}-{stage}-websocket-api", api_stage, routes, dict(tags))

@@ -233,7 +233,9 @@ class _RoleSet:
         self.roles: dict[str, ManagedRole] = {}
         # What AWS checks each role for beyond the code's calls (its functions' triggers).
         self._extra: dict[str, list[dict[str, Any]]] = {}
-        # Roles of websocket handlers: their @connections grant waits for the API's id.
+        # Roles fw writes the policy of: with a websocket API, each gets the @connections grant
+        # (it waits for the API's id), since any function of the app may post to a connection
+        # (Chalice's pattern: a REST route sends to a websocket client).
         self.websocket_roles: dict[str, None] = {}
         self._warnings: list[str] = []
 
@@ -289,8 +291,7 @@ class _RoleSet:
             # A hand-written policy (autogen_policy false) is used exactly as written.
             extra = self._extra.setdefault(name, [])
             extra += function_statements(source, fconfig, self._ctx.scope)
-            if getattr(source, "kind", None) == "websocket":
-                self.websocket_roles[name] = None
+            self.websocket_roles[name] = None
         return self.roles[name].arn
 
 

@@ -188,14 +188,17 @@ HANDLERS: Mapping[type, Handler] = {PutRolePolicy: _put, DeleteRolePolicy: _dele
 
 
 def template(t: Template) -> None:
-    """The template knows the API's logical id, so each websocket handler's own policy (the
-    role kind's ``Policies``) names that API and stage: one policy, as SAM makes one role."""
+    """The template knows the API's logical id, so each function's own policy (the role
+    kind's ``Policies``) names that API and stage: every function of an app with a websocket
+    API, as fw deploy grants every role it writes (a REST route may post to a connection)."""
     from deployer.package.cfn import substituted
     from deployer.package.sam import WEBSOCKET_API_ID as API
     from deployer.policy.triggers import CLOUDFORMATION_SCOPE, manage_connections
 
     statement = manage_connections(CLOUDFORMATION_SCOPE, f"${{{API}}}", t.config.api_gateway_stage)
-    for function in t.of_role("websocket"):
+    if not t.of_role("websocket"):
+        return
+    for function in t.functions:
         settings = t.settings(function)
         if not settings.manage_iam_role or not settings.autogen_policy:
             continue

@@ -50,7 +50,9 @@ __all__ = [
     "deployment_of",
     "delete_or_forget",
     "dropped",
-    "may_delete",
+    "duplicate_deletions",
+    "named_api_removal_reads",
+    "named_api_removals",
     "record_if_missing",
     "refuse_other_deployment",
 ]
@@ -177,13 +179,51 @@ def adopt(
     return found, tuple(c.id for c in ours if c.id != found.id)
 
 
-def may_delete(
-    found_id: str, made_by_fw: bool, tagged: str | None, recorded_id: str, deployment: str
-) -> bool:
-    """Whether a removal deletes what the read found for a recorded resource: the recorded one
-    itself, or (found by name: the recorded one is gone) one fw tagged for this deployment;
-    another of that name, untagged included, may be someone else's."""
-    return found_id == recorded_id or (made_by_fw and tagged == deployment)
+# Builds the step deleting one API: (record key, API id, name, whether it is an extra copy).
+ApiDeletion = Callable[[str, str, str, bool], "Step"]
+
+
+def duplicate_deletions(key: str, name: str, found: Any, delete: ApiDeletion) -> list[Step]:
+    """The deletions of the extra copies of an API that ``adopt`` found (``found.duplicates``),
+    each under a key of its own (they are never recorded)."""
+    return [delete(f"{key}#{extra}", extra, name, True) for extra in found.duplicates]
+
+
+def named_api_removal_reads(
+    record: Record, keep: frozenset[str], entry_type: type[Entry], read: str
+) -> list[Question]:
+    """The reads :func:`named_api_removals` asks: each dropped API by id, name and stage."""
+    deployment = deployment_of(record.app_name, record.stage)
+    entries: Iterable[Any] = dropped(record, entry_type, keep).values()
+    return [(read, (e.id, e.name, e.stage, deployment)) for e in entries]
+
+
+def named_api_removals(
+    record: Record,
+    remote: RemoteState,
+    keep: frozenset[str],
+    entry_type: type[Entry],
+    read: str,
+    delete: ApiDeletion,
+) -> list[Step]:
+    """The removals of an API kind whose names need not be unique (REST, WebSocket): the
+    recorded API itself, or (found by name: the recorded one is gone) one fw tagged for this
+    deployment; another of that name, untagged included, may be someone else's and is only
+    forgotten. Extra copies fw made for this deployment go too."""
+    steps: list[Step] = []
+    deployment = deployment_of(record.app_name, record.stage)
+    entries: Mapping[str, Any] = dropped(record, entry_type, keep)
+    for key, e in entries.items():
+        found = remote.ask(read, e.id, e.name, e.stage, deployment)
+        if found is not None and (
+            found.id == e.id or (found.made_by_fw and found.deployment == deployment)
+        ):
+            steps.append(delete(key, found.id, e.name, False))
+        else:
+            steps.append(ForgetResource(key))
+        if found is not None:
+            steps += duplicate_deletions(key, e.name, found, delete)
+    return steps
 
 
 def refuse_other_deployment(what: str, tagged: str | None, deployment: str) -> None:

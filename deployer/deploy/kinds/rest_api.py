@@ -13,7 +13,6 @@ from deployer.deploy.kinds.base import (
     DEPLOYMENT_TAG,
     Candidate,
     Entry,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -26,7 +25,9 @@ from deployer.deploy.kinds.base import (
     all_pages,
     deployment_of,
     dropped,
-    may_delete,
+    duplicate_deletions,
+    named_api_removal_reads,
+    named_api_removals,
     planned_url,
     refuse_other_deployment,
 )
@@ -196,14 +197,6 @@ class DeleteRestApi(Step):
         return f"Deleting {what} {self.name} ({self.api_id})"
 
 
-def _delete_duplicates(api: RestApi | RestApiEntry, found: RemoteApi) -> list[Step]:
-    key = api.key if isinstance(api, RestApi) else f"rest_api:{api.name}"
-    return [
-        DeleteRestApi(f"{key}#{extra}", extra, api.name, duplicate=True)
-        for extra in found.duplicates
-    ]
-
-
 # --- reads ----------------------------------------------------------------------------------
 
 
@@ -306,7 +299,7 @@ def plan(
     refuse_other_deployment(f"REST API {api.name!r} ({found.id})", found.deployment, deployment)
     refs.set(API_ID, found.id)
     entry = record.get(api.key)
-    steps: list[Step] = _delete_duplicates(api, found)
+    steps = duplicate_deletions(api.key, api.name, found, DeleteRestApi)
     if not isinstance(entry, RestApiEntry) or (entry.id, entry.stage) != (
         found.id,
         api.stage_name,
@@ -327,25 +320,11 @@ def plan(
 
 
 def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
-    entries = dropped(record, RestApiEntry, keep).values()
-    deployment = deployment_of(record.app_name, record.stage)
-    return [("rest_api", (e.id, e.name, e.stage, deployment)) for e in entries]
+    return named_api_removal_reads(record, keep, RestApiEntry, "rest_api")
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    deployment = deployment_of(record.app_name, record.stage)
-    for key, e in dropped(record, RestApiEntry, keep).items():
-        found: RemoteApi | None = remote.ask("rest_api", e.id, e.name, e.stage, deployment)
-        if found is not None and may_delete(
-            found.id, found.made_by_fw, found.deployment, e.id, deployment
-        ):
-            steps.append(DeleteRestApi(key, found.id, e.name))
-        else:
-            steps.append(ForgetResource(key))
-        if found is not None:
-            steps += _delete_duplicates(e, found)
-    return steps
+    return named_api_removals(record, remote, keep, RestApiEntry, "rest_api", DeleteRestApi)
 
 
 # --- executor -------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from deployer.deploy.aws import ignore_gone
 from deployer.deploy.kinds.base import (
     DEPLOYMENT_TAG,
     Candidate,
-    ForgetResource,
     Handler,
     Question,
     Read,
@@ -31,7 +30,9 @@ from deployer.deploy.kinds.base import (
     all_pages,
     deployment_of,
     dropped,
-    may_delete,
+    duplicate_deletions,
+    named_api_removal_reads,
+    named_api_removals,
     planned_url,
     refuse_other_deployment,
 )
@@ -192,10 +193,6 @@ class DeleteWebsocketApi(Step):
         return f"Deleting {what} {self.name} ({self.api_id})"
 
 
-def _delete_duplicates(key: str, name: str, found: RemoteWebsocketApi) -> list[Step]:
-    return [DeleteWebsocketApi(f"{key}#{extra}", extra, name, True) for extra in found.duplicates]
-
-
 # --- reads ----------------------------------------------------------------------------------
 
 
@@ -309,7 +306,7 @@ def plan(
         f"websocket API {api.name!r} ({found.id})", found.deployment, deployment
     )
     refs.set(WEBSOCKET_API_ID, found.id)
-    steps: list[Step] = _delete_duplicates(api.key, api.name, found)
+    steps = duplicate_deletions(api.key, api.name, found, DeleteWebsocketApi)
     entry = WebsocketApiEntry(api.name, found.id, api.stage_name)
     if record.get(api.key) != entry:
         steps.append(RecordResource(api.key, entry))
@@ -344,27 +341,13 @@ def plan(
 
 
 def removal_reads(record: Record, keep: frozenset[str]) -> list[Question]:
-    entries = dropped(record, WebsocketApiEntry, keep).values()
-    deployment = deployment_of(record.app_name, record.stage)
-    return [("websocket_api", (e.id, e.name, e.stage, deployment)) for e in entries]
+    return named_api_removal_reads(record, keep, WebsocketApiEntry, "websocket_api")
 
 
 def removals(record: Record, remote: RemoteState, keep: frozenset[str]) -> list[Step]:
-    steps: list[Step] = []
-    deployment = deployment_of(record.app_name, record.stage)
-    for key, e in dropped(record, WebsocketApiEntry, keep).items():
-        found: RemoteWebsocketApi | None = remote.ask(
-            "websocket_api", e.id, e.name, e.stage, deployment
-        )
-        if found is not None and may_delete(
-            found.id, found.made_by_fw, found.deployment, e.id, deployment
-        ):
-            steps.append(DeleteWebsocketApi(key, found.id, e.name))
-        else:
-            steps.append(ForgetResource(key))
-        if found is not None:
-            steps += _delete_duplicates(key, e.name, found)
-    return steps
+    return named_api_removals(
+        record, remote, keep, WebsocketApiEntry, "websocket_api", DeleteWebsocketApi
+    )
 
 
 # --- executor -------------------------------------------------------------------------------
